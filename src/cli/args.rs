@@ -1,0 +1,78 @@
+//! The command line, declared with clap's derive API.
+
+use std::path::PathBuf;
+
+use clan_migrate::HostSpec;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  done, or nothing to do
+  1  error: bad input, a file that does not parse, a missing import
+  2  `plan --check` found pending changes
+
+Examples:
+  clan-migrate scan                      scan the repository in this directory
+  clan-migrate scan ~/nixos --json       the same report as JSON, for scripts
+  clan-migrate scan --host web=hosts/web/default.nix
+";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "clan-migrate",
+    version,
+    about = "Move a multi-host NixOS configuration's users to Clan: find users repeated across hosts and share them",
+    after_help = AFTER_HELP
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Report hosts, users, and which users repeat across hosts.
+    #[command(after_help = AFTER_HELP)]
+    Scan(ScanArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Print the report as JSON (the format is a stable contract).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct Common {
+    /// The configuration repository.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// A host and its main module, relative to DIR; wins over discovery. Repeatable.
+    #[arg(long, value_name = "NAME=PATH")]
+    pub host: Vec<HostSpec>,
+    /// Ask Nix for the hosts and the files defining their users (needs `nix` and an evaluable flake).
+    #[arg(long)]
+    pub eval: bool,
+    /// Hosts a user must be defined on, in their own files, to count as repeated.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(usize))]
+    pub min_hosts: usize,
+    /// When to colour output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print only errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Say more about what is done.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}

@@ -1,0 +1,97 @@
+//! Argument parsing and the subcommands' glue.
+
+mod args;
+mod diagnostics;
+mod human;
+mod progress;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clan_migrate::{ScanOptions, ScanReport};
+use clap::Parser;
+
+use args::{Cli, ColorChoice, Command, Common};
+
+/// Exit codes, as documented in `--help`.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_ERROR: u8 = 1;
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Scan(args) => scan(&args.common, args.json),
+    }
+}
+
+/// Colour is used only on a terminal, and never when `NO_COLOR` is set,
+/// unless asked for explicitly.
+fn use_color(choice: ColorChoice, stream_is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+fn scan(common: &Common, json: bool) -> ExitCode {
+    let opts = ScanOptions {
+        discover: clan_migrate::DiscoverOptions {
+            hosts: common.host.clone(),
+            eval: common.eval,
+        },
+        min_hosts: common.min_hosts,
+    };
+    let bar = progress::Bar::new(common.quiet);
+    let result = clan_migrate::scan(&common.dir, &opts, &bar);
+    bar.finish();
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!(
+                "  help: pass the path of the configuration repository, e.g. `clan-migrate scan ~/nixos-config`"
+            );
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let stdout = std::io::stdout();
+    let color_out = use_color(common.color, stdout.is_terminal());
+    let color_err = use_color(common.color, std::io::stderr().is_terminal());
+    let text = if json {
+        let mut s = serde_json::to_string_pretty(&report).expect("report serialises");
+        s.push('\n');
+        s
+    } else {
+        human::render(&report, color_out)
+    };
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = stdout.lock().write_all(text.as_bytes());
+    print_diagnostics(&common.dir, &report, json, common.quiet, color_err);
+    if report.has_errors() {
+        ExitCode::from(EXIT_ERROR)
+    } else {
+        ExitCode::from(EXIT_OK)
+    }
+}
+
+/// Diagnostics go to stderr: all of them for the human report, only
+/// errors with `--json` (the JSON carries the rest).
+fn print_diagnostics(
+    dir: &std::path::Path,
+    report: &ScanReport,
+    json: bool,
+    quiet: bool,
+    color: bool,
+) {
+    let mut err = std::io::stderr().lock();
+    for d in &report.diagnostics {
+        let is_error = d.severity == clan_migrate::diagnostic::Severity::Error;
+        if (json || quiet) && !is_error {
+            continue;
+        }
+        let _ = err.write_all(diagnostics::render(dir, d, color).as_bytes());
+    }
+}

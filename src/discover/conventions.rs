@@ -1,0 +1,194 @@
+//! Hosts found by where files sit: `hosts/<h>/`, `machines/<h>/`,
+//! `nixos/hosts/<h>/`, single files `hosts/<h>.nix`, and a lone
+//! `configuration.nix` at the root.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::{Discovery, FoundBy, Host};
+use crate::diagnostic::{Diagnostic, Location, codes};
+use crate::index::ModuleKey;
+use crate::syntax::normalize;
+
+/// Directories whose children are hosts.
+const HOST_DIRS: &[&str] = &["hosts", "machines", "nixos/hosts", "nixos/machines"];
+
+/// Text a host's main module nearly always contains; a file under
+/// `hosts/` with none of it is a shared module, not a host.
+const HOST_MARKERS: &[&str] = &[
+    "hostName",
+    "hardware-configuration",
+    "fileSystems",
+    "boot.loader",
+    "boot = {",
+    "stateVersion",
+];
+
+/// The main module of a host at `rel` (a file, or a directory holding
+/// `default.nix` or `configuration.nix`), relative to the repository.
+pub fn host_entry(repo: &Path, rel: &Path) -> Option<PathBuf> {
+    let rel = if rel.is_absolute() {
+        rel.strip_prefix(repo).ok()?.to_path_buf()
+    } else {
+        normalize(rel)
+    };
+    let abs = repo.join(&rel);
+    if abs.is_file() {
+        return Some(rel);
+    }
+    if abs.is_dir() {
+        for name in ["default.nix", "configuration.nix"] {
+            if abs.join(name).is_file() {
+                return Some(rel.join(name));
+            }
+        }
+    }
+    None
+}
+
+/// Candidate hosts by directory convention: name, main module.
+fn candidates(repo: &Path) -> BTreeMap<String, PathBuf> {
+    let mut out = BTreeMap::new();
+    for dir in HOST_DIRS {
+        let Ok(entries) = std::fs::read_dir(repo.join(dir)) else {
+            continue;
+        };
+        let mut entries: Vec<_> = entries.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let rel = Path::new(dir).join(&name);
+            let path = entry.path();
+            let (host, main) = if path.is_dir() {
+                match host_entry(repo, &rel) {
+                    Some(main) => (name.clone(), main),
+                    None => continue,
+                }
+            } else if let Some(stem) = name.strip_suffix(".nix") {
+                if stem == "default" {
+                    continue;
+                }
+                (stem.to_string(), rel)
+            } else {
+                continue;
+            };
+            if looks_like_host(repo, &main) {
+                out.entry(host).or_insert(main);
+            }
+        }
+    }
+    out
+}
+
+fn looks_like_host(repo: &Path, main: &Path) -> bool {
+    if main.file_name().is_some_and(|n| n == "configuration.nix") {
+        return true;
+    }
+    let dir_has_hardware = main.parent().is_some_and(|d| {
+        main.file_name().is_some_and(|n| n == "default.nix")
+            && repo.join(d).join("hardware-configuration.nix").is_file()
+    });
+    dir_has_hardware
+        || std::fs::read_to_string(repo.join(main))
+            .is_ok_and(|text| HOST_MARKERS.iter().any(|m| text.contains(m)))
+}
+
+pub fn discover(repo: &Path, d: &mut Discovery, allow_lone: bool) -> Vec<Host> {
+    let mut hosts: Vec<Host> = candidates(repo)
+        .into_iter()
+        .map(|(name, root)| Host {
+            name,
+            modules: vec![ModuleKey::file(root.clone())],
+            root,
+            found_by: FoundBy::Directory,
+        })
+        .collect();
+    if hosts.is_empty() && allow_lone && repo.join("configuration.nix").is_file() {
+        let root = PathBuf::from("configuration.nix");
+        let name = lone_host_name(repo).unwrap_or_else(|| {
+            d.diagnostics.push(
+                Diagnostic::note(
+                    codes::NO_HOSTS,
+                    "configuration.nix sets no literal networking.hostName; the host is named after the directory",
+                )
+                .at(Location::file(&root)),
+            );
+            repo.canonicalize()
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "configuration".to_string())
+        });
+        hosts.push(Host {
+            name,
+            modules: vec![ModuleKey::file(root.clone())],
+            root,
+            found_by: FoundBy::ConfigurationNix,
+        });
+    }
+    hosts
+}
+
+fn lone_host_name(repo: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(repo.join("configuration.nix")).ok()?;
+    let parse = rnix::Root::parse(&text);
+    if !parse.errors().is_empty() {
+        return None;
+    }
+    let file = crate::source::SourceFile::new("configuration.nix".into(), text);
+    crate::index::index_file(&file, &parse.tree())
+        .into_iter()
+        .find_map(|m| m.host_name)
+}
+
+/// Conventional host directories that nothing wires up: worth a note,
+/// since the user may expect them to be migrated.
+pub fn report_orphans(
+    repo: &Path,
+    wired: &[PathBuf],
+    hosts: &BTreeMap<String, Host>,
+    d: &mut Discovery,
+) {
+    for (name, main) in candidates(repo) {
+        let dir = main.parent().unwrap_or(Path::new(""));
+        let used = hosts.contains_key(&name)
+            || wired
+                .iter()
+                .any(|w| w == &main || (dir.components().count() > 1 && w.starts_with(dir)));
+        if !used {
+            d.diagnostics.push(
+                Diagnostic::note(
+                    codes::ORPHAN_HOST,
+                    format!("`{}` looks like a host `{name}`, but no nixosConfigurations entry uses it; it is not scanned", main.display()),
+                )
+                .at(Location::file(&main))
+                .help(format!("if it is a host, wire it up in flake.nix or pass --host {name}={}", main.display())),
+            );
+        }
+    }
+}
+
+/// Clan flakes take every `machines/<h>/configuration.nix` as a machine.
+pub fn clan_machines(repo: &Path) -> Vec<Host> {
+    let Ok(entries) = std::fs::read_dir(repo.join("machines")) else {
+        return Vec::new();
+    };
+    let mut hosts: Vec<Host> = entries
+        .flatten()
+        .filter(|e| e.path().join("configuration.nix").is_file())
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let root = Path::new("machines").join(&name).join("configuration.nix");
+            Host {
+                name,
+                modules: vec![ModuleKey::file(root.clone())],
+                root,
+                found_by: FoundBy::ClanMachines,
+            }
+        })
+        .collect();
+    hosts.sort_by(|a, b| a.name.cmp(&b.name));
+    hosts
+}

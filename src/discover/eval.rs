@@ -1,0 +1,109 @@
+//! `--eval`: ask Nix which hosts the flake defines and which files define
+//! each host's users (`options.users.users.definitionsWithLocations`), and
+//! map the store paths back to repository paths.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::{Discovery, FoundBy, Host};
+use crate::diagnostic::{Diagnostic, codes};
+use crate::index::ModuleKey;
+
+const APPLY: &str = "cs: builtins.mapAttrs (n: c: map (d: toString d.file) (c.options.users.users.definitionsWithLocations or [])) cs";
+
+pub fn discover(repo: &Path, hosts: &mut BTreeMap<String, Host>, d: &mut Discovery) {
+    let files = match evaluate(repo) {
+        Ok(f) => f,
+        Err(message) => {
+            d.diagnostics.push(
+                Diagnostic::error(codes::EVAL_FAILED, message)
+                    .help("check that `nix` is installed and `nix eval .#nixosConfigurations` works in the repository; drop --eval to scan by syntax alone"),
+            );
+            return;
+        }
+    };
+    for (name, paths) in files {
+        let mut modules = Vec::new();
+        for p in paths {
+            match repo_relative(repo, &p) {
+                Some(rel) => modules.push(ModuleKey::file(rel)),
+                None => {
+                    if !p.starts_with("/nix/store/") || !p.contains("-source/") {
+                        d.diagnostics.push(Diagnostic::note(
+                            codes::EVAL_FILE_OUTSIDE_REPO,
+                            format!("host `{name}`: users are also defined in `{p}`, outside the repository"),
+                        ));
+                    }
+                }
+            }
+        }
+        match hosts.get_mut(&name) {
+            Some(h) => {
+                for m in modules {
+                    if !h.modules.contains(&m) {
+                        h.modules.push(m);
+                    }
+                }
+            }
+            None => {
+                let root = modules
+                    .first()
+                    .map(|m| m.file.clone())
+                    .unwrap_or_else(|| PathBuf::from("flake.nix"));
+                hosts.insert(
+                    name.clone(),
+                    Host {
+                        name,
+                        root,
+                        found_by: FoundBy::Eval,
+                        modules,
+                    },
+                );
+            }
+        }
+    }
+}
+
+fn evaluate(repo: &Path) -> Result<BTreeMap<String, Vec<String>>, String> {
+    let output = Command::new("nix")
+        .args([
+            "--extra-experimental-features",
+            "nix-command flakes",
+            "eval",
+            "--json",
+            ".#nixosConfigurations",
+            "--apply",
+            APPLY,
+        ])
+        .current_dir(repo)
+        .output()
+        .map_err(|e| format!("cannot run `nix`: {e}"))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let first = stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" / ");
+        return Err(format!("`nix eval .#nixosConfigurations` failed: {first}"));
+    }
+    serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("unexpected output from `nix eval`: {e}"))
+}
+
+/// `/nix/store/<hash>-source/hosts/a.nix` -> `hosts/a.nix`, if that file
+/// exists in the repository; also accepts paths already inside it.
+fn repo_relative(repo: &Path, p: &str) -> Option<PathBuf> {
+    let path = Path::new(p);
+    if let Ok(canon) = repo.canonicalize()
+        && let Ok(rel) = path.strip_prefix(&canon)
+    {
+        return Some(rel.to_path_buf());
+    }
+    let rest = p.strip_prefix("/nix/store/")?;
+    let (_, rel) = rest.split_once('/')?;
+    let rel = PathBuf::from(rel);
+    repo.join(&rel).is_file().then_some(rel)
+}

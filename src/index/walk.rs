@@ -1,0 +1,907 @@
+//! Walks one module's syntax tree the way the module system reads it and
+//! records what reaches a user option. One walker serves every spelling:
+//! the attribute path built so far is classified by `options::classify`,
+//! wrappers are recognised by `wrappers::recognise`, and scopes are
+//! tracked so values can be compared by what their names are bound to.
+
+use std::path::{Path, PathBuf};
+
+use rnix::ast::{self, HasEntry};
+use rnix::{Root, SyntaxNode, TextRange, TextSize};
+use rowan::ast::AstNode;
+
+use super::options::{Place, Spelling, UserOption, classify};
+use super::wrappers::{WrapperKind, recognise};
+use super::{Definition, Import, ImportTarget, Leaf, ModuleIndex, ModuleKey, UserName, Wrapper};
+use crate::canon::Canonicalizer;
+use crate::diagnostic::{Diagnostic, Location, codes};
+use crate::scope::{Binding, Resolution, Scope};
+use crate::source::SourceFile;
+use crate::syntax::{
+    AttrName, Range, StaticEnv, StaticValue, apply_chain, attr_name, attrpath_names, get_attr,
+    head_name, ident_text, lambda_params, range_of, short_text, static_value, strip_parens,
+};
+
+/// Keys of a module that are not configuration.
+const MODULE_META_KEYS: &[&str] = &[
+    "imports",
+    "options",
+    "_file",
+    "key",
+    "disabledModules",
+    "freeformType",
+    "_class",
+    "meta",
+];
+
+/// Bounds following `let` bindings from a user option's value, so a
+/// binding that refers to itself cannot loop.
+const MAX_FOLLOW: usize = 16;
+
+/// Indexes a whole file as a module, plus the inline modules in its `imports`.
+pub fn index_file(file: &SourceFile, root: &Root) -> Vec<ModuleIndex> {
+    let Some(expr) = root.expr() else {
+        return vec![empty(ModuleKey::file(file.path.clone()))];
+    };
+    Walker::run(
+        file,
+        ModuleKey::file(file.path.clone()),
+        expr,
+        Scope::root(),
+    )
+}
+
+/// Indexes a module written inline at `range` of a file (a flake's
+/// `modules` entry, a colmena node), with the scope it sees there.
+pub fn index_module_at(file: &SourceFile, root: &Root, range: Range) -> Vec<ModuleIndex> {
+    let key = ModuleKey {
+        file: file.path.clone(),
+        inline: Some(range),
+    };
+    let text_range = TextRange::new(
+        TextSize::from(range.0 as u32),
+        TextSize::from(range.1 as u32),
+    );
+    let node = match root.syntax().covering_element(text_range) {
+        rowan::NodeOrToken::Node(n) => n,
+        rowan::NodeOrToken::Token(t) => match t.parent() {
+            Some(p) => p,
+            None => return vec![empty(key)],
+        },
+    };
+    let Some(expr) = node
+        .ancestors()
+        .filter(|n| n.text_range() == text_range)
+        .find_map(ast::Expr::cast)
+    else {
+        return vec![empty(key)];
+    };
+    let scope = scope_at(&node);
+    Walker::run(file, key, expr, scope)
+}
+
+fn empty(key: ModuleKey) -> ModuleIndex {
+    ModuleIndex {
+        key,
+        definitions: Vec::new(),
+        imports: Vec::new(),
+        diagnostics: Vec::new(),
+        host_name: None,
+    }
+}
+
+/// The lexical scope a node sees: every enclosing `let`, `rec`, function
+/// and `with`, outermost first.
+pub fn scope_at(node: &SyntaxNode) -> Scope {
+    let mut ancestors: Vec<SyntaxNode> = node.ancestors().skip(1).collect();
+    ancestors.reverse();
+    let mut scope = Scope::root();
+    let inside = |outer: Option<SyntaxNode>| {
+        outer.is_some_and(|o| o.text_range().contains_range(node.text_range()))
+    };
+    for a in ancestors {
+        if let Some(l) = ast::LetIn::cast(a.clone()) {
+            scope = scope.with_bindings(&l);
+        } else if let Some(l) = ast::Lambda::cast(a.clone()) {
+            if inside(l.body().map(|b| b.syntax().clone())) {
+                scope = scope.with_params(lambda_params(&l), false);
+            }
+        } else if let Some(w) = ast::With::cast(a.clone()) {
+            if inside(w.body().map(|b| b.syntax().clone()))
+                && let Some(ns) = w.namespace()
+            {
+                scope = scope.with_namespace(ns);
+            }
+        } else if let Some(s) = ast::AttrSet::cast(a.clone())
+            && s.rec_token().is_some()
+        {
+            scope = scope.with_bindings(&s);
+        }
+    }
+    scope
+}
+
+struct Walker<'a> {
+    file: &'a SourceFile,
+    /// The file's directory, relative to the repository root.
+    dir: PathBuf,
+    canon: Canonicalizer<'a>,
+    out: ModuleIndex,
+    /// Inline modules found in `imports`, indexed after this one.
+    inline: Vec<(ast::Expr, Scope)>,
+}
+
+/// An attribute path as walked so far, with each segment's range.
+type AttrPath = Vec<(AttrName, Range)>;
+
+impl<'a> Walker<'a> {
+    fn run(
+        file: &'a SourceFile,
+        key: ModuleKey,
+        expr: ast::Expr,
+        scope: Scope,
+    ) -> Vec<ModuleIndex> {
+        let mut results = Vec::new();
+        let mut queue = vec![(key, expr, scope)];
+        while let Some((key, expr, scope)) = queue.pop() {
+            let dir = file
+                .path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            let mut w = Walker {
+                file,
+                canon: Canonicalizer::new(file.path.parent().unwrap_or(Path::new(""))),
+                dir,
+                out: empty(key),
+                inline: Vec::new(),
+            };
+            w.module(expr, scope);
+            for (e, s) in std::mem::take(&mut w.inline) {
+                let k = ModuleKey {
+                    file: file.path.clone(),
+                    inline: Some(range_of(e.syntax())),
+                };
+                queue.push((k, e, s));
+            }
+            results.push(w.out);
+        }
+        results
+    }
+
+    fn loc(&self, node: &SyntaxNode) -> Location {
+        Location::new(self.file, range_of(node))
+    }
+
+    fn diag(&mut self, d: Diagnostic, node: &SyntaxNode) {
+        let loc = self.loc(node);
+        self.out.diagnostics.push(d.at(loc));
+    }
+
+    // ---- module structure -------------------------------------------------
+
+    fn module(&mut self, expr: ast::Expr, scope: Scope) {
+        match strip_parens(expr) {
+            ast::Expr::Lambda(l) => {
+                let inner = scope.with_params(lambda_params(&l), true);
+                if let Some(body) = l.body() {
+                    self.module(body, inner);
+                }
+            }
+            ast::Expr::LetIn(l) => {
+                let inner = scope.with_bindings(&l);
+                if let Some(body) = l.body() {
+                    self.module(body, inner);
+                }
+            }
+            ast::Expr::With(w) => {
+                let inner = match w.namespace() {
+                    Some(ns) => scope.with_namespace(ns),
+                    None => scope,
+                };
+                if let Some(body) = w.body() {
+                    self.module(body, inner);
+                }
+            }
+            ast::Expr::AttrSet(set) => self.module_set(&set, scope),
+            other => {
+                // A module that is itself a wrapper (`lib.mkIf c { … }`) is
+                // configuration all the way down; anything else is opaque.
+                if recognise(&other).is_some() {
+                    self.walk_above(&[], other, scope, &[], 0);
+                } else {
+                    self.diag(
+                        Diagnostic::warning(
+                            codes::UNSUPPORTED_USERS_VALUE,
+                            "this module is not an attribute set or a function returning one; users it defines cannot be seen",
+                        )
+                        .help("write the module as `{ … }: { … }`, or pass the real module with --host NAME=PATH"),
+                        other.syntax(),
+                    );
+                }
+            }
+        }
+    }
+
+    fn module_set(&mut self, set: &ast::AttrSet, scope: Scope) {
+        let scope = if set.rec_token().is_some() {
+            scope.with_bindings(set)
+        } else {
+            scope
+        };
+        // A module with `config` or `options` keeps its configuration under
+        // `config`; otherwise the whole set is configuration.
+        let explicit = set
+            .attrpath_values()
+            .any(|av| first_static(&av).is_some_and(|n| n == "config" || n == "options"));
+        for entry in set.entries() {
+            match entry {
+                ast::Entry::AttrpathValue(av) => {
+                    let (Some(path), Some(value)) = (av.attrpath(), av.value()) else {
+                        continue;
+                    };
+                    let names = attrpath_names(&path);
+                    let first = names[0].0.as_static().unwrap_or("");
+                    if first == "imports" && names.len() == 1 {
+                        self.imports(value, &scope, false, 0);
+                    } else if MODULE_META_KEYS.contains(&first) {
+                    } else if explicit {
+                        if first == "config" {
+                            self.walk_entry(&[], &names[1..], value, av.syntax(), &scope, &[]);
+                        }
+                    } else {
+                        self.walk_entry(&[], &names, value, av.syntax(), &scope, &[]);
+                    }
+                }
+                ast::Entry::Inherit(inh) => {
+                    if !explicit {
+                        self.walk_inherit(&[], &inh, &scope, &[]);
+                    }
+                }
+            }
+        }
+        let host_name = get_attr(set, &["networking", "hostName"])
+            .or_else(|| get_attr(set, &["config", "networking", "hostName"]));
+        if let Some(ast::Expr::Str(s)) = host_name.map(strip_parens) {
+            self.out.host_name = crate::syntax::string_literal(&s);
+        }
+    }
+
+    // ---- imports -----------------------------------------------------------
+
+    fn imports(&mut self, expr: ast::Expr, scope: &Scope, conditional: bool, depth: usize) {
+        if depth > MAX_FOLLOW {
+            return;
+        }
+        let expr = strip_parens(expr);
+        match &expr {
+            ast::Expr::List(list) => {
+                for item in list.items() {
+                    self.import_item(item, scope, conditional, depth);
+                }
+                return;
+            }
+            ast::Expr::BinOp(op) if op.operator() == Some(ast::BinOpKind::Concat) => {
+                for side in [op.lhs(), op.rhs()].into_iter().flatten() {
+                    self.imports(side, scope, conditional, depth + 1);
+                }
+                return;
+            }
+            ast::Expr::LetIn(l) => {
+                let inner = scope.with_bindings(l);
+                if let Some(b) = l.body() {
+                    self.imports(b, &inner, conditional, depth + 1);
+                }
+                return;
+            }
+            ast::Expr::With(w) => {
+                let inner = match w.namespace() {
+                    Some(ns) => scope.with_namespace(ns),
+                    None => scope.clone(),
+                };
+                if let Some(b) = w.body() {
+                    self.imports(b, &inner, conditional, depth + 1);
+                }
+                return;
+            }
+            ast::Expr::IfElse(i) => {
+                for side in [i.body(), i.else_body()].into_iter().flatten() {
+                    self.imports(side, scope, true, depth + 1);
+                }
+                return;
+            }
+            ast::Expr::Ident(i) => {
+                if let Resolution::Binding {
+                    binding: Binding::Expr(e),
+                    scope,
+                } = scope.resolve(&ident_text(i))
+                {
+                    self.imports(e, &scope, conditional, depth + 1);
+                    return;
+                }
+            }
+            _ => {}
+        }
+        if let Some((head, args)) = apply_chain(&expr) {
+            match (head_name(&head).as_deref(), args.as_slice()) {
+                (Some("optionals"), [_, list]) => {
+                    self.imports(list.clone(), scope, true, depth + 1);
+                    return;
+                }
+                (Some("optional"), [_, item]) => {
+                    self.import_item(item.clone(), scope, true, depth + 1);
+                    return;
+                }
+                _ => {}
+            }
+        }
+        self.unresolved_import(&expr);
+    }
+
+    fn import_item(&mut self, item: ast::Expr, scope: &Scope, conditional: bool, depth: usize) {
+        let item = strip_parens(item);
+        let location = self.loc(item.syntax());
+        match &item {
+            ast::Expr::AttrSet(_) | ast::Expr::Lambda(_) => {
+                self.out.imports.push(Import {
+                    target: ImportTarget::Inline(range_of(item.syntax())),
+                    conditional,
+                    location,
+                });
+                self.inline.push((item.clone(), scope.clone()));
+                return;
+            }
+            ast::Expr::Ident(i) => {
+                if let Resolution::Binding {
+                    binding: Binding::Expr(e),
+                    scope,
+                } = scope.resolve(&ident_text(i))
+                    && depth < MAX_FOLLOW
+                {
+                    self.import_item(e, &scope, conditional, depth + 1);
+                    return;
+                }
+            }
+            _ => {}
+        }
+        // `import ./x.nix` is the module in that file.
+        let target_expr = match apply_chain(&item) {
+            Some((head, args))
+                if head_name(&head).as_deref() == Some("import") && args.len() == 1 =>
+            {
+                args[0].clone()
+            }
+            _ => item.clone(),
+        };
+        match static_value(&target_expr, &self.dir, &StaticEnv::new()) {
+            Some(StaticValue::Path(p)) => {
+                self.out.imports.push(Import {
+                    target: ImportTarget::Path(p),
+                    conditional,
+                    location,
+                });
+            }
+            _ if is_external(&target_expr, scope) => {}
+            _ => self.unresolved_import(&item),
+        }
+    }
+
+    fn unresolved_import(&mut self, expr: &ast::Expr) {
+        self.diag(
+            Diagnostic::warning(
+                codes::IMPORT_UNRESOLVED,
+                format!(
+                    "cannot follow this import statically: `{}`; users defined in the files it brings in are not seen",
+                    short_text(expr.syntax())
+                ),
+            )
+            .help("list the modules as literal paths, run with --eval where Nix can evaluate the flake, or name the host's files with --host NAME=PATH"),
+            expr.syntax(),
+        );
+    }
+
+    // ---- configuration above the users -------------------------------------
+
+    /// An entry `names = value;` found under the attribute path `prefix`.
+    fn walk_entry(
+        &mut self,
+        prefix: &[(AttrName, Range)],
+        names: &[(AttrName, Range)],
+        value: ast::Expr,
+        entry: &SyntaxNode,
+        scope: &Scope,
+        wrappers: &[Wrapper],
+    ) {
+        let full: AttrPath = prefix.iter().chain(names).cloned().collect();
+        let plain: Vec<AttrName> = full.iter().map(|(n, _)| n.clone()).collect();
+        match classify(&plain) {
+            Place::Elsewhere => {}
+            Place::Unknown => self.diag(
+                Diagnostic::warning(
+                    codes::UNSUPPORTED_USERS_VALUE,
+                    "a computed attribute name where a user option may be; users defined here cannot be seen",
+                )
+                .help("write the option path with literal names"),
+                entry,
+            ),
+            Place::Above { .. } => self.walk_above(&full, value, scope.clone(), wrappers, 0),
+            Place::User {
+                spelling,
+                name_at,
+                name,
+            } => {
+                let user = match name {
+                    AttrName::Static(s) => UserName::Static(s.clone()),
+                    AttrName::Dynamic(t) => {
+                        self.diag(
+                            Diagnostic::warning(
+                                codes::DYNAMIC_USER_NAME,
+                                format!("user name `{t}` is computed; this definition is reported as dynamic and never moved"),
+                            )
+                            .help("write the user name literally to let clan-migrate share it"),
+                            entry,
+                        );
+                        UserName::Computed(t.clone())
+                    }
+                };
+                let sub_path: Vec<String> = plain[name_at + 1..].iter().map(segment_text).collect();
+                let mut def = Definition {
+                    option: spelling.option,
+                    spelling: spelling.path,
+                    user,
+                    location: self.loc(entry),
+                    range: range_of(entry),
+                    wrappers: wrappers.to_vec(),
+                    leaves: Vec::new(),
+                };
+                let mut leaves = Vec::new();
+                self.walk_user(spelling.option, value, sub_path, scope.clone(), Vec::new(), &mut leaves, 0);
+                def.leaves = leaves;
+                self.out.definitions.push(def);
+            }
+        }
+    }
+
+    fn walk_inherit(
+        &mut self,
+        prefix: &[(AttrName, Range)],
+        inh: &ast::Inherit,
+        scope: &Scope,
+        wrappers: &[Wrapper],
+    ) {
+        for attr in inh.attrs() {
+            let name = attr_name(&attr);
+            let mut plain: Vec<AttrName> = prefix.iter().map(|(n, _)| n.clone()).collect();
+            plain.push(name.clone());
+            match classify(&plain) {
+                Place::User {
+                    spelling,
+                    name: AttrName::Static(user),
+                    ..
+                } => {
+                    let value = self.inherit_canon(inh, user, scope);
+                    self.out.definitions.push(Definition {
+                        option: spelling.option,
+                        spelling: spelling.path,
+                        user: UserName::Static(user.clone()),
+                        location: self.loc(inh.syntax()),
+                        range: range_of(inh.syntax()),
+                        wrappers: wrappers.to_vec(),
+                        leaves: vec![Leaf {
+                            path: Vec::new(),
+                            value,
+                            elements: None,
+                            wrappers: Vec::new(),
+                            range: range_of(attr.syntax()),
+                        }],
+                    });
+                }
+                Place::Above { .. } => {
+                    self.generated(prefix_spelling(&plain), inh.syntax(), wrappers)
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A value at a prefix of the user options (`users`, `users.users`, or
+    /// the configuration root): look inside for user definitions.
+    fn walk_above(
+        &mut self,
+        path: &[(AttrName, Range)],
+        value: ast::Expr,
+        scope: Scope,
+        wrappers: &[Wrapper],
+        depth: usize,
+    ) {
+        let value = strip_parens(value);
+        match &value {
+            ast::Expr::AttrSet(set) => {
+                let scope = if set.rec_token().is_some() {
+                    scope.with_bindings(set)
+                } else {
+                    scope
+                };
+                for entry in set.entries() {
+                    match entry {
+                        ast::Entry::AttrpathValue(av) => {
+                            if let (Some(p), Some(v)) = (av.attrpath(), av.value()) {
+                                let names = attrpath_names(&p);
+                                self.walk_entry(path, &names, v, av.syntax(), &scope, wrappers);
+                            }
+                        }
+                        ast::Entry::Inherit(inh) => self.walk_inherit(path, &inh, &scope, wrappers),
+                    }
+                }
+                return;
+            }
+            ast::Expr::LetIn(l) => {
+                if let Some(b) = l.body() {
+                    self.walk_above(path, b, scope.with_bindings(l), wrappers, depth + 1);
+                }
+                return;
+            }
+            ast::Expr::With(w) => {
+                if let (Some(ns), Some(b)) = (w.namespace(), w.body()) {
+                    self.walk_above(path, b, scope.with_namespace(ns), wrappers, depth + 1);
+                }
+                return;
+            }
+            ast::Expr::IfElse(i) => {
+                let cond = i
+                    .condition()
+                    .map(|c| self.canon.canon(&c, &scope))
+                    .unwrap_or_default();
+                for (branch, c) in [
+                    (i.body(), cond.clone()),
+                    (i.else_body(), format!("not({cond})")),
+                ] {
+                    if let Some(b) = branch {
+                        let mut w = wrappers.to_vec();
+                        w.push(Wrapper::If(c));
+                        self.walk_above(path, b, scope.clone(), &w, depth + 1);
+                    }
+                }
+                return;
+            }
+            ast::Expr::Ident(i) if depth < MAX_FOLLOW => {
+                if let Resolution::Binding {
+                    binding: Binding::Expr(e),
+                    scope,
+                } = scope.resolve(&ident_text(i))
+                {
+                    self.walk_above(path, e, scope, wrappers, depth + 1);
+                    return;
+                }
+            }
+            _ => {}
+        }
+        if let Some(w) = recognise(&value) {
+            if let Some(ws) = self.wrap(&w, &scope, wrappers) {
+                self.walk_above(path, w.inner, scope, &ws, depth + 1);
+                return;
+            }
+            if let ast::Expr::List(list) = strip_parens(w.inner.clone()) {
+                for item in list.items() {
+                    self.walk_above(path, item, scope.clone(), wrappers, depth + 1);
+                }
+                return;
+            }
+        }
+        let plain: Vec<AttrName> = path.iter().map(|(n, _)| n.clone()).collect();
+        if path.is_empty() {
+            self.diag(
+                Diagnostic::warning(
+                    codes::UNSUPPORTED_USERS_VALUE,
+                    format!(
+                        "configuration computed by `{}`; users defined in it cannot be seen",
+                        short_text(value.syntax())
+                    ),
+                )
+                .help("write the configuration as an attribute set"),
+                value.syntax(),
+            );
+            return;
+        }
+        self.generated(prefix_spelling(&plain), value.syntax(), wrappers);
+    }
+
+    /// A whole set of users built by an expression (`genAttrs`, `mapAttrs`,
+    /// `listToAttrs`, `import`): reported, never guessed.
+    fn generated(&mut self, spelling: &'static Spelling, node: &SyntaxNode, wrappers: &[Wrapper]) {
+        let head = ast::Expr::cast(node.clone())
+            .and_then(|e| apply_chain(&e))
+            .and_then(|(h, _)| head_name(&h));
+        let (what, name) = match &head {
+            Some(h) => (format!("`{h}`"), format!("({h} …)")),
+            None => (
+                "an expression".to_string(),
+                format!("({} …)", short_text(node)),
+            ),
+        };
+        self.diag(
+            Diagnostic::warning(
+                codes::GENERATED_USERS,
+                format!("`{}` is built by {what}; the users it makes are reported as dynamic and never moved", spelling.path.join(".")),
+            )
+            .help("define each shared user literally (`users.users.alice = { … };`) to let clan-migrate move it"),
+            node,
+        );
+        let loc = self.loc(node);
+        self.out.definitions.push(Definition {
+            option: spelling.option,
+            spelling: spelling.path,
+            user: UserName::Generated(name),
+            location: loc,
+            range: range_of(node),
+            wrappers: wrappers.to_vec(),
+            leaves: Vec::new(),
+        });
+    }
+
+    /// The wrapper list extended by `w`, or `None` for `mkMerge`, whose
+    /// list the caller walks element by element.
+    fn wrap(
+        &self,
+        w: &super::wrappers::Wrapped,
+        scope: &Scope,
+        outer: &[Wrapper],
+    ) -> Option<Vec<Wrapper>> {
+        let mut ws = outer.to_vec();
+        match w.kind {
+            WrapperKind::Merge => return None,
+            WrapperKind::If => {
+                let cond = w
+                    .leading
+                    .as_ref()
+                    .map(|c| self.canon.canon(c, scope))
+                    .unwrap_or_default();
+                ws.push(Wrapper::If(cond));
+            }
+            WrapperKind::Priority | WrapperKind::Order => {
+                let arg = w
+                    .leading
+                    .as_ref()
+                    .map(|c| format!(" {}", self.canon.canon(c, scope)))
+                    .unwrap_or_default();
+                ws.push(Wrapper::Priority(format!("{}{arg}", w.name)));
+            }
+        }
+        Some(ws)
+    }
+
+    // ---- inside one user ----------------------------------------------------
+
+    #[allow(clippy::too_many_arguments)]
+    fn walk_user(
+        &mut self,
+        option: UserOption,
+        value: ast::Expr,
+        sub_path: Vec<String>,
+        scope: Scope,
+        wrappers: Vec<Wrapper>,
+        leaves: &mut Vec<Leaf>,
+        depth: usize,
+    ) {
+        let value = strip_parens(value);
+        match &value {
+            ast::Expr::AttrSet(set) if depth < 64 => {
+                let inner = if set.rec_token().is_some() {
+                    scope.with_bindings(set)
+                } else {
+                    scope.clone()
+                };
+                let mut any = false;
+                for entry in set.entries() {
+                    any = true;
+                    match entry {
+                        ast::Entry::AttrpathValue(av) => {
+                            let (Some(p), Some(v)) = (av.attrpath(), av.value()) else {
+                                continue;
+                            };
+                            let mut path = sub_path.clone();
+                            path.extend(attrpath_names(&p).iter().map(|(n, _)| segment_text(n)));
+                            self.walk_user(
+                                option,
+                                v,
+                                path,
+                                inner.clone(),
+                                wrappers.clone(),
+                                leaves,
+                                depth + 1,
+                            );
+                        }
+                        ast::Entry::Inherit(inh) => {
+                            for attr in inh.attrs() {
+                                let name = segment_text(&attr_name(&attr));
+                                let mut path = sub_path.clone();
+                                path.push(name.clone());
+                                let value = self.inherit_canon(&inh, &name, &scope);
+                                let elements = if option.is_list_option(&path) {
+                                    self.inherit_elements(&inh, &name, &scope)
+                                } else {
+                                    None
+                                };
+                                leaves.push(Leaf {
+                                    path,
+                                    value,
+                                    elements,
+                                    wrappers: wrappers.clone(),
+                                    range: range_of(attr.syntax()),
+                                });
+                            }
+                        }
+                    }
+                }
+                if !any && !sub_path.is_empty() {
+                    leaves.push(self.leaf(option, &value, sub_path, &scope, wrappers));
+                }
+                return;
+            }
+            ast::Expr::LetIn(l) => {
+                if let Some(b) = l.body() {
+                    self.walk_user(
+                        option,
+                        b,
+                        sub_path,
+                        scope.with_bindings(l),
+                        wrappers,
+                        leaves,
+                        depth + 1,
+                    );
+                }
+                return;
+            }
+            ast::Expr::With(w) if !option.is_list_option(&sub_path) => {
+                if let (Some(ns), Some(b)) = (w.namespace(), w.body()) {
+                    self.walk_user(
+                        option,
+                        b,
+                        sub_path,
+                        scope.with_namespace(ns),
+                        wrappers,
+                        leaves,
+                        depth + 1,
+                    );
+                }
+                return;
+            }
+            _ => {}
+        }
+        if let Some(w) = recognise(&value) {
+            if let Some(ws) = self.wrap(&w, &scope, &wrappers) {
+                self.walk_user(option, w.inner, sub_path, scope, ws, leaves, depth + 1);
+                return;
+            }
+            if let ast::Expr::List(list) = strip_parens(w.inner.clone()) {
+                for item in list.items() {
+                    self.walk_user(
+                        option,
+                        item,
+                        sub_path.clone(),
+                        scope.clone(),
+                        wrappers.clone(),
+                        leaves,
+                        depth + 1,
+                    );
+                }
+                return;
+            }
+        }
+        leaves.push(self.leaf(option, &value, sub_path, &scope, wrappers));
+    }
+
+    fn leaf(
+        &self,
+        option: UserOption,
+        value: &ast::Expr,
+        path: Vec<String>,
+        scope: &Scope,
+        wrappers: Vec<Wrapper>,
+    ) -> Leaf {
+        let elements = if option.is_list_option(&path) {
+            self.canon.list_elements(value, scope)
+        } else {
+            None
+        };
+        Leaf {
+            value: self.canon.canon(value, scope),
+            elements,
+            path,
+            wrappers,
+            range: range_of(value.syntax()),
+        }
+    }
+
+    /// `inherit x;` is `x = x;` from the enclosing scope; `inherit (e) x;` is `x = e.x;`.
+    fn inherit_canon(&self, inh: &ast::Inherit, name: &str, scope: &Scope) -> String {
+        let synthetic = match inh.from().and_then(|f| f.expr()) {
+            Some(from) => format!("({}).{}", from.syntax(), quote_attr(name)),
+            None => return self.name_canon(name, scope),
+        };
+        let parsed = Root::parse(&synthetic);
+        match parsed.tree().expr() {
+            Some(e) => self.canon.canon(&e, scope),
+            None => synthetic,
+        }
+    }
+
+    fn name_canon(&self, name: &str, scope: &Scope) -> String {
+        let parsed = Root::parse(name);
+        match parsed.tree().expr() {
+            Some(e) => self.canon.canon(&e, scope),
+            None => name.to_string(),
+        }
+    }
+
+    fn inherit_elements(
+        &self,
+        inh: &ast::Inherit,
+        name: &str,
+        scope: &Scope,
+    ) -> Option<Vec<String>> {
+        if inh.from().is_some() {
+            return None;
+        }
+        let parsed = Root::parse(name);
+        let e = parsed.tree().expr()?;
+        self.canon.list_elements(&e, scope)
+    }
+}
+
+fn first_static(av: &ast::AttrpathValue) -> Option<String> {
+    let attr = av.attrpath()?.attrs().next()?;
+    attr_name(&attr).as_static().map(str::to_string)
+}
+
+/// The spelling a prefix path belongs to (for messages about whole sets).
+fn prefix_spelling(path: &[AttrName]) -> &'static Spelling {
+    let names: Vec<&str> = path.iter().filter_map(|n| n.as_static()).collect();
+    super::options::SPELLINGS
+        .iter()
+        .find(|s| s.path.starts_with(&names))
+        .unwrap_or(&super::options::SPELLINGS[0])
+}
+
+fn segment_text(name: &AttrName) -> String {
+    match name {
+        AttrName::Static(s) => s.clone(),
+        AttrName::Dynamic(t) => t.clone(),
+    }
+}
+
+fn quote_attr(name: &str) -> String {
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_'-".contains(c));
+    if plain {
+        name.to_string()
+    } else {
+        format!("{name:?}")
+    }
+}
+
+/// A module from outside the repository: a flake input's module, a
+/// nixpkgs module under `modulesPath`, a `<nixpkgs/…>` path.
+fn is_external(expr: &ast::Expr, scope: &Scope) -> bool {
+    match strip_parens(expr.clone()) {
+        ast::Expr::PathSearch(_) | ast::Expr::PathAbs(_) => true,
+        ast::Expr::Select(s) => s.expr().is_some_and(|e| is_external(&e, scope)),
+        ast::Expr::BinOp(op) => op.lhs().is_some_and(|e| is_external(&e, scope)),
+        ast::Expr::Str(s) => s
+            .syntax()
+            .children()
+            .filter_map(ast::Interpol::cast)
+            .any(|i| i.expr().is_some_and(|e| is_external(&e, scope))),
+        ast::Expr::Ident(i) => !matches!(
+            scope.resolve(&ident_text(&i)),
+            Resolution::Binding { .. } | Resolution::Param
+        ),
+        _ => false,
+    }
+}

@@ -1,0 +1,99 @@
+//! clan-migrate: move a multi-host NixOS configuration's users to Clan.
+//!
+//! The pipeline, one module per stage, data flowing one way:
+//! `discover` (hosts and their modules) -> `load` (parse + `index` every
+//! module reached) -> `analyse` (group by user, compare) -> `report`.
+//! The library knows nothing of terminals; `src/main.rs` draws.
+
+pub mod analyse;
+pub mod canon;
+pub mod diagnostic;
+pub mod discover;
+pub mod index;
+pub mod load;
+pub mod report;
+pub mod scope;
+pub mod source;
+pub mod syntax;
+
+use std::path::{Path, PathBuf};
+
+use diagnostic::{Diagnostic, Location, codes};
+pub use discover::{DiscoverOptions, HostSpec};
+pub use load::{Progress, Silent};
+pub use report::ScanReport;
+
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub discover: DiscoverOptions,
+    /// A user counts as repeated when defined host-locally on this many hosts.
+    pub min_hosts: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            discover: DiscoverOptions::default(),
+            min_hosts: 2,
+        }
+    }
+}
+
+/// Failures that stop a run before there is anything to report.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: no such directory")]
+    MissingDir { path: PathBuf },
+    #[error("{path}: not a directory")]
+    NotADir { path: PathBuf },
+}
+
+/// Scans the repository at `repo`: hosts, users, what repeats.
+pub fn scan(repo: &Path, opts: &ScanOptions, progress: &dyn Progress) -> Result<ScanReport, Error> {
+    if !repo.exists() {
+        return Err(Error::MissingDir {
+            path: repo.to_path_buf(),
+        });
+    }
+    if !repo.is_dir() {
+        return Err(Error::NotADir {
+            path: repo.to_path_buf(),
+        });
+    }
+    let discovery = discover::discover(repo, &opts.discover);
+    let graph = load::load(repo, &discovery, progress);
+    let analysis = analyse::analyse(&discovery.hosts, &graph, opts.min_hosts);
+    let mut diagnostics = discovery.diagnostics.clone();
+    diagnostics.extend(graph.diagnostics.iter().cloned());
+    diagnostics.extend(orphan_user_modules(repo, &graph));
+    Ok(ScanReport::build(&discovery.hosts, &analysis, &diagnostics))
+}
+
+/// `users/<name>/default.nix` that no host imports: likely a forgotten
+/// shared module, worth telling the user about.
+fn orphan_user_modules(repo: &Path, graph: &load::ModuleGraph) -> Vec<Diagnostic> {
+    let Ok(entries) = std::fs::read_dir(repo.join("users")) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut names: Vec<_> = entries.flatten().map(|e| e.file_name()).collect();
+    names.sort();
+    for name in names {
+        let file = Path::new("users").join(&name).join("default.nix");
+        if repo.join(&file).is_file()
+            && !graph
+                .modules
+                .contains_key(&index::ModuleKey::file(file.clone()))
+        {
+            out.push(
+                Diagnostic::note(
+                    codes::ORPHAN_MODULE,
+                    format!("`{}` is a user module that no host imports", file.display()),
+                )
+                .at(Location::file(&file))
+                .help("import it from the hosts that should have the user, or delete it"),
+            );
+        }
+    }
+    out
+}

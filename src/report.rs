@@ -1,0 +1,158 @@
+//! The scan report as plain data: what `scan --json` prints (field names
+//! are a contract: add freely, never rename) and what the human report is
+//! drawn from. Paths are relative to the repository, lines and columns
+//! 1-based, lists sorted.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::analyse::{Analysis, Status, dotted};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::discover::Host;
+use crate::index::UserOption;
+use crate::source::display_path;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanReport {
+    pub hosts: Vec<HostReport>,
+    pub users: Vec<UserReport>,
+    pub diagnostics: Vec<DiagnosticReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HostReport {
+    pub name: String,
+    pub root: String,
+    pub found_by: &'static str,
+    pub files: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UserReport {
+    pub name: String,
+    /// `users.users` or `home-manager.users`.
+    pub option: UserOption,
+    pub status: Status,
+    pub hosts: Vec<String>,
+    pub definitions: Vec<DefinitionReport>,
+    pub common: Vec<String>,
+    pub differing: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DefinitionReport {
+    /// The host whose own module holds the definition; `null` when the
+    /// module is shared by several hosts (see `hosts`).
+    pub host: Option<String>,
+    /// Every host that evaluates this definition.
+    pub hosts: Vec<String>,
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    /// The option path as written: `users.users` or `users.extraUsers`.
+    pub spelling: String,
+    /// Attribute paths below the user that this definition sets.
+    pub attrs: Vec<String>,
+    /// Under `mkIf` (or `if`): applies only when its condition holds.
+    pub conditional: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiagnosticReport {
+    pub severity: Severity,
+    pub code: &'static str,
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+impl From<&Diagnostic> for DiagnosticReport {
+    fn from(d: &Diagnostic) -> Self {
+        DiagnosticReport {
+            severity: d.severity,
+            code: d.code,
+            file: d.location.as_ref().map(|l| display_path(&l.file)),
+            line: d.location.as_ref().map(|l| l.start.line),
+            column: d.location.as_ref().map(|l| l.start.column),
+            message: d.message.clone(),
+            help: d.help.clone(),
+        }
+    }
+}
+
+impl ScanReport {
+    pub fn build(hosts: &[Host], analysis: &Analysis<'_>, diagnostics: &[Diagnostic]) -> Self {
+        let host_reports = hosts
+            .iter()
+            .map(|h| {
+                let files: BTreeSet<String> = analysis
+                    .host_modules
+                    .get(&h.name)
+                    .into_iter()
+                    .flatten()
+                    .map(|k| display_path(&k.file))
+                    .collect();
+                HostReport {
+                    name: h.name.clone(),
+                    root: display_path(&h.root),
+                    found_by: h.found_by.as_str(),
+                    files: files.into_iter().collect(),
+                }
+            })
+            .collect();
+        let users = analysis
+            .users
+            .iter()
+            .map(|u| UserReport {
+                name: u.name.clone(),
+                option: u.option,
+                status: u.status,
+                hosts: u.hosts.clone(),
+                definitions: u
+                    .definitions
+                    .iter()
+                    .map(|p| {
+                        let attrs: BTreeSet<String> = p
+                            .definition
+                            .leaves
+                            .iter()
+                            .map(|l| dotted(&l.path))
+                            .collect();
+                        DefinitionReport {
+                            host: p.is_local().then(|| p.hosts[0].clone()),
+                            hosts: p.hosts.clone(),
+                            file: display_path(&p.definition.location.file),
+                            line: p.definition.location.start.line,
+                            column: p.definition.location.start.column,
+                            spelling: p.definition.spelling.join("."),
+                            attrs: attrs.into_iter().collect(),
+                            conditional: p.definition.is_conditional(),
+                        }
+                    })
+                    .collect(),
+                common: u.common.clone(),
+                differing: u.differing.clone(),
+            })
+            .collect();
+        let mut diags: Vec<&Diagnostic> = diagnostics.iter().collect();
+        diags.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        let mut diagnostics: Vec<DiagnosticReport> =
+            diags.into_iter().map(DiagnosticReport::from).collect();
+        diagnostics.dedup();
+        ScanReport {
+            hosts: host_reports,
+            users,
+            diagnostics,
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+}

@@ -1,0 +1,312 @@
+//! Small, total helpers over rnix's typed syntax tree. Every function here
+//! answers `None` for shapes it does not understand instead of guessing, so
+//! callers can turn the unknown into a diagnostic.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+
+use rnix::ast::{self, AstToken, HasEntry, InterpolPart};
+use rnix::{SyntaxKind, SyntaxNode};
+use rowan::ast::AstNode;
+
+/// A byte range in a file, as plain numbers so it outlives the tree.
+pub type Range = (usize, usize);
+
+pub fn range_of(node: &SyntaxNode) -> Range {
+    let r = node.text_range();
+    (usize::from(r.start()), usize::from(r.end()))
+}
+
+/// Looks through any number of parentheses.
+pub fn strip_parens(mut expr: ast::Expr) -> ast::Expr {
+    while let ast::Expr::Paren(p) = &expr {
+        match p.expr() {
+            Some(inner) => expr = inner,
+            None => break,
+        }
+    }
+    expr
+}
+
+/// One segment of an attribute path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AttrName {
+    /// `alice`, `"alice"`, `${"alice"}`: all the same name.
+    Static(String),
+    /// `${username}`: known only at evaluation time; holds the source text.
+    Dynamic(String),
+}
+
+impl AttrName {
+    pub fn as_static(&self) -> Option<&str> {
+        match self {
+            AttrName::Static(s) => Some(s),
+            AttrName::Dynamic(_) => None,
+        }
+    }
+}
+
+pub fn attr_name(attr: &ast::Attr) -> AttrName {
+    match attr {
+        ast::Attr::Ident(i) => AttrName::Static(ident_text(i)),
+        ast::Attr::Str(s) => match string_literal(s) {
+            Some(v) => AttrName::Static(v),
+            None => AttrName::Dynamic(attr.syntax().to_string()),
+        },
+        ast::Attr::Dynamic(d) => match d.expr().map(strip_parens) {
+            Some(ast::Expr::Str(s)) => match string_literal(&s) {
+                Some(v) => AttrName::Static(v),
+                None => AttrName::Dynamic(attr.syntax().to_string()),
+            },
+            _ => AttrName::Dynamic(attr.syntax().to_string()),
+        },
+    }
+}
+
+pub fn attrpath_names(path: &ast::Attrpath) -> Vec<(AttrName, Range)> {
+    path.attrs()
+        .map(|a| (attr_name(&a), range_of(a.syntax())))
+        .collect()
+}
+
+pub fn ident_text(ident: &ast::Ident) -> String {
+    ident
+        .ident_token()
+        .map(|t| t.text().to_string())
+        .unwrap_or_else(|| ident.syntax().to_string())
+}
+
+/// The value of a string without interpolations.
+pub fn string_literal(s: &ast::Str) -> Option<String> {
+    if s.syntax().children().next().is_some() {
+        return None;
+    }
+    let mut out = String::new();
+    for part in s.normalized_parts() {
+        match part {
+            InterpolPart::Literal(l) => out.push_str(&l),
+            InterpolPart::Interpolation(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Splits `f a b c` into `f` and `[a, b, c]`.
+pub fn apply_chain(expr: &ast::Expr) -> Option<(ast::Expr, Vec<ast::Expr>)> {
+    let ast::Expr::Apply(mut app) = expr.clone() else {
+        return None;
+    };
+    let mut args = Vec::new();
+    loop {
+        args.push(app.argument()?);
+        match strip_parens(app.lambda()?) {
+            ast::Expr::Apply(inner) => app = inner,
+            head => {
+                args.reverse();
+                return Some((head, args));
+            }
+        }
+    }
+}
+
+/// The dotted name of a function head such as `lib.mkIf` or `mkIf`, if it
+/// is a plain identifier or a select with static names.
+pub fn dotted_name(expr: &ast::Expr) -> Option<Vec<String>> {
+    match strip_parens(expr.clone()) {
+        ast::Expr::Ident(i) => Some(vec![ident_text(&i)]),
+        ast::Expr::Select(s) => {
+            if s.default_expr().is_some() {
+                return None;
+            }
+            let mut names = dotted_name(&s.expr()?)?;
+            for (name, _) in attrpath_names(&s.attrpath()?) {
+                names.push(name.as_static()?.to_string());
+            }
+            Some(names)
+        }
+        _ => None,
+    }
+}
+
+/// The last name of a function head: `lib.modules.mkIf` -> `mkIf`.
+pub fn head_name(expr: &ast::Expr) -> Option<String> {
+    dotted_name(expr).and_then(|mut v| v.pop())
+}
+
+/// Identifiers bound by a function's parameter: `{ pkgs, lib, ... } @ args`.
+pub fn lambda_params(lambda: &ast::Lambda) -> Vec<String> {
+    let mut out = Vec::new();
+    match lambda.param() {
+        Some(ast::Param::IdentParam(p)) => {
+            if let Some(i) = p.ident() {
+                out.push(ident_text(&i));
+            }
+        }
+        Some(ast::Param::Pattern(p)) => {
+            for e in p.pat_entries() {
+                if let Some(i) = e.ident() {
+                    out.push(ident_text(&i));
+                }
+            }
+            if let Some(i) = p.pat_bind().and_then(|b| b.ident()) {
+                out.push(ident_text(&i));
+            }
+        }
+        None => {}
+    }
+    out
+}
+
+/// Finds the value of a static top-level key in an attribute set, looking
+/// through nested paths: `get_attr(set, &["a", "b"])` finds `a.b = v`,
+/// `a = { b = v; }` and `a = { b.c = 1; }` (as a partial set, `None`).
+pub fn get_attr(set: &ast::AttrSet, path: &[&str]) -> Option<ast::Expr> {
+    for entry in set.attrpath_values() {
+        let Some(attrpath) = entry.attrpath() else {
+            continue;
+        };
+        let names = attrpath_names(&attrpath);
+        let n = names.len().min(path.len());
+        if names[..n]
+            .iter()
+            .zip(&path[..n])
+            .any(|((a, _), b)| a.as_static() != Some(*b))
+        {
+            continue;
+        }
+        if names.len() == path.len() {
+            return entry.value();
+        }
+        if names.len() < path.len()
+            && let Some(ast::Expr::AttrSet(inner)) = entry.value().map(strip_parens)
+            && let Some(v) = get_attr(&inner, &path[names.len()..])
+        {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// A value the discovery stage can compute without Nix: strings and paths
+/// built from literals and from names bound to literals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaticValue {
+    Str(String),
+    /// An absolute, normalised path on disk.
+    Path(PathBuf),
+}
+
+/// Names bound to static values, e.g. a helper's `name` parameter.
+pub type StaticEnv = HashMap<String, StaticValue>;
+
+/// Evaluates path and string expressions such as `./hosts/${name}` or
+/// `./machines + "/${hostname}"`, relative to `dir`.
+pub fn static_value(expr: &ast::Expr, dir: &Path, env: &StaticEnv) -> Option<StaticValue> {
+    match strip_parens(expr.clone()) {
+        ast::Expr::Str(s) => {
+            let mut out = String::new();
+            for part in s.normalized_parts() {
+                match part {
+                    InterpolPart::Literal(l) => out.push_str(&l),
+                    InterpolPart::Interpolation(i) => match static_value(&i.expr()?, dir, env)? {
+                        StaticValue::Str(v) => out.push_str(&v),
+                        StaticValue::Path(p) => out.push_str(&p.to_string_lossy()),
+                    },
+                }
+            }
+            Some(StaticValue::Str(out))
+        }
+        ast::Expr::PathRel(p) => {
+            let mut text = String::new();
+            for part in p.parts() {
+                match part {
+                    InterpolPart::Literal(l) => text.push_str(l.text()),
+                    InterpolPart::Interpolation(i) => match static_value(&i.expr()?, dir, env)? {
+                        StaticValue::Str(v) => text.push_str(&v),
+                        StaticValue::Path(_) => return None,
+                    },
+                }
+            }
+            Some(StaticValue::Path(normalize(&dir.join(text))))
+        }
+        ast::Expr::Ident(i) => env.get(&ident_text(&i)).cloned(),
+        ast::Expr::BinOp(op) if op.operator() == Some(ast::BinOpKind::Concat) => None,
+        ast::Expr::BinOp(op) if op.operator() == Some(ast::BinOpKind::Add) => {
+            let lhs = static_value(&op.lhs()?, dir, env)?;
+            let rhs = static_value(&op.rhs()?, dir, env)?;
+            match (lhs, rhs) {
+                (StaticValue::Str(a), StaticValue::Str(b)) => Some(StaticValue::Str(a + &b)),
+                (StaticValue::Path(a), StaticValue::Str(b)) => {
+                    let joined = format!("{}{}", a.to_string_lossy(), b);
+                    Some(StaticValue::Path(normalize(Path::new(&joined))))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Lexically normalises `a/./b/../c` to `a/c`, as Nix does for path literals.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// Byte range of the leading comments that belong to a node: the comments
+/// directly above it, up to the first blank line.
+pub fn leading_comments(node: &SyntaxNode) -> Option<Range> {
+    let mut start = None;
+    let mut tok = node.first_token()?.prev_token();
+    while let Some(t) = tok {
+        match t.kind() {
+            SyntaxKind::TOKEN_COMMENT => {
+                start = Some(usize::from(t.text_range().start()));
+            }
+            SyntaxKind::TOKEN_WHITESPACE if t.text().matches('\n').count() <= 1 => {}
+            _ => break,
+        }
+        tok = t.prev_token();
+    }
+    start.map(|s| (s, usize::from(node.text_range().start())))
+}
+
+/// True for comment tokens, used when comparing values whitespace- and
+/// comment-blind.
+pub fn is_trivia(kind: SyntaxKind) -> bool {
+    matches!(
+        kind,
+        SyntaxKind::TOKEN_WHITESPACE | SyntaxKind::TOKEN_COMMENT
+    )
+}
+
+/// The comment tokens of a tree, for tests that check nothing is lost.
+pub fn comments(node: &SyntaxNode) -> Vec<String> {
+    node.descendants_with_tokens()
+        .filter_map(|e| e.into_token())
+        .filter_map(ast::Comment::cast)
+        .map(|c| c.text().to_string())
+        .collect()
+}
+
+/// The first line of a node's text, shortened for messages.
+pub fn short_text(node: &SyntaxNode) -> String {
+    let text = node.to_string();
+    let line = text.lines().next().unwrap_or("").trim();
+    let mut s: String = line.chars().take(60).collect();
+    if s.len() < line.len() || text.lines().nth(1).is_some() {
+        s.push('…');
+    }
+    s
+}

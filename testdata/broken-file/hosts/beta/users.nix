@@ -1,0 +1,8 @@
+{ config, pkgs, ... }:
+
+{
+  users.users.bob = {
+    isNormalUser = true
+    extraGroups = [ "docker" ];
+  };
+}

@@ -1,0 +1,7 @@
+{ lib, ... }:
+{
+  users.users = lib.mapAttrs (n: v: {
+    isNormalUser = true;
+    openssh.authorizedKeys.keys = v.keys;
+  }) (import ../../people.nix);
+}

@@ -1,0 +1,4 @@
+{ lib, ... }:
+{
+  users.users = lib.genAttrs [ "bob" "carol" ] (name: { isNormalUser = true; });
+}

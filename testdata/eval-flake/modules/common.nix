@@ -1,0 +1,13 @@
+{ config, lib, pkgs, ... }:
+
+{
+  users.mutableUsers = false;
+
+  users.users.dave = {
+    isNormalUser = true;
+    description = "Dave";
+    openssh.authorizedKeys.keys = [
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDe1f8rESQedUStPKR0CsTy4Qwb8DwkNh dave@laptop"
+    ];
+  };
+}

@@ -1,0 +1,8 @@
+{ ... }:
+
+{
+  virtualisation.docker.enable = true;
+  virtualisation.docker.autoPrune.enable = true;
+
+  users.users.bob.extraGroups = [ "docker" ];
+}

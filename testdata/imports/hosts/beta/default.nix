@@ -1,0 +1,15 @@
+{ config, lib, pkgs, ... }:
+
+{
+  # Every file in ./modules is a module for this host.
+  imports = [
+    ./hardware-configuration.nix
+    ../../common
+  ] ++ map (f: ./modules + "/${f}") (builtins.attrNames (builtins.readDir ./modules));
+
+  boot.loader.systemd-boot.enable = true;
+  boot.loader.efi.canTouchEfiVariables = true;
+  networking.hostName = "beta";
+
+  system.stateVersion = "24.05";
+}
