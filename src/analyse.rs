@@ -3,6 +3,7 @@
 //! are common to every copy and which differ.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::canon::Canon;
 use crate::discover::Host;
@@ -38,7 +39,8 @@ impl Status {
 pub struct Placed<'g> {
     pub module: &'g ModuleKey,
     pub definition: &'g Definition,
-    pub hosts: Vec<String>,
+    /// Shared by every definition of the same module.
+    pub hosts: Arc<Vec<String>>,
 }
 
 impl Placed<'_> {
@@ -64,32 +66,30 @@ pub struct User<'g> {
 #[derive(Debug, Default)]
 pub struct Analysis<'g> {
     pub users: Vec<User<'g>>,
-    /// Hosts per module, for reports.
-    pub module_hosts: BTreeMap<&'g ModuleKey, Vec<String>>,
-    /// Per host, the modules it evaluates.
-    pub host_modules: BTreeMap<String, BTreeSet<ModuleKey>>,
+    /// Per host (in the order given), the ids of the modules it evaluates.
+    pub host_modules: Vec<Vec<usize>>,
 }
 
 pub fn analyse<'g>(hosts: &[Host], graph: &'g ModuleGraph, min_hosts: usize) -> Analysis<'g> {
     let mut a = Analysis::default();
-    let mut module_hosts: BTreeMap<&'g ModuleKey, Vec<String>> = BTreeMap::new();
+    let mut module_hosts: Vec<Vec<String>> = vec![Vec::new(); graph.modules.len()];
     for host in hosts {
         let closure = graph.closure(&host.modules);
-        for key in &closure {
-            if let Some((k, _)) = graph.modules.get_key_value(key) {
-                module_hosts.entry(k).or_default().push(host.name.clone());
-            }
+        for &id in &closure {
+            module_hosts[id].push(host.name.clone());
         }
-        a.host_modules.insert(host.name.clone(), closure);
-    }
-    for v in module_hosts.values_mut() {
-        v.sort();
-        v.dedup();
+        a.host_modules.push(closure);
     }
 
     let mut groups: BTreeMap<(String, UserOption, bool), Vec<Placed<'g>>> = BTreeMap::new();
-    for (key, hosts) in &module_hosts {
-        let module = &graph.modules[*key];
+    for (module, mut hosts) in graph.modules.iter().zip(module_hosts) {
+        if hosts.is_empty() || module.definitions.is_empty() {
+            continue;
+        }
+        hosts.sort();
+        hosts.dedup();
+        let hosts = Arc::new(hosts);
+        let key = &module.key;
         for def in &module.definitions {
             let (name, dynamic) = match &def.user {
                 UserName::Static(n) => (n.clone(), false),
@@ -144,7 +144,6 @@ pub fn analyse<'g>(hosts: &[Host], graph: &'g ModuleGraph, min_hosts: usize) -> 
             differing,
         });
     }
-    a.module_hosts = module_hosts;
     a
 }
 

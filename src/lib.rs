@@ -66,7 +66,12 @@ pub fn scan(repo: &Path, opts: &ScanOptions, progress: &dyn Progress) -> Result<
     let mut diagnostics = discovery.diagnostics.clone();
     diagnostics.extend(graph.diagnostics.iter().cloned());
     diagnostics.extend(orphan_user_modules(repo, &graph));
-    Ok(ScanReport::build(&discovery.hosts, &analysis, &diagnostics))
+    Ok(ScanReport::build(
+        &discovery.hosts,
+        &graph,
+        &analysis,
+        &diagnostics,
+    ))
 }
 
 /// `users/<name>/default.nix` that no host imports: likely a forgotten
@@ -80,10 +85,7 @@ fn orphan_user_modules(repo: &Path, graph: &load::ModuleGraph) -> Vec<Diagnostic
     names.sort();
     for name in names {
         let file = Path::new("users").join(&name).join("default.nix");
-        if repo.join(&file).is_file()
-            && !graph
-                .modules
-                .contains_key(&index::ModuleKey::file(file.clone()))
+        if repo.join(&file).is_file() && graph.get(&index::ModuleKey::file(file.clone())).is_none()
         {
             out.push(
                 Diagnostic::note(

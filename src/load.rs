@@ -3,7 +3,7 @@
 //! and its tree is dropped straight after: only the index is kept, so
 //! memory stays flat on large fleets.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -14,12 +14,14 @@ use crate::discover::Discovery;
 use crate::index::{ImportTarget, ModuleIndex, ModuleKey, index_file};
 use crate::source::SourceFile;
 
-/// Every module reached, the import edges between them, and per host the
-/// set of modules it evaluates.
+/// Every module reached and the import edges between them. Modules are
+/// numbered in the order they were reached; an id indexes `modules`.
 #[derive(Debug, Default)]
 pub struct ModuleGraph {
-    pub modules: BTreeMap<ModuleKey, ModuleIndex>,
-    pub edges: BTreeMap<ModuleKey, Vec<ModuleKey>>,
+    pub modules: Vec<ModuleIndex>,
+    ids: HashMap<ModuleKey, usize>,
+    /// For each module, the modules it imports.
+    pub edges: Vec<Vec<usize>>,
     pub diagnostics: Vec<Diagnostic>,
     /// Files that failed to parse (never edited, reported as errors).
     pub broken_files: BTreeSet<PathBuf>,
@@ -36,19 +38,28 @@ pub trait Progress: Sync {
 pub struct Silent;
 impl Progress for Silent {}
 
+/// A module with its imports resolved to module keys, and the
+/// diagnostics for imports that lead nowhere.
+type Resolved = (ModuleIndex, Vec<ModuleKey>, Vec<Diagnostic>);
+
 enum FileOutcome {
-    Indexed(Vec<ModuleIndex>),
+    Indexed(Vec<Resolved>),
     Broken(Vec<Diagnostic>),
     Unreadable(Diagnostic),
 }
 
 pub fn load(repo: &Path, discovery: &Discovery, progress: &dyn Progress) -> ModuleGraph {
     let mut g = ModuleGraph::default();
+    let mut edges: Vec<Vec<ModuleKey>> = Vec::new();
     g.broken_files
         .extend(discovery.broken_files.iter().cloned());
     let mut seen: HashSet<PathBuf> = HashSet::new();
     let mut frontier: Vec<PathBuf> = Vec::new();
-    let mut pending: Vec<ModuleIndex> = discovery.inline_modules.clone();
+    let mut pending: Vec<Resolved> = discovery
+        .inline_modules
+        .iter()
+        .map(|m| resolve_imports(repo, m.clone()))
+        .collect();
     for host in &discovery.hosts {
         for m in &host.modules {
             if m.inline.is_none() && seen.insert(m.file.clone()) {
@@ -59,39 +70,20 @@ pub fn load(repo: &Path, discovery: &Discovery, progress: &dyn Progress) -> Modu
     let mut total = frontier.len();
     progress.files_found(total);
     loop {
-        // Resolve the imports of every module indexed so far.
-        for module in pending.drain(..) {
-            let mut out = Vec::new();
-            for import in &module.imports {
-                match &import.target {
-                    ImportTarget::Inline(range) => out.push(ModuleKey {
-                        file: module.key.file.clone(),
-                        inline: Some(*range),
-                    }),
-                    ImportTarget::Path(p) => match resolve_module_path(repo, p) {
-                        Some(file) => {
-                            if seen.insert(file.clone()) {
-                                frontier.push(file.clone());
-                            }
-                            out.push(ModuleKey::file(file));
-                        }
-                        None => g.diagnostics.push(
-                            Diagnostic::error(
-                                codes::IMPORT_MISSING,
-                                format!(
-                                    "imported path `{}` does not exist",
-                                    crate::source::display_path(p)
-                                ),
-                            )
-                            .at(import.location.clone())
-                            .help("fix or remove the import; Nix would fail to evaluate this host"),
-                        ),
-                    },
+        // Record every module indexed so far and queue the files it imports.
+        for (module, out, import_diags) in pending.drain(..) {
+            g.diagnostics.extend(import_diags);
+            for key in &out {
+                if key.inline.is_none() && seen.insert(key.file.clone()) {
+                    frontier.push(key.file.clone());
                 }
             }
-            g.edges.entry(module.key.clone()).or_default().extend(out);
             g.diagnostics.extend(module.diagnostics.iter().cloned());
-            g.modules.insert(module.key.clone(), module);
+            if !g.ids.contains_key(&module.key) {
+                g.ids.insert(module.key.clone(), g.modules.len());
+                g.modules.push(module);
+                edges.push(out);
+            }
         }
         if frontier.is_empty() {
             break;
@@ -120,23 +112,37 @@ pub fn load(repo: &Path, discovery: &Discovery, progress: &dyn Progress) -> Modu
             progress.files_found(total);
         }
     }
+    // Edges to files that failed to parse lead nowhere.
+    g.edges = edges
+        .into_iter()
+        .map(|out| out.iter().filter_map(|k| g.ids.get(k).copied()).collect())
+        .collect();
     g
 }
 
 impl ModuleGraph {
-    /// Every module reachable from `roots` through `imports`.
-    pub fn closure(&self, roots: &[ModuleKey]) -> BTreeSet<ModuleKey> {
-        let mut seen = BTreeSet::new();
-        let mut stack: Vec<ModuleKey> = roots.to_vec();
-        while let Some(k) = stack.pop() {
-            if !seen.insert(k.clone()) {
+    pub fn id(&self, key: &ModuleKey) -> Option<usize> {
+        self.ids.get(key).copied()
+    }
+
+    pub fn get(&self, key: &ModuleKey) -> Option<&ModuleIndex> {
+        self.id(key).map(|i| &self.modules[i])
+    }
+
+    /// Every module reachable from `roots` through `imports`, sorted by id.
+    pub fn closure(&self, roots: &[ModuleKey]) -> Vec<usize> {
+        let mut seen = vec![false; self.modules.len()];
+        let mut stack: Vec<usize> = roots.iter().filter_map(|k| self.id(k)).collect();
+        let mut out = Vec::new();
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut seen[i], true) {
                 continue;
             }
-            if let Some(next) = self.edges.get(&k) {
-                stack.extend(next.iter().cloned());
-            }
+            out.push(i);
+            stack.extend(self.edges[i].iter().copied());
         }
-        seen
+        out.sort_unstable();
+        out
     }
 }
 
@@ -178,7 +184,42 @@ fn process_file(repo: &Path, path: &Path) -> FileOutcome {
     if !parse.errors().is_empty() {
         return FileOutcome::Broken(parse_diagnostics(&file, parse.errors()));
     }
-    FileOutcome::Indexed(index_file(&file, &parse.tree()))
+    FileOutcome::Indexed(
+        index_file(&file, &parse.tree())
+            .into_iter()
+            .map(|m| resolve_imports(repo, m))
+            .collect(),
+    )
+}
+
+/// Resolves a module's imports on disk (in the worker, so the `stat`
+/// calls run in parallel too).
+fn resolve_imports(repo: &Path, module: ModuleIndex) -> Resolved {
+    let mut out = Vec::new();
+    let mut diags = Vec::new();
+    for import in &module.imports {
+        match &import.target {
+            ImportTarget::Inline(range) => out.push(ModuleKey {
+                file: module.key.file.clone(),
+                inline: Some(*range),
+            }),
+            ImportTarget::Path(p) => match resolve_module_path(repo, p) {
+                Some(file) => out.push(ModuleKey::file(file)),
+                None => diags.push(
+                    Diagnostic::error(
+                        codes::IMPORT_MISSING,
+                        format!(
+                            "imported path `{}` does not exist",
+                            crate::source::display_path(p)
+                        ),
+                    )
+                    .at(import.location.clone())
+                    .help("fix or remove the import; Nix would fail to evaluate this host"),
+                ),
+            },
+        }
+    }
+    (module, out, diags)
 }
 
 /// One diagnostic per parse error, in words a Nix user knows.

@@ -11,6 +11,7 @@ use crate::analyse::{Analysis, Status, dotted};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::discover::Host;
 use crate::index::UserOption;
+use crate::load::ModuleGraph;
 use crate::source::display_path;
 
 #[derive(Debug, Clone, Serialize)]
@@ -85,16 +86,19 @@ impl From<&Diagnostic> for DiagnosticReport {
 }
 
 impl ScanReport {
-    pub fn build(hosts: &[Host], analysis: &Analysis<'_>, diagnostics: &[Diagnostic]) -> Self {
+    pub fn build(
+        hosts: &[Host],
+        graph: &ModuleGraph,
+        analysis: &Analysis<'_>,
+        diagnostics: &[Diagnostic],
+    ) -> Self {
         let host_reports = hosts
             .iter()
-            .map(|h| {
-                let files: BTreeSet<String> = analysis
-                    .host_modules
-                    .get(&h.name)
-                    .into_iter()
-                    .flatten()
-                    .map(|k| display_path(&k.file))
+            .zip(&analysis.host_modules)
+            .map(|(h, ids)| {
+                let files: BTreeSet<String> = ids
+                    .iter()
+                    .map(|&id| display_path(&graph.modules[id].key.file))
                     .collect();
                 HostReport {
                     name: h.name.clone(),
@@ -124,7 +128,7 @@ impl ScanReport {
                             .collect();
                         DefinitionReport {
                             host: p.is_local().then(|| p.hosts[0].clone()),
-                            hosts: p.hosts.clone(),
+                            hosts: p.hosts.to_vec(),
                             file: display_path(&p.definition.location.file),
                             line: p.definition.location.start.line,
                             column: p.definition.location.start.column,

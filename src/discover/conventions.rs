@@ -47,7 +47,7 @@ pub fn host_entry(repo: &Path, rel: &Path) -> Option<PathBuf> {
 }
 
 /// Candidate hosts by directory convention: name, main module.
-fn candidates(repo: &Path) -> BTreeMap<String, PathBuf> {
+fn candidates(repo: &Path, known: &dyn Fn(&str) -> bool) -> BTreeMap<String, PathBuf> {
     let mut out = BTreeMap::new();
     for dir in HOST_DIRS {
         let Ok(entries) = std::fs::read_dir(repo.join(dir)) else {
@@ -57,7 +57,7 @@ fn candidates(repo: &Path) -> BTreeMap<String, PathBuf> {
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') {
+            if name.starts_with('.') || known(name.trim_end_matches(".nix")) {
                 continue;
             }
             let rel = Path::new(dir).join(&name);
@@ -97,7 +97,7 @@ fn looks_like_host(repo: &Path, main: &Path) -> bool {
 }
 
 pub fn discover(repo: &Path, d: &mut Discovery, allow_lone: bool) -> Vec<Host> {
-    let mut hosts: Vec<Host> = candidates(repo)
+    let mut hosts: Vec<Host> = candidates(repo, &|_| false)
         .into_iter()
         .map(|(name, root)| Host {
             name,
@@ -151,12 +151,11 @@ pub fn report_orphans(
     hosts: &BTreeMap<String, Host>,
     d: &mut Discovery,
 ) {
-    for (name, main) in candidates(repo) {
+    for (name, main) in candidates(repo, &|name| hosts.contains_key(name)) {
         let dir = main.parent().unwrap_or(Path::new(""));
-        let used = hosts.contains_key(&name)
-            || wired
-                .iter()
-                .any(|w| w == &main || (dir.components().count() > 1 && w.starts_with(dir)));
+        let used = wired
+            .iter()
+            .any(|w| w == &main || (dir.components().count() > 1 && w.starts_with(dir)));
         if !used {
             d.diagnostics.push(
                 Diagnostic::note(
