@@ -41,6 +41,8 @@ pub struct Placed<'g> {
     pub definition: &'g Definition,
     /// Shared by every definition of the same module.
     pub hosts: Arc<Vec<String>>,
+    /// Its module is reached only through conditional imports.
+    pub conditional_import: bool,
 }
 
 impl Placed<'_> {
@@ -66,23 +68,26 @@ pub struct User<'g> {
 #[derive(Debug, Default)]
 pub struct Analysis<'g> {
     pub users: Vec<User<'g>>,
-    /// Per host (in the order given), the ids of the modules it evaluates.
-    pub host_modules: Vec<Vec<usize>>,
+    /// Per host (in the order given), the ids of the modules it evaluates,
+    /// each with whether it is reached only conditionally.
+    pub host_modules: Vec<Vec<(usize, bool)>>,
 }
 
 pub fn analyse<'g>(hosts: &[Host], graph: &'g ModuleGraph, min_hosts: usize) -> Analysis<'g> {
     let mut a = Analysis::default();
     let mut module_hosts: Vec<Vec<String>> = vec![Vec::new(); graph.modules.len()];
+    let mut always = vec![false; graph.modules.len()];
     for host in hosts {
         let closure = graph.closure(&host.modules);
-        for &id in &closure {
+        for &(id, conditional) in &closure {
             module_hosts[id].push(host.name.clone());
+            always[id] |= !conditional;
         }
         a.host_modules.push(closure);
     }
 
     let mut groups: BTreeMap<(String, UserOption, bool), Vec<Placed<'g>>> = BTreeMap::new();
-    for (module, mut hosts) in graph.modules.iter().zip(module_hosts) {
+    for ((module, mut hosts), always) in graph.modules.iter().zip(module_hosts).zip(always) {
         if hosts.is_empty() || module.definitions.is_empty() {
             continue;
         }
@@ -102,7 +107,8 @@ pub fn analyse<'g>(hosts: &[Host], graph: &'g ModuleGraph, min_hosts: usize) -> 
                 .push(Placed {
                     module: key,
                     definition: def,
-                    hosts: hosts.clone(),
+                    hosts: Arc::clone(&hosts),
+                    conditional_import: !always,
                 });
         }
     }

@@ -183,15 +183,20 @@ impl<'a> Canonicalizer<'a> {
                     return;
                 }
                 out.push_str("sel(");
-                if let Some(e) = s.expr() {
-                    self.write(out, &e, scope, d);
-                }
-                if let Some(path) = s.attrpath() {
-                    self.write_attrpath(out, &path, scope, d);
-                }
                 if let Some(def) = s.default_expr() {
+                    if let Some(e) = s.expr() {
+                        self.write(out, &e, scope, d);
+                    }
+                    if let Some(path) = s.attrpath() {
+                        self.write_attrpath(out, &path, scope, d);
+                    }
                     out.push_str(" or ");
                     self.write(out, &def, scope, d);
+                } else if let Some((base, paths)) = flatten_select(s) {
+                    self.write(out, &base, scope, d);
+                    for path in paths {
+                        self.write_attrpath(out, &path, scope, d);
+                    }
                 }
                 out.push(')');
             }
@@ -312,9 +317,7 @@ impl<'a> Canonicalizer<'a> {
                 Binding::Expr(e) => out.push_str(&self.memo_canon(&e, &scope, depth)),
                 Binding::Inherit(n) => self.write_name(out, &n, &scope.parent(), depth + 1),
                 Binding::InheritFrom(from, n) => {
-                    out.push_str("sel(");
-                    self.write(out, &from, &scope.parent(), depth + 1);
-                    let _ = write!(out, ".{n:?})");
+                    self.write_inherit_from(out, &from, &n, &scope.parent(), depth + 1);
                 }
                 Binding::Partial => {
                     let _ = write!(out, "partial:{name}");
@@ -437,11 +440,7 @@ impl<'a> Canonicalizer<'a> {
                         };
                         let mut v = String::new();
                         match &from {
-                            Some(f) => {
-                                v.push_str("sel(");
-                                self.write(&mut v, f, scope, depth);
-                                let _ = write!(v, ".{name:?})");
-                            }
+                            Some(f) => self.write_inherit_from(&mut v, f, &name, scope, depth),
                             None => self.write_name(&mut v, &name, scope, depth),
                         }
                         tree.insert(&[format!("{name:?}")], SetTree::Leaf(v));
@@ -463,6 +462,30 @@ impl<'a> Canonicalizer<'a> {
             }
             other => SetTree::Leaf(self.canon_depth(&other, scope, depth + 1)),
         }
+    }
+
+    /// `inherit (from) n;` means `from.n`, and is written exactly like it.
+    fn write_inherit_from(
+        &self,
+        out: &mut String,
+        from: &ast::Expr,
+        n: &str,
+        scope: &Scope,
+        depth: usize,
+    ) {
+        out.push_str("sel(");
+        match strip_parens(from.clone()) {
+            ast::Expr::Select(s) if s.default_expr().is_none() => {
+                if let Some((base, paths)) = flatten_select(&s) {
+                    self.write(out, &base, scope, depth);
+                    for path in paths {
+                        self.write_attrpath(out, &path, scope, depth);
+                    }
+                }
+            }
+            other => self.write(out, &other, scope, depth),
+        }
+        let _ = write!(out, ".{n:?})");
     }
 
     fn write_attrpath(&self, out: &mut String, path: &ast::Attrpath, scope: &Scope, depth: usize) {
@@ -526,7 +549,10 @@ impl SetTree {
                 }
             }
         } else {
-            if let SetTree::Literal(lit) = std::mem::take(slot) {
+            if matches!(slot, SetTree::Literal(_)) {
+                let SetTree::Literal(lit) = std::mem::take(slot) else {
+                    unreachable!("checked above")
+                };
                 let mut node = SetTree::Node(BTreeMap::new());
                 node.insert(&["{literal}".to_string()], SetTree::Literal(lit));
                 *slot = node;
@@ -551,6 +577,22 @@ impl SetTree {
             }
         }
     }
+}
+
+/// `(a.b).c` and `a.b.c` are the same lookup: the innermost base and every
+/// attribute path in order, through parentheses.
+fn flatten_select(s: &ast::Select) -> Option<(ast::Expr, Vec<ast::Attrpath>)> {
+    let mut paths = vec![s.attrpath()?];
+    let mut base = strip_parens(s.expr()?);
+    while let ast::Expr::Select(inner) = &base {
+        if inner.default_expr().is_some() {
+            break;
+        }
+        paths.push(inner.attrpath()?);
+        base = strip_parens(inner.expr()?);
+    }
+    paths.reverse();
+    Some((base, paths))
 }
 
 /// Source text with trivia squeezed out, for shapes compared verbatim.
@@ -642,6 +684,14 @@ mod tests {
         assert_ne!(
             canon_of("./a.pub", "hosts/a"),
             canon_of("./a.pub", "hosts/b")
+        );
+    }
+
+    #[test]
+    fn inherit_from_equals_select() {
+        assert_eq!(
+            canon_of("{ c, ... }: { inherit (c.users.karl) openssh; }", "."),
+            canon_of("{ c, ... }: { openssh = c.users.karl.openssh; }", ".")
         );
     }
 

@@ -9,11 +9,13 @@ pub mod analyse;
 pub mod canon;
 pub mod diagnostic;
 pub mod discover;
+pub mod fs;
 pub mod index;
 pub mod load;
 pub mod report;
 pub mod scope;
 pub mod source;
+pub mod stage;
 pub mod syntax;
 
 use std::path::{Path, PathBuf};
@@ -61,7 +63,7 @@ pub fn scan(repo: &Path, opts: &ScanOptions, progress: &dyn Progress) -> Result<
         });
     }
     let discovery = discover::discover(repo, &opts.discover);
-    let graph = load::load(repo, &discovery, progress);
+    let graph = load::load(&fs::DiskFs::new(repo), &discovery, progress);
     let analysis = analyse::analyse(&discovery.hosts, &graph, opts.min_hosts);
     let mut diagnostics = discovery.diagnostics.clone();
     diagnostics.extend(graph.diagnostics.iter().cloned());

@@ -9,8 +9,11 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use rnix::{ParseError, Root, SyntaxKind};
 
+use std::sync::Arc;
+
 use crate::diagnostic::{Diagnostic, Location, codes};
 use crate::discover::Discovery;
+use crate::fs::Fs;
 use crate::index::{ImportTarget, ModuleIndex, ModuleKey, index_file};
 use crate::source::SourceFile;
 
@@ -20,11 +23,14 @@ use crate::source::SourceFile;
 pub struct ModuleGraph {
     pub modules: Vec<ModuleIndex>,
     ids: HashMap<ModuleKey, usize>,
-    /// For each module, the modules it imports.
-    pub edges: Vec<Vec<usize>>,
+    /// For each module, the modules it imports, and whether only under a
+    /// condition (`lib.optionals cond [ … ]`).
+    pub edges: Vec<Vec<(usize, bool)>>,
     pub diagnostics: Vec<Diagnostic>,
     /// Files that failed to parse (never edited, reported as errors).
     pub broken_files: BTreeSet<PathBuf>,
+    /// What each file read gave, for `FileCache::absorb`.
+    read: Vec<(PathBuf, Arc<FileOutcome>)>,
 }
 
 /// Progress callbacks, so the caller can draw a bar; the library itself
@@ -40,17 +46,51 @@ impl Progress for Silent {}
 
 /// A module with its imports resolved to module keys, and the
 /// diagnostics for imports that lead nowhere.
-type Resolved = (ModuleIndex, Vec<ModuleKey>, Vec<Diagnostic>);
+type Resolved = (ModuleIndex, Vec<(ModuleKey, bool)>, Vec<Diagnostic>);
 
+#[derive(Debug)]
 enum FileOutcome {
     Indexed(Vec<Resolved>),
     Broken(Vec<Diagnostic>),
     Unreadable(Diagnostic),
 }
 
-pub fn load(repo: &Path, discovery: &Discovery, progress: &dyn Progress) -> ModuleGraph {
+pub fn load(fs: &dyn Fs, discovery: &Discovery, progress: &dyn Progress) -> ModuleGraph {
+    load_with(fs, discovery, progress, &FileCache::default())
+}
+
+/// Indexes of files that have not changed, kept between loads so that
+/// re-verifying a plan re-parses only the files the plan touched.
+#[derive(Default, Clone)]
+pub struct FileCache {
+    files: HashMap<PathBuf, Arc<FileOutcome>>,
+}
+
+impl FileCache {
+    /// Forgets the given files, so the next load reads them again.
+    pub fn invalidate<'p>(&mut self, paths: impl IntoIterator<Item = &'p PathBuf>) {
+        for p in paths {
+            self.files.remove(p);
+        }
+    }
+
+    /// Remembers every file a load read.
+    pub fn absorb(&mut self, graph: &ModuleGraph) {
+        for (path, outcome) in &graph.read {
+            self.files.insert(path.clone(), Arc::clone(outcome));
+        }
+    }
+}
+
+/// Like `load`, taking unchanged files' indexes from `cache`.
+pub fn load_with(
+    fs: &dyn Fs,
+    discovery: &Discovery,
+    progress: &dyn Progress,
+    cache: &FileCache,
+) -> ModuleGraph {
     let mut g = ModuleGraph::default();
-    let mut edges: Vec<Vec<ModuleKey>> = Vec::new();
+    let mut edges: Vec<Vec<(ModuleKey, bool)>> = Vec::new();
     g.broken_files
         .extend(discovery.broken_files.iter().cloned());
     let mut seen: HashSet<PathBuf> = HashSet::new();
@@ -58,7 +98,7 @@ pub fn load(repo: &Path, discovery: &Discovery, progress: &dyn Progress) -> Modu
     let mut pending: Vec<Resolved> = discovery
         .inline_modules
         .iter()
-        .map(|m| resolve_imports(repo, m.clone()))
+        .map(|m| resolve_imports(fs, m.clone()))
         .collect();
     for host in &discovery.hosts {
         for m in &host.modules {
@@ -67,13 +107,12 @@ pub fn load(repo: &Path, discovery: &Discovery, progress: &dyn Progress) -> Modu
             }
         }
     }
-    let mut total = frontier.len();
-    progress.files_found(total);
+    let mut total = 0;
     loop {
         // Record every module indexed so far and queue the files it imports.
         for (module, out, import_diags) in pending.drain(..) {
             g.diagnostics.extend(import_diags);
-            for key in &out {
+            for (key, _) in &out {
                 if key.inline.is_none() && seen.insert(key.file.clone()) {
                     frontier.push(key.file.clone());
                 }
@@ -88,34 +127,42 @@ pub fn load(repo: &Path, discovery: &Discovery, progress: &dyn Progress) -> Modu
         if frontier.is_empty() {
             break;
         }
+        if seen.len() > total {
+            total = seen.len();
+            progress.files_found(total);
+        }
         let batch = std::mem::take(&mut frontier);
-        let outcomes: Vec<(PathBuf, FileOutcome)> = batch
+        let outcomes: Vec<(PathBuf, Arc<FileOutcome>)> = batch
             .into_par_iter()
             .map(|path| {
-                let outcome = process_file(repo, &path);
+                let outcome = match cache.files.get(&path) {
+                    Some(o) => Arc::clone(o),
+                    None => Arc::new(process_file(fs, &path)),
+                };
                 progress.file_done(&path);
                 (path, outcome)
             })
             .collect();
         for (path, outcome) in outcomes {
-            match outcome {
-                FileOutcome::Indexed(modules) => pending.extend(modules),
+            match &*outcome {
+                FileOutcome::Indexed(modules) => pending.extend(modules.iter().cloned()),
                 FileOutcome::Broken(diags) => {
-                    g.diagnostics.extend(diags);
-                    g.broken_files.insert(path);
+                    g.diagnostics.extend(diags.iter().cloned());
+                    g.broken_files.insert(path.clone());
                 }
-                FileOutcome::Unreadable(d) => g.diagnostics.push(d),
+                FileOutcome::Unreadable(d) => g.diagnostics.push(d.clone()),
             }
-        }
-        if frontier.len() + total > total {
-            total += frontier.len();
-            progress.files_found(total);
+            g.read.push((path, outcome));
         }
     }
     // Edges to files that failed to parse lead nowhere.
     g.edges = edges
         .into_iter()
-        .map(|out| out.iter().filter_map(|k| g.ids.get(k).copied()).collect())
+        .map(|out| {
+            out.iter()
+                .filter_map(|(k, c)| g.ids.get(k).map(|&i| (i, *c)))
+                .collect()
+        })
         .collect();
     g
 }
@@ -129,49 +176,51 @@ impl ModuleGraph {
         self.id(key).map(|i| &self.modules[i])
     }
 
-    /// Every module reachable from `roots` through `imports`, sorted by id.
-    pub fn closure(&self, roots: &[ModuleKey]) -> Vec<usize> {
+    /// Every module reachable from `roots` through `imports`, sorted by
+    /// id, each with `true` when it is reached only through conditional
+    /// imports.
+    pub fn closure(&self, roots: &[ModuleKey]) -> Vec<(usize, bool)> {
+        let start: Vec<usize> = roots.iter().filter_map(|k| self.id(k)).collect();
+        let sure = self.reach(&start, false);
+        let all = self.reach(&start, true);
+        (0..self.modules.len())
+            .filter(|&i| all[i])
+            .map(|i| (i, !sure[i]))
+            .collect()
+    }
+
+    fn reach(&self, start: &[usize], through_conditional: bool) -> Vec<bool> {
         let mut seen = vec![false; self.modules.len()];
-        let mut stack: Vec<usize> = roots.iter().filter_map(|k| self.id(k)).collect();
-        let mut out = Vec::new();
+        let mut stack = start.to_vec();
         while let Some(i) = stack.pop() {
             if std::mem::replace(&mut seen[i], true) {
                 continue;
             }
-            out.push(i);
-            stack.extend(self.edges[i].iter().copied());
+            stack.extend(
+                self.edges[i]
+                    .iter()
+                    .filter(|(_, c)| through_conditional || !c)
+                    .map(|(j, _)| *j),
+            );
         }
-        out.sort_unstable();
-        out
+        seen
     }
 }
 
 /// `p` as a module file: a `.nix` file, or a directory's `default.nix`.
-fn resolve_module_path(repo: &Path, p: &Path) -> Option<PathBuf> {
-    let abs = repo.join(p);
-    if abs.is_file() {
+fn resolve_module_path(fs: &dyn Fs, p: &Path) -> Option<PathBuf> {
+    if fs.is_file(p) {
         Some(p.to_path_buf())
-    } else if abs.join("default.nix").is_file() {
+    } else if fs.is_file(&p.join("default.nix")) {
         Some(p.join("default.nix"))
     } else {
         None
     }
 }
 
-fn process_file(repo: &Path, path: &Path) -> FileOutcome {
-    let text = match std::fs::read(repo.join(path)) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(_) => {
-                return FileOutcome::Unreadable(
-                    Diagnostic::error(
-                        codes::READ_ERROR,
-                        "file is not valid UTF-8; Nix source must be",
-                    )
-                    .at(Location::file(path)),
-                );
-            }
-        },
+fn process_file(fs: &dyn Fs, path: &Path) -> FileOutcome {
+    let text = match fs.read(path) {
+        Ok(text) => text,
         Err(e) => {
             return FileOutcome::Unreadable(
                 Diagnostic::error(codes::READ_ERROR, format!("cannot read file: {e}"))
@@ -187,24 +236,27 @@ fn process_file(repo: &Path, path: &Path) -> FileOutcome {
     FileOutcome::Indexed(
         index_file(&file, &parse.tree())
             .into_iter()
-            .map(|m| resolve_imports(repo, m))
+            .map(|m| resolve_imports(fs, m))
             .collect(),
     )
 }
 
 /// Resolves a module's imports on disk (in the worker, so the `stat`
 /// calls run in parallel too).
-fn resolve_imports(repo: &Path, module: ModuleIndex) -> Resolved {
+fn resolve_imports(fs: &dyn Fs, module: ModuleIndex) -> Resolved {
     let mut out = Vec::new();
     let mut diags = Vec::new();
     for import in &module.imports {
         match &import.target {
-            ImportTarget::Inline(range) => out.push(ModuleKey {
-                file: module.key.file.clone(),
-                inline: Some(*range),
-            }),
-            ImportTarget::Path(p) => match resolve_module_path(repo, p) {
-                Some(file) => out.push(ModuleKey::file(file)),
+            ImportTarget::Inline(range) => out.push((
+                ModuleKey {
+                    file: module.key.file.clone(),
+                    inline: Some(*range),
+                },
+                import.conditional,
+            )),
+            ImportTarget::Path(p) => match resolve_module_path(fs, p) {
+                Some(file) => out.push((ModuleKey::file(file), import.conditional)),
                 None => diags.push(
                     Diagnostic::error(
                         codes::IMPORT_MISSING,

@@ -55,7 +55,8 @@ pub struct DefinitionReport {
     pub spelling: String,
     /// Attribute paths below the user that this definition sets.
     pub attrs: Vec<String>,
-    /// Under `mkIf` (or `if`): applies only when its condition holds.
+    /// Under `mkIf` (or `if`), or in a module imported only under a
+    /// condition: applies only when the condition holds.
     pub conditional: bool,
 }
 
@@ -98,7 +99,7 @@ impl ScanReport {
             .map(|(h, ids)| {
                 let files: BTreeSet<String> = ids
                     .iter()
-                    .map(|&id| display_path(&graph.modules[id].key.file))
+                    .map(|&(id, _)| display_path(&graph.modules[id].key.file))
                     .collect();
                 HostReport {
                     name: h.name.clone(),
@@ -134,7 +135,7 @@ impl ScanReport {
                             column: p.definition.location.start.column,
                             spelling: p.definition.spelling.join("."),
                             attrs: attrs.into_iter().collect(),
-                            conditional: p.definition.is_conditional(),
+                            conditional: p.definition.is_conditional() || p.conditional_import,
                         }
                     })
                     .collect(),

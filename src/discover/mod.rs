@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::diagnostic::{Diagnostic, Location, codes};
+use crate::diagnostic::{Diagnostic, codes};
 use crate::index::{ModuleIndex, ModuleKey};
 
 pub use config::{HostSpec, load_config};
@@ -105,6 +105,16 @@ pub fn discover(repo: &Path, opts: &DiscoverOptions) -> Discovery {
 
     if opts.eval {
         eval::discover(repo, &mut hosts, &mut d);
+        // Hosts Nix named need no syntactic guess any more.
+        d.diagnostics.retain(|diag| {
+            diag.code != codes::HOST_MODULE_UNRESOLVED
+                || !hosts
+                    .keys()
+                    .any(|h| diag.message.contains(&format!("`{h}`")))
+        });
+        if !hosts.is_empty() {
+            d.diagnostics.retain(|diag| diag.code != codes::NO_HOSTS);
+        }
     }
 
     let mut explicit = match load_config(repo) {
@@ -137,7 +147,6 @@ pub fn discover(repo: &Path, opts: &DiscoverOptions) -> Discovery {
                         spec.path.display()
                     ),
                 )
-                .at(Location::file(&spec.path))
                 .help("give the host's main module, relative to the repository root: --host NAME=hosts/NAME/default.nix"),
             ),
         }

@@ -8,7 +8,7 @@ pub mod wrappers;
 use std::path::PathBuf;
 
 pub use options::UserOption;
-pub use walk::{index_file, index_module_at};
+pub use walk::{index_file, index_module_at, scope_at as walk_scope_at};
 
 use crate::canon::Canon;
 use crate::diagnostic::{Diagnostic, Location};

@@ -129,6 +129,9 @@ struct Walker<'a> {
     out: ModuleIndex,
     /// Inline modules found in `imports`, indexed after this one.
     inline: Vec<(ast::Expr, Scope)>,
+    /// The outermost binding being walked: where findings about a value
+    /// computed deep inside it are reported.
+    entry: Option<SyntaxNode>,
 }
 
 /// An attribute path as walked so far, with each segment's range.
@@ -155,6 +158,7 @@ impl<'a> Walker<'a> {
                 dir,
                 out: empty(key),
                 inline: Vec::new(),
+                entry: None,
             };
             w.module(expr, scope);
             for (e, s) in std::mem::take(&mut w.inline) {
@@ -424,7 +428,16 @@ impl<'a> Walker<'a> {
                 .help("write the option path with literal names"),
                 entry,
             ),
-            Place::Above { .. } => self.walk_above(&full, value, scope.clone(), wrappers, 0),
+            Place::Above { .. } => {
+                let outer = self.entry.is_none();
+                if outer {
+                    self.entry = Some(entry.clone());
+                }
+                self.walk_above(&full, value, scope.clone(), wrappers, 0);
+                if outer {
+                    self.entry = None;
+                }
+            }
             Place::User {
                 spelling,
                 name_at,
@@ -619,15 +632,16 @@ impl<'a> Walker<'a> {
                 format!("({} …)", short_text(node)),
             ),
         };
+        let at = self.entry.clone().unwrap_or_else(|| node.clone());
         self.diag(
             Diagnostic::warning(
                 codes::GENERATED_USERS,
                 format!("`{}` is built by {what}; the users it makes are reported as dynamic and never moved", spelling.path.join(".")),
             )
             .help("define each shared user literally (`users.users.alice = { … };`) to let clan-migrate move it"),
-            node,
+            &at,
         );
-        let loc = self.loc(node);
+        let loc = self.loc(&at);
         self.out.definitions.push(Definition {
             option: spelling.option,
             spelling: spelling.path,

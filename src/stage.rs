@@ -1,0 +1,2107 @@
+//! Step 7, *stage*: land a migration as git commits on a new branch, safely.
+//!
+//! The order of operations is what makes it safe:
+//!
+//! 1. [`check_ready`] refuses anything but a clean, committed, non-bare work
+//!    tree on a branch, with a committer identity, and writes nothing.
+//! 2. [`commit`] builds every commit's tree **in memory** from the previous
+//!    commit's tree (the first one from `HEAD`'s), writing only blobs, trees
+//!    and commits into the object database. The work tree, the index and
+//!    every ref stay untouched, so an interruption here leaves nothing but
+//!    unreachable objects (which `git gc` collects) and a rerun just works.
+//! 3. Only when all commits exist is the branch ref created, at the last
+//!    commit; it is never forced over an existing ref. The original branch
+//!    ref is never written at all.
+//! 4. The branch is checked out with a *safe* checkout (files that differ
+//!    from `HEAD` are never overwritten, ignored files are never clobbered),
+//!    `HEAD` is pointed at it and the index is written.
+//!
+//! [`write_worktree`] is the `--no-commit` variant: the same refusals, then
+//! every file written atomically (temporary file + rename).
+//!
+//! The module knows nothing about terminals: every [`StageError`] renders as
+//! a sentence that says what is wrong and what to do about it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Component, Path, PathBuf};
+
+use git2::build::CheckoutBuilder;
+use git2::{
+    Branch, BranchType, ErrorCode, Oid, Repository, RepositoryOpenFlags, RepositoryState,
+    Signature, Status, StatusOptions, Tree,
+};
+
+/// How many dirty paths a [`StageError::DirtyWorktree`] lists by name.
+pub const DIRTY_LIST_LIMIT: usize = 10;
+
+const MODE_BLOB: i32 = 0o100644;
+const MODE_EXEC: i32 = 0o100755;
+const MODE_LINK: i32 = 0o120000;
+const MODE_TREE: i32 = 0o040000;
+const MODE_COMMIT: i32 = 0o160000;
+
+/// One file to write or delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChange {
+    /// Relative to the `repo_dir` given to [`commit`] / [`write_worktree`]
+    /// (normally the work tree root; if `repo_dir` is a subdirectory of the
+    /// work tree, relative to that subdirectory). No `..`, no `.git`.
+    pub path: PathBuf,
+    /// The new contents; `None` deletes the file.
+    pub contents: Option<Vec<u8>>,
+}
+
+/// One commit: its message and the file changes relative to the commit
+/// before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitSpec {
+    pub message: String,
+    pub changes: Vec<FileChange>,
+}
+
+/// What [`commit`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staged {
+    /// The branch the commits are on (now checked out).
+    pub branch: String,
+    /// The branch `HEAD` was on before the run; it has not moved.
+    pub original: Option<String>,
+    /// `(short id, summary line)` of each new commit, oldest first.
+    pub commits: Vec<(String, String)>,
+}
+
+/// One path of a dirty work tree, for [`StageError::DirtyWorktree`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirtyPath {
+    /// Relative to the work tree root.
+    pub path: String,
+    /// `modified`, `untracked`, `deleted`, `staged`, `conflicted`, …
+    pub change: String,
+}
+
+/// Why staging refused or failed. Each message says what is wrong and what
+/// to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error(
+        "`{}` is not a git repository ({reason}): run `git init` there and commit the configuration, or pass the directory of the repository that holds it",
+        path.display()
+    )]
+    NotARepository { path: PathBuf, reason: String },
+
+    #[error(
+        "git refuses to open `{}`: {reason}; if you trust this repository, allow it with `git config --global --add safe.directory {}` and run again",
+        path.display(),
+        path.display()
+    )]
+    UnsafeRepository { path: PathBuf, reason: String },
+
+    #[error(
+        "`{}` is a bare git repository, it has no work tree to migrate: clone it (`git clone {} <dir>`) and run on the clone",
+        path.display(),
+        path.display()
+    )]
+    BareRepository { path: PathBuf },
+
+    #[error(
+        "a {state} is in progress in this repository: finish it or abort it ({hint}), then run again"
+    )]
+    OperationInProgress {
+        /// `merge`, `rebase`, `cherry-pick`, `revert`, `bisect`, `git am`.
+        state: String,
+        /// The commands that finish or abort it.
+        hint: String,
+    },
+
+    #[error(
+        "HEAD is detached (at {commit}), not on a branch: check out the branch to migrate (`git switch <branch>`) and run again; the new branch starts from it"
+    )]
+    DetachedHead { commit: String },
+
+    #[error(
+        "the repository has no commits yet (branch `{branch}` is unborn): commit the configuration first (`git add -A && git commit -m \"NixOS configuration\"`) so the migration has something to start from, then run again"
+    )]
+    UnbornHead { branch: String },
+
+    #[error("{}", dirty_message(*count, entries))]
+    DirtyWorktree {
+        /// How many paths are dirty in total.
+        count: usize,
+        /// The first [`DIRTY_LIST_LIMIT`] of them, in path order.
+        entries: Vec<DirtyPath>,
+    },
+
+    #[error(
+        "branch `{branch}` already exists: pass `--branch NAME` to use another name, or delete it (`git branch -D {branch}`) if it is left over from an earlier run"
+    )]
+    BranchExists { branch: String },
+
+    #[error("cannot create branch `{branch}`: {reason}; pass `--branch NAME` with another name")]
+    InvalidBranchName { branch: String, reason: String },
+
+    #[error(
+        "git has no committer identity ({reason}): set one with `git config user.name \"Your Name\"` and `git config user.email you@example.com` (add `--global` for every repository), then run again"
+    )]
+    NoIdentity { reason: String },
+
+    #[error(
+        "HEAD moved while the migration was being prepared (it was `{expected}`, now `{found}`): nothing was changed; run again"
+    )]
+    HeadMoved { expected: String, found: String },
+
+    #[error(
+        "commit {} of the plan has an empty message: nothing was changed; this is a bug in the migration plan, please report it",
+        index + 1
+    )]
+    EmptyMessage {
+        /// 0-based position in the `commits` slice.
+        index: usize,
+    },
+
+    #[error(
+        "cannot apply the planned change to `{}`: {reason}; nothing was changed — fix this (or run `clan-migrate plan` again if the repository changed since it was read) and run again",
+        path.display()
+    )]
+    InvalidChange { path: PathBuf, reason: String },
+
+    #[error(
+        "git failed while {action}: {source}; your branch, index and work tree were not changed — check the repository (`git status`, `git fsck`) and run again"
+    )]
+    Git {
+        action: String,
+        #[source]
+        source: git2::Error,
+    },
+
+    #[error(
+        "could not {action} `{}`: {source}; files before it may already be written — `git status` shows them and, since the tree was clean before, `git stash -u` sets them aside; fix the cause and run again",
+        path.display()
+    )]
+    Io {
+        action: String,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error(
+        "stopped by an injected fault at `{point}`: {message}; this only happens in tests — run again without fault injection"
+    )]
+    Injected { point: String, message: String },
+
+    /// The branch ref was created, but checking it out failed (or a fault
+    /// was injected at `before-checkout`). The commits are safe on `branch`.
+    #[error("{}", not_checked_out_message(branch, original, tip, *count, cause, *worktree_touched))]
+    NotCheckedOut {
+        branch: String,
+        original: String,
+        /// Short id of the branch tip.
+        tip: String,
+        /// How many commits the branch has on top of `original`.
+        count: usize,
+        cause: Box<StageError>,
+        /// Whether the checkout may have written part of the work tree.
+        worktree_touched: bool,
+    },
+}
+
+fn dirty_message(count: usize, entries: &[DirtyPath]) -> String {
+    let mut out = format!(
+        "the work tree has {count} uncommitted change{}:",
+        if count == 1 { "" } else { "s" }
+    );
+    for e in entries {
+        out.push_str(&format!("\n    {}: {}", e.change, e.path));
+    }
+    if count > entries.len() {
+        out.push_str(&format!("\n    … and {} more", count - entries.len()));
+    }
+    out.push_str(
+        "\ncommit or stash them (`git stash -u`) and run again: the migration only runs on a clean tree, so its commits contain nothing else",
+    );
+    out
+}
+
+fn not_checked_out_message(
+    branch: &str,
+    original: &str,
+    tip: &str,
+    count: usize,
+    cause: &StageError,
+    worktree_touched: bool,
+) -> String {
+    let mut out = format!(
+        "branch `{branch}` was created with {count} commit{} (tip {tip}) but was not checked out: {cause}\n",
+        if count == 1 { "" } else { "s" }
+    );
+    if worktree_touched {
+        out.push_str(&format!(
+            "the checkout stopped part-way, so the work tree and index may be partly updated: `git switch --discard-changes {branch}` completes it (the tree was clean before the run, so nothing of yours is lost)"
+        ));
+    } else {
+        out.push_str(&format!(
+            "HEAD is still on `{original}` and the index and work tree are unchanged: review the commits with `git log -p {original}..{branch}`, check them out with `git switch {branch}`, or drop them with `git branch -D {branch}`"
+        ));
+    }
+    out
+}
+
+/// Fault injection for tests. [`commit`] calls [`FaultPoint::at`] at named
+/// points; an `Err` aborts the run there with [`StageError::Injected`]
+/// (wrapped in [`StageError::NotCheckedOut`] at `before-checkout`).
+///
+/// The points, in order, with `N` counting commits from 1:
+/// `before-commit-N`, `after-commit-N` (for each commit), `before-ref`,
+/// `before-checkout`.
+pub trait FaultPoint {
+    fn at(&self, point: &str) -> Result<(), String> {
+        let _ = point;
+        Ok(())
+    }
+}
+
+/// The production [`FaultPoint`]: never fails.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoFaults;
+
+impl FaultPoint for NoFaults {}
+
+fn git_err(action: impl Into<String>) -> impl FnOnce(git2::Error) -> StageError {
+    let action = action.into();
+    move |source| StageError::Git { action, source }
+}
+
+fn invalid(path: impl Into<PathBuf>, reason: impl Into<String>) -> StageError {
+    StageError::InvalidChange {
+        path: path.into(),
+        reason: reason.into(),
+    }
+}
+
+/// A repository that passed every refusal.
+struct Ready {
+    repo: Repository,
+    workdir: PathBuf,
+    /// Components of `repo_dir` below the work tree root.
+    prefix: Vec<String>,
+    /// `refs/heads/<original>`.
+    head_ref: String,
+    /// `<original>`.
+    original: String,
+    head: Oid,
+    author: Signature<'static>,
+    committer: Signature<'static>,
+}
+
+/// Refuses to stage unless `repo_dir` is (inside) the work tree of a
+/// non-bare git repository with no operation in progress, `HEAD` on a branch
+/// that has commits, a clean work tree (no modified, staged, deleted or
+/// untracked-and-not-ignored files) and a committer identity. Writes
+/// nothing.
+///
+/// Whether the target branch already exists is checked by [`check_branch`]
+/// and again by [`commit`].
+pub fn check_ready(repo_dir: &Path) -> Result<(), StageError> {
+    ready(repo_dir).map(|_| ())
+}
+
+/// Refuses a branch name that is not valid, that already exists, or that
+/// collides with an existing branch (`a` vs `a/b`). Writes nothing.
+/// [`commit`] checks this too; callers may check early to refuse before
+/// planning.
+pub fn check_branch(repo_dir: &Path, branch: &str) -> Result<(), StageError> {
+    let repo = open(repo_dir)?;
+    branch_free(&repo, branch)
+}
+
+fn open(repo_dir: &Path) -> Result<Repository, StageError> {
+    if !repo_dir.is_dir() {
+        return Err(StageError::NotARepository {
+            path: repo_dir.to_path_buf(),
+            reason: "no such directory".into(),
+        });
+    }
+    Repository::open_ext(
+        repo_dir,
+        RepositoryOpenFlags::empty(),
+        &[] as &[&std::ffi::OsStr],
+    )
+    .map_err(|e| {
+        if e.code() == ErrorCode::Owner {
+            StageError::UnsafeRepository {
+                path: repo_dir.to_path_buf(),
+                reason: e.message().to_string(),
+            }
+        } else {
+            StageError::NotARepository {
+                path: repo_dir.to_path_buf(),
+                reason: e.message().to_string(),
+            }
+        }
+    })
+}
+
+fn ready(repo_dir: &Path) -> Result<Ready, StageError> {
+    let repo = open(repo_dir)?;
+    if repo.is_bare() {
+        return Err(StageError::BareRepository {
+            path: repo_dir.to_path_buf(),
+        });
+    }
+    let Some(workdir) = repo.workdir().map(Path::to_path_buf) else {
+        return Err(StageError::BareRepository {
+            path: repo_dir.to_path_buf(),
+        });
+    };
+    let prefix = prefix_of(repo_dir, &workdir)?;
+
+    if let Some((state, hint)) = busy(repo.state()) {
+        return Err(StageError::OperationInProgress {
+            state: state.into(),
+            hint: hint.into(),
+        });
+    }
+
+    let head = match repo.head() {
+        Ok(h) => h,
+        Err(e) if e.code() == ErrorCode::UnbornBranch || e.code() == ErrorCode::NotFound => {
+            let branch = repo
+                .find_reference("HEAD")
+                .ok()
+                .and_then(|r| r.symbolic_target().ok().flatten().map(str::to_string))
+                .map(|t| t.strip_prefix("refs/heads/").unwrap_or(&t).to_string())
+                .unwrap_or_else(|| "HEAD".into());
+            return Err(StageError::UnbornHead { branch });
+        }
+        Err(e) => return Err(git_err("reading HEAD")(e)),
+    };
+    if !head.is_branch() {
+        let commit = head
+            .peel_to_commit()
+            .ok()
+            .and_then(|c| c.as_object().short_id().ok())
+            .and_then(|b| b.as_str().ok().map(str::to_string))
+            .unwrap_or_else(|| "an unknown commit".into());
+        return Err(StageError::DetachedHead { commit });
+    }
+    let head_ref = head
+        .name()
+        .map_err(|_| StageError::InvalidBranchName {
+            branch: String::from_utf8_lossy(head.name_bytes()).into_owned(),
+            reason: "the current branch name is not UTF-8".into(),
+        })?
+        .to_string();
+    let original = head_ref
+        .strip_prefix("refs/heads/")
+        .unwrap_or(&head_ref)
+        .to_string();
+    let head_oid = head
+        .peel_to_commit()
+        .map_err(git_err("reading the commit HEAD points to"))?
+        .id();
+    drop(head);
+
+    dirty_check(&repo)?;
+
+    let (author, committer) = identity(&repo)?;
+
+    Ok(Ready {
+        repo,
+        workdir,
+        prefix,
+        head_ref,
+        original,
+        head: head_oid,
+        author,
+        committer,
+    })
+}
+
+/// The components of `repo_dir` below `workdir`.
+fn prefix_of(repo_dir: &Path, workdir: &Path) -> Result<Vec<String>, StageError> {
+    let not_inside = |reason: String| StageError::NotARepository {
+        path: repo_dir.to_path_buf(),
+        reason,
+    };
+    let dir = fs::canonicalize(repo_dir).map_err(|e| not_inside(e.to_string()))?;
+    let wd = fs::canonicalize(workdir).map_err(|e| not_inside(e.to_string()))?;
+    let rel = dir.strip_prefix(&wd).map_err(|_| {
+        not_inside(format!(
+            "it is outside the repository's work tree `{}`",
+            wd.display()
+        ))
+    })?;
+    let mut out = Vec::new();
+    for c in rel.components() {
+        match c.as_os_str().to_str() {
+            Some(".git") => {
+                return Err(not_inside("it is inside the `.git` directory".into()));
+            }
+            Some(s) => out.push(s.to_string()),
+            None => {
+                return Err(not_inside(format!(
+                    "the path `{}` is not UTF-8",
+                    rel.display()
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn busy(state: RepositoryState) -> Option<(&'static str, &'static str)> {
+    use RepositoryState as S;
+    Some(match state {
+        S::Clean => return None,
+        S::Merge => ("merge", "`git merge --continue` or `git merge --abort`"),
+        S::Revert | S::RevertSequence => {
+            ("revert", "`git revert --continue` or `git revert --abort`")
+        }
+        S::CherryPick | S::CherryPickSequence => (
+            "cherry-pick",
+            "`git cherry-pick --continue` or `git cherry-pick --abort`",
+        ),
+        S::Bisect => ("bisect", "`git bisect reset`"),
+        S::Rebase | S::RebaseInteractive | S::RebaseMerge => {
+            ("rebase", "`git rebase --continue` or `git rebase --abort`")
+        }
+        S::ApplyMailbox => ("`git am`", "`git am --continue` or `git am --abort`"),
+        S::ApplyMailboxOrRebase => (
+            "rebase or `git am`",
+            "`git rebase --continue`/`--abort` or `git am --continue`/`--abort`",
+        ),
+    })
+}
+
+fn dirty_check(repo: &Repository) -> Result<(), StageError> {
+    let mut opts = StatusOptions::new();
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false)
+        .include_unmodified(false)
+        .exclude_submodules(false)
+        .update_index(false);
+    let statuses = repo
+        .statuses(Some(&mut opts))
+        .map_err(git_err("reading the work tree status"))?;
+    let mut count = 0;
+    let mut entries = Vec::new();
+    for entry in statuses.iter() {
+        let status = entry.status();
+        if status.is_empty() || status == Status::CURRENT || status.contains(Status::IGNORED) {
+            continue;
+        }
+        count += 1;
+        if entries.len() < DIRTY_LIST_LIMIT {
+            entries.push(DirtyPath {
+                path: String::from_utf8_lossy(entry.path_bytes()).into_owned(),
+                change: describe(status),
+            });
+        }
+    }
+    if count == 0 {
+        Ok(())
+    } else {
+        Err(StageError::DirtyWorktree { count, entries })
+    }
+}
+
+fn describe(status: Status) -> String {
+    if status.contains(Status::CONFLICTED) {
+        return "conflicted".into();
+    }
+    let mut parts = Vec::new();
+    if status.contains(Status::INDEX_NEW) {
+        parts.push("staged new file");
+    } else if status.contains(Status::INDEX_DELETED) {
+        parts.push("staged deletion");
+    } else if status
+        .intersects(Status::INDEX_MODIFIED | Status::INDEX_RENAMED | Status::INDEX_TYPECHANGE)
+    {
+        parts.push("staged change");
+    }
+    if status.contains(Status::WT_NEW) {
+        parts.push("untracked");
+    } else if status.contains(Status::WT_DELETED) {
+        parts.push("deleted");
+    } else if status.contains(Status::WT_TYPECHANGE) {
+        parts.push("type changed");
+    } else if status.intersects(Status::WT_MODIFIED | Status::WT_RENAMED) {
+        parts.push("modified");
+    } else if status.contains(Status::WT_UNREADABLE) {
+        parts.push("unreadable");
+    }
+    if parts.is_empty() {
+        "changed".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// Author and committer as `git commit` would pick them: `user.name` /
+/// `user.email` from the configuration, overridable by `GIT_AUTHOR_*` /
+/// `GIT_COMMITTER_*` (including `*_DATE`).
+fn identity(repo: &Repository) -> Result<(Signature<'static>, Signature<'static>), StageError> {
+    let no_identity = |e: git2::Error| StageError::NoIdentity {
+        reason: e.message().to_string(),
+    };
+    let author = repo.author_from_env().map_err(no_identity)?;
+    let committer = repo.committer_from_env().map_err(no_identity)?;
+    Ok((author, committer))
+}
+
+fn branch_free(repo: &Repository, branch: &str) -> Result<(), StageError> {
+    let bad = |reason: &str| StageError::InvalidBranchName {
+        branch: branch.to_string(),
+        reason: reason.to_string(),
+    };
+    if branch.is_empty() {
+        return Err(bad("the name is empty"));
+    }
+    if branch.starts_with('-') || !Branch::name_is_valid(branch).unwrap_or(false) {
+        return Err(bad("it is not a valid git branch name"));
+    }
+    let refname = format!("refs/heads/{branch}");
+    match repo.find_reference(&refname) {
+        Ok(_) => {
+            return Err(StageError::BranchExists {
+                branch: branch.to_string(),
+            });
+        }
+        Err(e) if e.code() == ErrorCode::NotFound => {}
+        Err(e) => return Err(git_err(format!("looking up branch `{branch}`"))(e)),
+    }
+    let branches = repo
+        .branches(Some(BranchType::Local))
+        .map_err(git_err("listing branches"))?;
+    for b in branches {
+        let (b, _) = b.map_err(git_err("listing branches"))?;
+        let Ok(Some(name)) = b.name() else { continue };
+        if branch.starts_with(&format!("{name}/")) || name.starts_with(&format!("{branch}/")) {
+            return Err(bad(&format!(
+                "branch `{name}` exists and git cannot have both `{name}` and `{branch}`"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A set of changes arranged as a directory tree (work-tree-relative).
+enum Node<'a> {
+    File(Option<&'a [u8]>),
+    Dir(BTreeMap<String, Node<'a>>),
+}
+
+/// Validates a change path and returns its work-tree-relative components.
+fn components(prefix: &[String], path: &Path) -> Result<Vec<String>, StageError> {
+    let mut out = prefix.to_vec();
+    let mut own = 0;
+    for c in path.components() {
+        match c {
+            Component::Normal(s) => {
+                let Some(s) = s.to_str() else {
+                    return Err(invalid(path, "the path is not UTF-8"));
+                };
+                if s.eq_ignore_ascii_case(".git") {
+                    return Err(invalid(path, "the path is inside `.git`"));
+                }
+                if s.contains('\0') {
+                    return Err(invalid(path, "the path contains a NUL byte"));
+                }
+                out.push(s.to_string());
+                own += 1;
+            }
+            Component::CurDir => {}
+            Component::ParentDir => {
+                return Err(invalid(path, "the path contains `..`"));
+            }
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(invalid(path, "the path must be relative to the repository"));
+            }
+        }
+    }
+    if own == 0 {
+        return Err(invalid(path, "the path is empty"));
+    }
+    Ok(out)
+}
+
+/// Arranges `changes` as a tree, refusing duplicate paths and a path that is
+/// both a file and a directory. Returns the tree and the work-tree-relative
+/// `/`-joined path of each change, in order.
+fn arrange<'a>(
+    prefix: &[String],
+    changes: &'a [FileChange],
+) -> Result<(BTreeMap<String, Node<'a>>, Vec<String>), StageError> {
+    let mut root: BTreeMap<String, Node<'a>> = BTreeMap::new();
+    let mut paths = Vec::with_capacity(changes.len());
+    for change in changes {
+        let comps = components(prefix, &change.path)?;
+        let (last, dirs) = comps.split_last().expect("components are never empty");
+        let mut map = &mut root;
+        for d in dirs {
+            let node = map
+                .entry(d.clone())
+                .or_insert_with(|| Node::Dir(BTreeMap::new()));
+            match node {
+                Node::Dir(m) => map = m,
+                Node::File(_) => {
+                    return Err(invalid(
+                        &change.path,
+                        format!("the plan also changes `{d}` as a file"),
+                    ));
+                }
+            }
+        }
+        match map.get(last) {
+            Some(Node::File(_)) => {
+                return Err(invalid(&change.path, "the plan changes this path twice"));
+            }
+            Some(Node::Dir(_)) => {
+                return Err(invalid(
+                    &change.path,
+                    "the plan also puts files below this path",
+                ));
+            }
+            None => {
+                map.insert(last.clone(), Node::File(change.contents.as_deref()));
+            }
+        }
+        paths.push(comps.join("/"));
+    }
+    Ok((root, paths))
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// Writes the tree `base` with `changes` applied into the object database.
+/// `None` means the tree became empty (git does not store empty trees).
+fn build_tree(
+    repo: &Repository,
+    base: Option<&Tree<'_>>,
+    changes: &BTreeMap<String, Node<'_>>,
+    dir: &str,
+) -> Result<Option<Oid>, StageError> {
+    let mut tb = repo
+        .treebuilder(base)
+        .map_err(git_err(format!("reading tree `{dir}`")))?;
+    for (name, node) in changes {
+        let path = join(dir, name);
+        let existing = tb
+            .get(name.as_str())
+            .map_err(git_err(format!("reading `{path}`")))?
+            .map(|e| (e.filemode(), e.id()));
+        match node {
+            Node::File(Some(data)) => {
+                let mode = match existing {
+                    None => MODE_BLOB,
+                    Some((m, _)) if m == MODE_BLOB || m == MODE_EXEC => m,
+                    Some((m, _)) => return Err(invalid(&path, cannot_write(m))),
+                };
+                let blob = repo
+                    .blob(data)
+                    .map_err(git_err(format!("writing the contents of `{path}`")))?;
+                tb.insert(name.as_str(), blob, mode)
+                    .map_err(git_err(format!("adding `{path}` to its tree")))?;
+            }
+            Node::File(None) => match existing {
+                None => {
+                    return Err(invalid(&path, "it is to be deleted but does not exist"));
+                }
+                Some((m, _)) if m == MODE_BLOB || m == MODE_EXEC || m == MODE_LINK => {
+                    tb.remove(name.as_str())
+                        .map_err(git_err(format!("removing `{path}` from its tree")))?;
+                }
+                Some((m, _)) => return Err(invalid(&path, cannot_write(m))),
+            },
+            Node::Dir(children) => {
+                let sub = match existing {
+                    None => None,
+                    Some((MODE_TREE, id)) => Some(
+                        repo.find_tree(id)
+                            .map_err(git_err(format!("reading tree `{path}`")))?,
+                    ),
+                    Some((m, _)) => {
+                        return Err(invalid(
+                            &path,
+                            format!("the plan puts files below it, but {}", what_is(m)),
+                        ));
+                    }
+                };
+                match build_tree(repo, sub.as_ref(), children, &path)? {
+                    Some(oid) => {
+                        tb.insert(name.as_str(), oid, MODE_TREE)
+                            .map_err(git_err(format!("adding `{path}` to its tree")))?;
+                    }
+                    None => {
+                        if existing.is_some() {
+                            tb.remove(name.as_str())
+                                .map_err(git_err(format!("removing `{path}` from its tree")))?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if tb.is_empty() {
+        return Ok(None);
+    }
+    tb.write()
+        .map(Some)
+        .map_err(git_err(format!("writing tree `{dir}`")))
+}
+
+fn what_is(mode: i32) -> String {
+    match mode {
+        MODE_TREE => "it is a directory".into(),
+        MODE_LINK => "it is a symbolic link in the repository".into(),
+        MODE_COMMIT => "it is a submodule".into(),
+        MODE_BLOB | MODE_EXEC => "it is a file".into(),
+        m => format!("it has the unsupported mode {m:o}"),
+    }
+}
+
+fn cannot_write(mode: i32) -> String {
+    match mode {
+        MODE_LINK => {
+            "it is a symbolic link in the repository and the tool does not write through links: change the file it points to".into()
+        }
+        m => format!("{} and cannot be replaced by a file", what_is(m)),
+    }
+}
+
+/// Stages `commits` on a new branch `branch`, then checks it out.
+///
+/// Every refusal of [`check_ready`] and [`check_branch`] applies, before
+/// anything is written. The commits are built in memory and written to the
+/// object database without touching the work tree, the index or any ref;
+/// each is the parent of the next, the first a child of `HEAD`. Author and
+/// committer are those `git commit` would use (configuration, then
+/// `GIT_AUTHOR_*` / `GIT_COMMITTER_*`). New files get mode `100644`; a
+/// changed file keeps its mode (so an executable stays executable); a
+/// directory left empty disappears.
+///
+/// Only after all commits exist is `refs/heads/<branch>` created at the last
+/// one (never over an existing ref); the original branch never moves. Then
+/// the branch is checked out safely (nothing that differs from `HEAD` is
+/// overwritten, no ignored file is clobbered), `HEAD` is set to it and the
+/// index is written.
+///
+/// # Failure
+///
+/// A failure or interruption **before the ref is created** leaves the
+/// original branch, `HEAD`, the index and the work tree exactly as they
+/// were (only unreachable objects remain); a rerun works.
+///
+/// A failure **after the ref is created** (in the checkout, or a fault at
+/// `before-checkout`) returns [`StageError::NotCheckedOut`]: the branch
+/// exists with all the commits, `HEAD` is still on the original branch, and
+/// the message says how to check the branch out (`git switch <branch>`) or
+/// drop it. A rerun with the same name is then refused with
+/// [`StageError::BranchExists`].
+///
+/// # Nothing to commit
+///
+/// With an empty `commits` slice the checks still run, but no branch is
+/// created: the result is `Ok` with empty `commits`, and the caller decides
+/// what to tell the user.
+///
+/// `fault` is for tests (see [`FaultPoint`]); pass [`NoFaults`].
+pub fn commit(
+    repo_dir: &Path,
+    branch: &str,
+    commits: &[CommitSpec],
+    fault: &dyn FaultPoint,
+) -> Result<Staged, StageError> {
+    let ready = ready(repo_dir)?;
+    let repo = &ready.repo;
+    branch_free(repo, branch)?;
+    let mut staged = Staged {
+        branch: branch.to_string(),
+        original: Some(ready.original.clone()),
+        commits: Vec::new(),
+    };
+    if commits.is_empty() {
+        return Ok(staged);
+    }
+
+    // Validate the whole plan before writing any object.
+    let mut plans = Vec::with_capacity(commits.len());
+    let mut written: BTreeSet<String> = BTreeSet::new();
+    for (index, spec) in commits.iter().enumerate() {
+        let message = git2::message_prettify(spec.message.as_str(), None)
+            .map_err(git_err("cleaning up a commit message"))?;
+        if message.trim().is_empty() {
+            return Err(StageError::EmptyMessage { index });
+        }
+        let (tree, paths) = arrange(&ready.prefix, &spec.changes)?;
+        for (change, path) in spec.changes.iter().zip(paths) {
+            if change.contents.is_some() {
+                written.insert(path);
+            }
+        }
+        plans.push((message, tree));
+    }
+
+    let inject = |point: String| {
+        fault
+            .at(&point)
+            .map_err(|message| StageError::Injected { point, message })
+    };
+
+    let head_commit = repo
+        .find_commit(ready.head)
+        .map_err(git_err("reading the HEAD commit"))?;
+    let original_tree = head_commit
+        .tree()
+        .map_err(git_err("reading the HEAD tree"))?;
+    let mut parent = head_commit;
+    let mut tree = original_tree.clone();
+    for (i, (message, changes)) in plans.iter().enumerate() {
+        let n = i + 1;
+        inject(format!("before-commit-{n}"))?;
+        let tree_id = match build_tree(repo, Some(&tree), changes, "")? {
+            Some(id) => id,
+            None => repo
+                .treebuilder(None)
+                .and_then(|tb| tb.write())
+                .map_err(git_err("writing an empty tree"))?,
+        };
+        tree = repo
+            .find_tree(tree_id)
+            .map_err(git_err("reading a new tree"))?;
+        let oid = repo
+            .commit(
+                None,
+                &ready.author,
+                &ready.committer,
+                message,
+                &tree,
+                &[&parent],
+            )
+            .map_err(git_err(format!("writing commit {n}")))?;
+        parent = repo
+            .find_commit(oid)
+            .map_err(git_err(format!("reading commit {n}")))?;
+        staged.commits.push((
+            short_id(parent.as_object()),
+            parent
+                .summary()
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+                .to_string(),
+        ));
+        inject(format!("after-commit-{n}"))?;
+    }
+
+    // Files the branch adds must not land on ignored files in the work tree.
+    for path in &written {
+        if original_tree.get_path(Path::new(path)).is_err()
+            && tree.get_path(Path::new(path)).is_ok()
+        {
+            room_for_new_file(&ready.workdir, path)?;
+        }
+    }
+
+    inject("before-ref".into())?;
+
+    // Nothing may have moved under us since the checks.
+    let now = repo
+        .head()
+        .ok()
+        .and_then(|h| Some((h.name().ok()?.to_string(), h.target()?)));
+    if now.as_ref().map(|(n, o)| (n.as_str(), *o)) != Some((ready.head_ref.as_str(), ready.head)) {
+        return Err(StageError::HeadMoved {
+            expected: format!("{} at {}", ready.original, ready.head),
+            found: now
+                .map(|(n, o)| format!("{n} at {o}"))
+                .unwrap_or_else(|| "unreadable".into()),
+        });
+    }
+
+    let refname = format!("refs/heads/{branch}");
+    let log = format!(
+        "clan-migrate: {} commit(s) on top of {}",
+        commits.len(),
+        ready.original
+    );
+    if let Err(e) = repo.reference(&refname, parent.id(), false, &log) {
+        return Err(if e.code() == ErrorCode::Exists {
+            StageError::BranchExists {
+                branch: branch.to_string(),
+            }
+        } else {
+            git_err(format!("creating branch `{branch}`"))(e)
+        });
+    }
+
+    // The branch exists from here on: every failure says so.
+    let not_checked_out = |cause: StageError, worktree_touched: bool| StageError::NotCheckedOut {
+        branch: branch.to_string(),
+        original: ready.original.clone(),
+        tip: short_id(parent.as_object()),
+        count: commits.len(),
+        cause: Box::new(cause),
+        worktree_touched,
+    };
+    inject("before-checkout".into()).map_err(|e| not_checked_out(e, false))?;
+
+    let mut checkout = CheckoutBuilder::new();
+    checkout.safe().overwrite_ignored(false);
+    if let Err(e) = repo.checkout_tree(parent.as_object(), Some(&mut checkout)) {
+        // A safe checkout detects conflicts before it writes anything.
+        let touched = e.code() != ErrorCode::Conflict;
+        return Err(not_checked_out(
+            git_err(format!("checking out `{branch}`"))(e),
+            touched,
+        ));
+    }
+    repo.set_head(&refname)
+        .map_err(|e| not_checked_out(git_err(format!("pointing HEAD at `{branch}`"))(e), true))?;
+    repo.index()
+        .and_then(|mut index| index.write())
+        .map_err(|e| not_checked_out(git_err("writing the index")(e), true))?;
+
+    Ok(staged)
+}
+
+fn short_id(object: &git2::Object<'_>) -> String {
+    object
+        .short_id()
+        .ok()
+        .and_then(|b| b.as_str().ok().map(str::to_string))
+        .unwrap_or_else(|| object.id().to_string()[..7].to_string())
+}
+
+/// Refuses a new file whose place in the work tree is taken (necessarily by
+/// something ignored, the tree being clean) or below a non-directory.
+fn room_for_new_file(workdir: &Path, rel: &str) -> Result<(), StageError> {
+    let parts: Vec<&str> = rel.split('/').collect();
+    let mut cur = workdir.to_path_buf();
+    for (i, part) in parts.iter().enumerate() {
+        cur.push(part);
+        let shown = parts[..=i].join("/");
+        match fs::symlink_metadata(&cur) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => {
+                return Err(invalid(shown, format!("cannot inspect it: {e}")));
+            }
+            Ok(_) if i + 1 == parts.len() => {
+                return Err(invalid(
+                    shown,
+                    "the plan creates it, but an ignored file of that name is in the work tree (move it away)",
+                ));
+            }
+            Ok(meta) if !meta.is_dir() => {
+                return Err(invalid(
+                    shown,
+                    format!(
+                        "the plan creates `{rel}` below it, but it is an ignored file or link in the work tree (move it away)"
+                    ),
+                ));
+            }
+            Ok(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// `--no-commit`: writes `changes` into the work tree, touching neither the
+/// index nor any ref.
+///
+/// Every refusal of [`check_ready`] applies first. Then the whole list is
+/// validated before anything is written: paths stay inside the work tree
+/// and never go through a symbolic link; a changed file must be a tracked
+/// regular file, a new file must not land on an (ignored) existing one, a
+/// deleted file must exist. Each file is written atomically (a temporary
+/// file in the same directory, then a rename), so a crash never leaves a
+/// half-written file; at worst a `.<name>.clan-migrate-*.tmp` file remains.
+/// A changed file keeps its permissions; new files are created like any
+/// other (mode `0666` less the umask); missing directories are created and
+/// directories emptied by a deletion are removed.
+pub fn write_worktree(repo_dir: &Path, changes: &[FileChange]) -> Result<(), StageError> {
+    let ready = ready(repo_dir)?;
+    let repo = &ready.repo;
+    let (_, paths) = arrange(&ready.prefix, changes)?;
+    let head_tree = repo
+        .find_commit(ready.head)
+        .and_then(|c| c.tree())
+        .map_err(git_err("reading the HEAD tree"))?;
+
+    // Validate everything before writing anything.
+    let mut ops = Vec::with_capacity(changes.len());
+    for (change, rel) in changes.iter().zip(&paths) {
+        let tracked = head_tree
+            .get_path(Path::new(rel))
+            .ok()
+            .map(|e| e.filemode());
+        let parts: Vec<&str> = rel.split('/').collect();
+        let mut full = ready.workdir.clone();
+        for (i, part) in parts[..parts.len() - 1].iter().enumerate() {
+            full.push(part);
+            match fs::symlink_metadata(&full) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(invalid(
+                        parts[..=i].join("/"),
+                        format!("cannot inspect it: {e}"),
+                    ));
+                }
+                Ok(m) if m.is_dir() => {}
+                Ok(m) => {
+                    let what = if m.file_type().is_symlink() {
+                        "a symbolic link, and the tool does not write through links"
+                    } else {
+                        "a file"
+                    };
+                    return Err(invalid(
+                        parts[..=i].join("/"),
+                        format!("the plan changes `{rel}` below it, but it is {what}"),
+                    ));
+                }
+            }
+        }
+        full.push(parts[parts.len() - 1]);
+        let meta = match fs::symlink_metadata(&full) {
+            Ok(m) => Some(m),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(invalid(rel, format!("cannot inspect it: {e}"))),
+        };
+        match (&change.contents, &meta) {
+            (_, Some(m)) if m.is_dir() => {
+                return Err(invalid(rel, "it is a directory"));
+            }
+            (Some(_), Some(m)) if m.file_type().is_symlink() => {
+                return Err(invalid(rel, cannot_write(MODE_LINK)));
+            }
+            (Some(_), Some(_)) => match tracked {
+                Some(MODE_BLOB | MODE_EXEC) => {}
+                Some(m) => return Err(invalid(rel, cannot_write(m))),
+                None => {
+                    return Err(invalid(
+                        rel,
+                        "the plan creates it, but an ignored file of that name is in the work tree (move it away)",
+                    ));
+                }
+            },
+            (Some(_), None) => {}
+            (None, None) => {
+                return Err(invalid(rel, "it is to be deleted but does not exist"));
+            }
+            (None, Some(_)) if tracked.is_none() => {
+                return Err(invalid(
+                    rel,
+                    "it is to be deleted but git does not track it (it is ignored)",
+                ));
+            }
+            (None, Some(_)) => {}
+        }
+        ops.push((full, change.contents.as_deref(), meta));
+    }
+
+    for (full, contents, meta) in ops {
+        match contents {
+            Some(data) => {
+                if let Some(parent) = full.parent() {
+                    fs::create_dir_all(parent).map_err(|source| StageError::Io {
+                        action: "create directory".into(),
+                        path: parent.to_path_buf(),
+                        source,
+                    })?;
+                }
+                write_atomic(&full, data, meta.map(|m| m.permissions())).map_err(|source| {
+                    StageError::Io {
+                        action: "write".into(),
+                        path: full.clone(),
+                        source,
+                    }
+                })?;
+            }
+            None => {
+                fs::remove_file(&full).map_err(|source| StageError::Io {
+                    action: "delete".into(),
+                    path: full.clone(),
+                    source,
+                })?;
+                // Like git: a directory left empty goes too.
+                let mut dir = full.parent();
+                while let Some(d) = dir {
+                    if d == ready.workdir || !d.starts_with(&ready.workdir) {
+                        break;
+                    }
+                    if fs::remove_dir(d).is_err() {
+                        break;
+                    }
+                    dir = d.parent();
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes `data` to `path` through a temporary file in the same directory
+/// and a rename, so `path` holds either the old or the new contents.
+fn write_atomic(path: &Path, data: &[u8], perms: Option<fs::Permissions>) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut attempt = 0u32;
+    let (tmp, mut file) = loop {
+        let tmp = dir.join(format!(
+            ".{name}.clan-migrate-{}-{attempt}.tmp",
+            std::process::id()
+        ));
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o666);
+        }
+        match opts.open(&tmp) {
+            Ok(f) => break (tmp, f),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 1000 => attempt += 1,
+            Err(e) => return Err(e),
+        }
+    };
+    let result = (|| {
+        file.write_all(data)?;
+        if let Some(perms) = perms {
+            file.set_permissions(perms)?;
+        }
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+        return result;
+    }
+    #[cfg(unix)]
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::collections::hash_map::DefaultHasher;
+    use std::hash::{Hash, Hasher};
+    use std::process::{Command, Output};
+    use tempfile::TempDir;
+
+    const HOST_A: &str = "{ ... }:\n{\n  imports = [ ./hardware.nix ];\n  users.users.alice = {\n    isNormalUser = true;\n    extraGroups = [ \"wheel\" ];\n  };\n}\n";
+    const HOST_B: &str = "{ ... }:\n{\n  users.users.alice = {\n    isNormalUser = true;\n    extraGroups = [ \"wheel\" ];\n  };\n  users.users.bob.isNormalUser = true;\n}\n";
+    const DEPLOY: &str = "#!/bin/sh\nnixos-rebuild switch --flake .#\"$1\"\n";
+
+    /// A repository on `main` with one commit, its own empty global git
+    /// configuration, and an ignored file in the work tree.
+    struct Fixture {
+        tmp: TempDir,
+        repo: PathBuf,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            let fx = Fixture::empty();
+            fx.git(&["init", "-q", "-b", "main"]);
+            fx.git(&["config", "user.name", "Stage Test"]);
+            fx.git(&["config", "user.email", "stage@example.com"]);
+            fx.write("flake.nix", "{ outputs = _: { }; }\n");
+            fx.write("hosts/a/configuration.nix", HOST_A);
+            fx.write("hosts/a/hardware.nix", "{ }\n");
+            fx.write("hosts/b/configuration.nix", HOST_B);
+            fx.write("old.nix", "{ }\n");
+            fx.write("scripts/deploy.sh", DEPLOY);
+            fx.write(".gitignore", "result\n");
+            fx.set_exec("scripts/deploy.sh");
+            fx.git(&["add", "-A"]);
+            fx.git(&["commit", "-q", "-m", "initial configuration"]);
+            fx.write("result", "an ignored build result\n");
+            fx
+        }
+
+        fn empty() -> Fixture {
+            let tmp = tempfile::tempdir().unwrap();
+            let repo = tmp.path().join("repo");
+            fs::create_dir(&repo).unwrap();
+            fs::write(tmp.path().join("gitconfig"), "").unwrap();
+            Fixture { tmp, repo }
+        }
+
+        fn cmd(&self, dir: &Path, args: &[&str]) -> Output {
+            Command::new("git")
+                .args(args)
+                .current_dir(dir)
+                .env("GIT_CONFIG_GLOBAL", self.tmp.path().join("gitconfig"))
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_AUTHOR_NAME", "Fixture")
+                .env("GIT_AUTHOR_EMAIL", "fixture@example.com")
+                .env("GIT_COMMITTER_NAME", "Fixture")
+                .env("GIT_COMMITTER_EMAIL", "fixture@example.com")
+                .env("GIT_EDITOR", "true")
+                .env_remove("GIT_DIR")
+                .env_remove("GIT_WORK_TREE")
+                .env_remove("GIT_INDEX_FILE")
+                .env_remove("GIT_OBJECT_DIRECTORY")
+                .output()
+                .expect("git runs")
+        }
+
+        fn git(&self, args: &[&str]) -> String {
+            self.git_in(&self.repo, args)
+        }
+
+        fn git_in(&self, dir: &Path, args: &[&str]) -> String {
+            let out = self.cmd(dir, args);
+            assert!(
+                out.status.success(),
+                "git {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout)
+                .unwrap()
+                .trim_end()
+                .to_string()
+        }
+
+        fn write(&self, rel: &str, contents: &str) {
+            let p = self.repo.join(rel);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, contents).unwrap();
+        }
+
+        fn read(&self, rel: &str) -> String {
+            fs::read_to_string(self.repo.join(rel)).unwrap()
+        }
+
+        fn set_exec(&self, rel: &str) {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let p = self.repo.join(rel);
+                fs::set_permissions(p, fs::Permissions::from_mode(0o755)).unwrap();
+            }
+            #[cfg(not(unix))]
+            self.git(&["update-index", "--chmod=+x", rel]);
+        }
+
+        fn status(&self) -> String {
+            self.git(&["--no-optional-locks", "status", "--porcelain"])
+        }
+
+        /// Everything a failed run must leave alone: HEAD, refs, index,
+        /// status and every work tree file (contents and mode).
+        fn snapshot(&self, with_refs: bool) -> String {
+            let mut out = String::new();
+            // Lenient: HEAD may be detached or unborn here.
+            for args in [
+                &["symbolic-ref", "HEAD"][..],
+                &["rev-parse", "HEAD", "main"],
+            ] {
+                let o = self.cmd(&self.repo, args);
+                out += &format!("{} {}\n", o.status, String::from_utf8_lossy(&o.stdout));
+            }
+            if with_refs {
+                out += &self.git(&["for-each-ref", "--format=%(refname) %(objectname)"]);
+                out += "\n";
+            }
+            out += &self.git(&[
+                "--no-optional-locks",
+                "status",
+                "--porcelain",
+                "--ignored",
+                "--untracked-files=all",
+            ]);
+            out += "\n";
+            out += &self.git(&["ls-files", "-s"]);
+            out += "\n";
+            let index = fs::read(self.repo.join(".git/index")).unwrap_or_default();
+            out += &format!("index {} {:x}\n", index.len(), hash(&index));
+            let mut files = Vec::new();
+            walk(&self.repo, &self.repo, &mut files);
+            files.sort();
+            for f in files {
+                out += &f;
+                out += "\n";
+            }
+            out
+        }
+    }
+
+    fn hash(bytes: &[u8]) -> u64 {
+        let mut h = DefaultHasher::new();
+        bytes.hash(&mut h);
+        h.finish()
+    }
+
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if rel == ".git" {
+                continue;
+            }
+            let meta = fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                out.push(format!("{rel}/"));
+                walk(root, &path, out);
+            } else if meta.file_type().is_symlink() {
+                out.push(format!(
+                    "{rel} -> {}",
+                    fs::read_link(&path).unwrap().display()
+                ));
+            } else {
+                #[cfg(unix)]
+                let mode = {
+                    use std::os::unix::fs::PermissionsExt;
+                    meta.permissions().mode()
+                };
+                #[cfg(not(unix))]
+                let mode = 0;
+                let data = fs::read(&path).unwrap();
+                out.push(format!("{rel} {mode:o} {:x}", hash(&data)));
+            }
+        }
+    }
+
+    fn change(path: &str, contents: Option<&str>) -> FileChange {
+        FileChange {
+            path: PathBuf::from(path),
+            contents: contents.map(|c| c.as_bytes().to_vec()),
+        }
+    }
+
+    const ALICE: &str = "{ ... }:\n{\n  users.users.alice = {\n    isNormalUser = true;\n    extraGroups = [ \"wheel\" ];\n  };\n}\n";
+    const HOST_A2: &str =
+        "{ ... }:\n{\n  imports = [\n    ./hardware.nix\n    ../../users/alice\n  ];\n}\n";
+    const HOST_B2: &str = "{ ... }:\n{\n  imports = [ ../../users/alice ];\n  users.users.bob.isNormalUser = true;\n}\n";
+    const DEPLOY2: &str = "#!/bin/sh\nset -eu\nnixos-rebuild switch --flake .#\"$1\"\n";
+
+    fn specs() -> Vec<CommitSpec> {
+        vec![
+            CommitSpec {
+                message:
+                    "users: extract alice into users/alice\n\nalice was defined identically on a.\n"
+                        .into(),
+                changes: vec![
+                    change("users/alice/default.nix", Some(ALICE)),
+                    change("hosts/a/configuration.nix", Some(HOST_A2)),
+                ],
+            },
+            CommitSpec {
+                message: "users: import alice on b".into(),
+                changes: vec![
+                    change("hosts/b/configuration.nix", Some(HOST_B2)),
+                    change("old.nix", None),
+                ],
+            },
+            CommitSpec {
+                message: "scripts: stop on errors".into(),
+                changes: vec![change("scripts/deploy.sh", Some(DEPLOY2))],
+            },
+        ]
+    }
+
+    const BRANCH: &str = "clan-migrate/users";
+
+    fn assert_migrated(fx: &Fixture, staged: &Staged, main_before: &str) {
+        assert_eq!(staged.branch, BRANCH);
+        assert_eq!(staged.original.as_deref(), Some("main"));
+        let summaries: Vec<&str> = staged.commits.iter().map(|(_, s)| s.as_str()).collect();
+        assert_eq!(
+            summaries,
+            [
+                "users: extract alice into users/alice",
+                "users: import alice on b",
+                "scripts: stop on errors"
+            ]
+        );
+        // The original branch did not move; HEAD is on the new branch.
+        assert_eq!(fx.git(&["rev-parse", "main"]), main_before);
+        assert_eq!(
+            fx.git(&["symbolic-ref", "HEAD"]),
+            format!("refs/heads/{BRANCH}")
+        );
+        // Three commits, chained on top of main.
+        assert_eq!(
+            fx.git(&["log", "--format=%s", &format!("main..{BRANCH}")]),
+            "scripts: stop on errors\nusers: import alice on b\nusers: extract alice into users/alice"
+        );
+        assert_eq!(fx.git(&["rev-parse", &format!("{BRANCH}~3")]), main_before);
+        for (i, (short, _)) in staged.commits.iter().enumerate() {
+            let full = fx.git(&["rev-parse", &format!("{BRANCH}~{}", 2 - i)]);
+            assert!(full.starts_with(short.as_str()), "{full} vs {short}");
+            let parents = fx.git(&["rev-list", "--parents", "-n", "1", &full]);
+            assert_eq!(parents.split(' ').count(), 2, "one parent: {parents}");
+        }
+        assert_eq!(
+            fx.git(&["log", "-1", "--format=%B", &format!("{BRANCH}~2")]),
+            "users: extract alice into users/alice\n\nalice was defined identically on a."
+        );
+        assert_eq!(
+            fx.git(&["log", "-1", "--format=%an <%ae>|%cn <%ce>", BRANCH]),
+            "Stage Test <stage@example.com>|Stage Test <stage@example.com>"
+        );
+        // The work tree has the new content and is clean.
+        assert_eq!(fx.read("users/alice/default.nix"), ALICE);
+        assert_eq!(fx.read("hosts/a/configuration.nix"), HOST_A2);
+        assert_eq!(fx.read("hosts/b/configuration.nix"), HOST_B2);
+        assert_eq!(fx.read("scripts/deploy.sh"), DEPLOY2);
+        assert!(!fx.repo.join("old.nix").exists());
+        assert_eq!(fx.read("result"), "an ignored build result\n");
+        assert_eq!(fx.status(), "");
+        // Modes: new file 100644, the executable stays executable.
+        assert_eq!(
+            fx.git(&[
+                "ls-tree",
+                BRANCH,
+                "users/alice/default.nix",
+                "scripts/deploy.sh"
+            ])
+            .lines()
+            .map(|l| l.split(' ').next().unwrap())
+            .collect::<Vec<_>>(),
+            ["100755", "100644"]
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(fx.repo.join("scripts/deploy.sh"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o111, 0o111, "deploy.sh is still executable");
+        }
+    }
+
+    #[test]
+    fn commits_on_a_new_branch_and_checks_it_out() {
+        let fx = Fixture::new();
+        let main_before = fx.git(&["rev-parse", "main"]);
+        check_ready(&fx.repo).unwrap();
+        check_branch(&fx.repo, BRANCH).unwrap();
+        let staged = commit(&fx.repo, BRANCH, &specs(), &NoFaults).unwrap();
+        assert_migrated(&fx, &staged, &main_before);
+        // The branch exists now: a second run with the same name is refused.
+        assert!(matches!(
+            commit(&fx.repo, BRANCH, &specs(), &NoFaults),
+            Err(StageError::BranchExists { .. })
+        ));
+        assert!(matches!(
+            check_branch(&fx.repo, BRANCH),
+            Err(StageError::BranchExists { .. })
+        ));
+    }
+
+    #[test]
+    fn deleting_the_last_file_of_a_directory_removes_it() {
+        let fx = Fixture::new();
+        let spec = CommitSpec {
+            message: "drop host a hardware".into(),
+            changes: vec![
+                change("hosts/a/hardware.nix", None),
+                change("hosts/a/configuration.nix", None),
+            ],
+        };
+        commit(&fx.repo, "drop-a", &[spec], &NoFaults).unwrap();
+        assert_eq!(
+            fx.git(&["ls-tree", "-d", "--name-only", "drop-a", "hosts/"]),
+            "hosts/b"
+        );
+        assert!(!fx.repo.join("hosts/a").exists());
+        assert_eq!(fx.status(), "");
+    }
+
+    /// Records every fault point and fails at one of them.
+    struct Faults {
+        fail_at: Option<String>,
+        seen: RefCell<Vec<String>>,
+    }
+
+    impl Faults {
+        fn at(point: &str) -> Faults {
+            Faults {
+                fail_at: Some(point.to_string()),
+                seen: RefCell::new(Vec::new()),
+            }
+        }
+    }
+
+    impl FaultPoint for Faults {
+        fn at(&self, point: &str) -> Result<(), String> {
+            self.seen.borrow_mut().push(point.to_string());
+            if self.fail_at.as_deref() == Some(point) {
+                Err("simulated crash".into())
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    #[test]
+    fn fault_points_are_called_in_order() {
+        let fx = Fixture::new();
+        let faults = Faults {
+            fail_at: None,
+            seen: RefCell::new(Vec::new()),
+        };
+        commit(&fx.repo, BRANCH, &specs(), &faults).unwrap();
+        assert_eq!(
+            faults.seen.into_inner(),
+            [
+                "before-commit-1",
+                "after-commit-1",
+                "before-commit-2",
+                "after-commit-2",
+                "before-commit-3",
+                "after-commit-3",
+                "before-ref",
+                "before-checkout"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_fault_before_the_ref_changes_nothing_and_a_rerun_works() {
+        for point in [
+            "before-commit-1",
+            "after-commit-1",
+            "before-commit-2",
+            "after-commit-2",
+            "before-commit-3",
+            "after-commit-3",
+            "before-ref",
+        ] {
+            let fx = Fixture::new();
+            let main_before = fx.git(&["rev-parse", "main"]);
+            let before = fx.snapshot(true);
+            let err = commit(&fx.repo, BRANCH, &specs(), &Faults::at(point)).unwrap_err();
+            match &err {
+                StageError::Injected { point: p, .. } => assert_eq!(p, point),
+                other => panic!("{point}: unexpected {other:?}"),
+            }
+            assert!(err.to_string().contains("run again"), "{err}");
+            assert_eq!(
+                fx.snapshot(true),
+                before,
+                "fault at {point} changed something"
+            );
+            let staged = commit(&fx.repo, BRANCH, &specs(), &NoFaults).unwrap();
+            assert_migrated(&fx, &staged, &main_before);
+        }
+    }
+
+    #[test]
+    fn a_fault_before_checkout_leaves_the_branch_with_the_commits() {
+        let fx = Fixture::new();
+        let main_before = fx.git(&["rev-parse", "main"]);
+        let before = fx.snapshot(false);
+        let err = commit(&fx.repo, BRANCH, &specs(), &Faults::at("before-checkout")).unwrap_err();
+        let StageError::NotCheckedOut {
+            branch,
+            original,
+            count,
+            cause,
+            worktree_touched,
+            ..
+        } = &err
+        else {
+            panic!("unexpected {err:?}");
+        };
+        assert_eq!(
+            (branch.as_str(), original.as_str(), *count),
+            (BRANCH, "main", 3)
+        );
+        assert!(matches!(**cause, StageError::Injected { .. }));
+        assert!(!worktree_touched);
+        let msg = err.to_string();
+        assert!(msg.contains(&format!("git switch {BRANCH}")), "{msg}");
+        assert!(msg.contains("was created with 3 commits"), "{msg}");
+        // HEAD, index and work tree as before; the branch holds the commits.
+        assert_eq!(fx.snapshot(false), before);
+        assert_eq!(fx.git(&["rev-parse", &format!("{BRANCH}~3")]), main_before);
+        // A rerun is refused (the branch exists); checking it out works.
+        assert!(matches!(
+            commit(&fx.repo, BRANCH, &specs(), &NoFaults),
+            Err(StageError::BranchExists { .. })
+        ));
+        fx.git(&["switch", "-q", BRANCH]);
+        assert_eq!(fx.read("users/alice/default.nix"), ALICE);
+        assert_eq!(fx.status(), "");
+    }
+
+    #[test]
+    fn no_commits_creates_no_branch() {
+        let fx = Fixture::new();
+        let before = fx.snapshot(true);
+        let staged = commit(&fx.repo, BRANCH, &[], &NoFaults).unwrap();
+        assert_eq!(
+            staged,
+            Staged {
+                branch: BRANCH.into(),
+                original: Some("main".into()),
+                commits: vec![]
+            }
+        );
+        assert_eq!(fx.snapshot(true), before);
+    }
+
+    /// `check_ready` and `commit` both refuse, and nothing is written.
+    fn refused(fx: &Fixture, dir: &Path) -> StageError {
+        let before = fx
+            .repo
+            .join(".git/HEAD")
+            .exists()
+            .then(|| fx.snapshot(true));
+        let err = check_ready(dir).unwrap_err();
+        let again = commit(dir, BRANCH, &specs(), &NoFaults).unwrap_err();
+        assert_eq!(err.to_string(), again.to_string());
+        let wt = write_worktree(dir, &specs()[0].changes).unwrap_err();
+        assert_eq!(err.to_string(), wt.to_string());
+        if let Some(before) = before {
+            assert_eq!(fx.snapshot(true), before);
+        }
+        err
+    }
+
+    #[test]
+    fn refuses_a_directory_that_is_not_a_repository() {
+        let fx = Fixture::empty();
+        fs::write(fx.repo.join("flake.nix"), "{ }\n").unwrap();
+        let err = refused(&fx, &fx.repo);
+        assert!(matches!(err, StageError::NotARepository { .. }), "{err:?}");
+        assert!(err.to_string().contains("git init"), "{err}");
+        let missing = check_ready(&fx.repo.join("nope")).unwrap_err();
+        assert!(matches!(missing, StageError::NotARepository { .. }));
+    }
+
+    #[test]
+    fn refuses_a_bare_repository() {
+        let fx = Fixture::new();
+        let bare = fx.tmp.path().join("bare.git");
+        fx.git(&["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
+        let err = refused(&fx, &bare);
+        assert!(matches!(err, StageError::BareRepository { .. }), "{err:?}");
+        assert!(err.to_string().contains("git clone"), "{err}");
+    }
+
+    #[test]
+    fn refuses_a_detached_head() {
+        let fx = Fixture::new();
+        fx.git(&["switch", "-q", "--detach"]);
+        let err = refused(&fx, &fx.repo);
+        assert!(matches!(err, StageError::DetachedHead { .. }), "{err:?}");
+        assert!(err.to_string().contains("git switch <branch>"), "{err}");
+    }
+
+    #[test]
+    fn refuses_an_unborn_head() {
+        let fx = Fixture::empty();
+        fx.git(&["init", "-q", "-b", "trunk"]);
+        fx.write("flake.nix", "{ }\n");
+        let err = refused(&fx, &fx.repo);
+        match &err {
+            StageError::UnbornHead { branch } => assert_eq!(branch, "trunk"),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(
+            err.to_string().contains("commit the configuration first"),
+            "{err}"
+        );
+    }
+
+    fn assert_dirty(err: &StageError, path: &str, what: &str) {
+        match err {
+            StageError::DirtyWorktree { count, entries } => {
+                assert_eq!(*count, 1, "{err}");
+                assert_eq!(entries[0].path, path);
+                assert_eq!(entries[0].change, what);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let msg = err.to_string();
+        assert!(msg.contains(path) && msg.contains("git stash -u"), "{msg}");
+    }
+
+    #[test]
+    fn refuses_a_modified_file() {
+        let fx = Fixture::new();
+        fx.write("hosts/b/configuration.nix", "{ }\n");
+        assert_dirty(
+            &refused(&fx, &fx.repo),
+            "hosts/b/configuration.nix",
+            "modified",
+        );
+    }
+
+    #[test]
+    fn refuses_an_untracked_file_but_not_an_ignored_one() {
+        let fx = Fixture::new();
+        fx.write("result", "ignored, changed\n");
+        check_ready(&fx.repo).unwrap();
+        fx.write("hosts/c/configuration.nix", "{ }\n");
+        assert_dirty(
+            &refused(&fx, &fx.repo),
+            "hosts/c/configuration.nix",
+            "untracked",
+        );
+    }
+
+    #[test]
+    fn refuses_a_staged_change() {
+        let fx = Fixture::new();
+        fx.write("flake.nix", "{ outputs = _: { x = 1; }; }\n");
+        fx.git(&["add", "flake.nix"]);
+        assert_dirty(&refused(&fx, &fx.repo), "flake.nix", "staged change");
+    }
+
+    #[test]
+    fn refuses_a_deleted_file() {
+        let fx = Fixture::new();
+        fs::remove_file(fx.repo.join("old.nix")).unwrap();
+        assert_dirty(&refused(&fx, &fx.repo), "old.nix", "deleted");
+    }
+
+    #[test]
+    fn lists_at_most_ten_dirty_paths_and_the_count() {
+        let fx = Fixture::new();
+        for i in 0..12 {
+            fx.write(&format!("new/{i:02}.nix"), "{ }\n");
+        }
+        let err = refused(&fx, &fx.repo);
+        let StageError::DirtyWorktree { count, entries } = &err else {
+            panic!("unexpected {err:?}");
+        };
+        assert_eq!((*count, entries.len()), (12, DIRTY_LIST_LIMIT));
+        assert_eq!(entries[0].path, "new/00.nix");
+        let msg = err.to_string();
+        assert!(msg.contains("12 uncommitted changes"), "{msg}");
+        assert!(
+            msg.contains("new/09.nix") && !msg.contains("new/10.nix"),
+            "{msg}"
+        );
+        assert!(msg.contains("and 2 more"), "{msg}");
+    }
+
+    #[test]
+    fn refuses_a_rebase_in_progress() {
+        let fx = Fixture::new();
+        fs::create_dir(fx.repo.join(".git/rebase-merge")).unwrap();
+        let err = refused(&fx, &fx.repo);
+        match &err {
+            StageError::OperationInProgress { state, .. } => assert_eq!(state, "rebase"),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(err.to_string().contains("git rebase --abort"), "{err}");
+    }
+
+    #[test]
+    fn refuses_a_real_conflicting_rebase_and_merge() {
+        let fx = Fixture::new();
+        fx.git(&["switch", "-q", "-c", "feature"]);
+        fx.write("flake.nix", "{ outputs = _: { feature = true; }; }\n");
+        fx.git(&["commit", "-q", "-am", "feature"]);
+        fx.git(&["switch", "-q", "main"]);
+        fx.write("flake.nix", "{ outputs = _: { main = true; }; }\n");
+        fx.git(&["commit", "-q", "-am", "main"]);
+
+        let merge = fx.cmd(&fx.repo, &["merge", "-q", "feature"]);
+        assert!(!merge.status.success(), "the merge conflicts");
+        let err = check_ready(&fx.repo).unwrap_err();
+        assert!(
+            matches!(&err, StageError::OperationInProgress { state, .. } if state == "merge"),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("git merge --abort"), "{err}");
+        fx.git(&["merge", "--abort"]);
+        check_ready(&fx.repo).unwrap();
+
+        fx.git(&["switch", "-q", "feature"]);
+        let rebase = fx.cmd(&fx.repo, &["rebase", "main"]);
+        assert!(!rebase.status.success(), "the rebase conflicts");
+        let err = refused(&fx, &fx.repo);
+        assert!(
+            matches!(&err, StageError::OperationInProgress { state, .. } if state == "rebase"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn refuses_an_existing_or_colliding_or_invalid_branch() {
+        let fx = Fixture::new();
+        fx.git(&["branch", "taken"]);
+        fx.git(&["branch", "clan"]);
+        let before = fx.snapshot(true);
+        let err = commit(&fx.repo, "taken", &specs(), &NoFaults).unwrap_err();
+        assert!(matches!(err, StageError::BranchExists { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("--branch NAME") && msg.contains("git branch -D taken"),
+            "{msg}"
+        );
+        let err = commit(&fx.repo, "main", &specs(), &NoFaults).unwrap_err();
+        assert!(matches!(err, StageError::BranchExists { .. }), "{err:?}");
+        let err = commit(&fx.repo, "clan/users", &specs(), &NoFaults).unwrap_err();
+        assert!(
+            matches!(err, StageError::InvalidBranchName { .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("`clan`"), "{err}");
+        for bad in ["", "a..b", "-x", "HEAD", "ends/", "sp ace"] {
+            let err = commit(&fx.repo, bad, &specs(), &NoFaults).unwrap_err();
+            assert!(
+                matches!(err, StageError::InvalidBranchName { .. }),
+                "{bad}: {err:?}"
+            );
+        }
+        assert_eq!(fx.snapshot(true), before);
+    }
+
+    #[test]
+    fn refuses_without_a_committer_identity() {
+        if std::env::var_os("GIT_AUTHOR_NAME").is_some()
+            || std::env::var_os("GIT_COMMITTER_NAME").is_some()
+        {
+            eprintln!("skipped: GIT_AUTHOR_NAME / GIT_COMMITTER_NAME set in the environment");
+            return;
+        }
+        let fx = Fixture::new();
+        // Empty repository-local values override any global identity.
+        fx.git(&["config", "user.name", ""]);
+        fx.git(&["config", "user.email", ""]);
+        let err = refused(&fx, &fx.repo);
+        assert!(matches!(err, StageError::NoIdentity { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("git config user.name") && msg.contains("user.email"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn refuses_invalid_changes_before_writing_anything() {
+        let fx = Fixture::new();
+        let cases: Vec<(Vec<FileChange>, &str)> = vec![
+            (vec![change("missing.nix", None)], "does not exist"),
+            (vec![change("../outside.nix", Some("x"))], "`..`"),
+            (vec![change("/abs.nix", Some("x"))], "relative"),
+            (vec![change(".git/config", Some("x"))], "`.git`"),
+            (vec![change("", Some("x"))], "empty"),
+            (
+                vec![change("a.nix", Some("x")), change("a.nix", None)],
+                "twice",
+            ),
+            (
+                vec![change("d", Some("x")), change("d/e.nix", Some("y"))],
+                "as a file",
+            ),
+            (vec![change("hosts", Some("x"))], "directory"),
+            (vec![change("flake.nix/x.nix", Some("x"))], "is a file"),
+            (vec![change("result", Some("x"))], "ignored file"),
+            (vec![change("result/x.nix", Some("x"))], "ignored file"),
+        ];
+        for (changes, needle) in cases {
+            let before = fx.snapshot(true);
+            let specs = vec![
+                specs()[0].clone(),
+                CommitSpec {
+                    message: "bad".into(),
+                    changes: changes.clone(),
+                },
+            ];
+            let err = commit(&fx.repo, BRANCH, &specs, &NoFaults).unwrap_err();
+            assert!(
+                matches!(err, StageError::InvalidChange { .. }),
+                "{changes:?}: {err:?}"
+            );
+            assert!(err.to_string().contains(needle), "{changes:?}: {err}");
+            let err = write_worktree(
+                &fx.repo,
+                &[specs[0].changes.clone(), changes.clone()].concat(),
+            )
+            .unwrap_err();
+            assert!(
+                matches!(err, StageError::InvalidChange { .. }),
+                "{changes:?}: {err:?}"
+            );
+            assert_eq!(fx.snapshot(true), before, "{changes:?}");
+        }
+        let err = commit(
+            &fx.repo,
+            BRANCH,
+            &[CommitSpec {
+                message: " \n".into(),
+                changes: vec![],
+            }],
+            &NoFaults,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, StageError::EmptyMessage { index: 0 }),
+            "{err:?}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn refuses_to_write_through_a_symbolic_link() {
+        let fx = Fixture::new();
+        std::os::unix::fs::symlink("hosts/a/configuration.nix", fx.repo.join("link.nix")).unwrap();
+        std::os::unix::fs::symlink("hosts", fx.repo.join("linkdir")).unwrap();
+        fx.git(&["add", "link.nix", "linkdir"]);
+        fx.git(&["commit", "-q", "-m", "links"]);
+        let before = fx.snapshot(true);
+        for path in ["link.nix", "linkdir/x.nix"] {
+            let changes = vec![change(path, Some("{ }\n"))];
+            let spec = CommitSpec {
+                message: "through a link".into(),
+                changes: changes.clone(),
+            };
+            let err = commit(&fx.repo, BRANCH, &[spec], &NoFaults).unwrap_err();
+            assert!(err.to_string().contains("symbolic link"), "{err}");
+            let err = write_worktree(&fx.repo, &changes).unwrap_err();
+            assert!(err.to_string().contains("symbolic link"), "{err}");
+        }
+        assert_eq!(fx.snapshot(true), before);
+        // Deleting the link itself is fine.
+        let spec = CommitSpec {
+            message: "drop link".into(),
+            changes: vec![change("link.nix", None)],
+        };
+        commit(&fx.repo, BRANCH, &[spec], &NoFaults).unwrap();
+        assert!(fs::symlink_metadata(fx.repo.join("link.nix")).is_err());
+        assert_eq!(fx.read("hosts/a/configuration.nix"), HOST_A);
+    }
+
+    #[test]
+    fn paths_are_relative_to_a_subdirectory_repo_dir() {
+        let fx = Fixture::new();
+        let sub = fx.repo.join("hosts");
+        let spec = CommitSpec {
+            message: "in hosts".into(),
+            changes: vec![change("c/configuration.nix", Some("{ }\n"))],
+        };
+        let staged = commit(&sub, BRANCH, &[spec], &NoFaults).unwrap();
+        assert_eq!(staged.commits.len(), 1);
+        assert_eq!(
+            fx.git(&["show", "--name-only", "--format=", BRANCH]),
+            "hosts/c/configuration.nix"
+        );
+        assert_eq!(fx.status(), "");
+    }
+
+    #[test]
+    fn write_worktree_writes_and_deletes_files_only() {
+        let fx = Fixture::new();
+        let head = fx.git(&["rev-parse", "HEAD"]);
+        let index = fs::read(fx.repo.join(".git/index")).unwrap();
+        let changes: Vec<FileChange> = specs().into_iter().flat_map(|s| s.changes).collect();
+        write_worktree(&fx.repo, &changes).unwrap();
+        assert_eq!(fx.read("users/alice/default.nix"), ALICE);
+        assert_eq!(fx.read("hosts/a/configuration.nix"), HOST_A2);
+        assert_eq!(fx.read("scripts/deploy.sh"), DEPLOY2);
+        assert!(!fx.repo.join("old.nix").exists());
+        // No ref, no index change; the status shows exactly the plan.
+        assert_eq!(fx.git(&["rev-parse", "HEAD"]), head);
+        assert_eq!(fx.git(&["symbolic-ref", "HEAD"]), "refs/heads/main");
+        assert_eq!(fs::read(fx.repo.join(".git/index")).unwrap(), index);
+        assert_eq!(
+            fx.git(&[
+                "--no-optional-locks",
+                "status",
+                "--porcelain",
+                "--untracked-files=all"
+            ]),
+            " M hosts/a/configuration.nix\n M hosts/b/configuration.nix\n D old.nix\n M scripts/deploy.sh\n?? users/alice/default.nix"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &str| fs::metadata(fx.repo.join(p)).unwrap().permissions().mode();
+            assert_eq!(mode("scripts/deploy.sh") & 0o111, 0o111);
+            assert_eq!(mode("users/alice/default.nix") & 0o111, 0);
+            assert_ne!(
+                mode("users/alice/default.nix") & 0o044,
+                0,
+                "readable like any new file"
+            );
+        }
+        // No temporary file is left behind.
+        let mut files = Vec::new();
+        walk(&fx.repo, &fx.repo, &mut files);
+        assert!(files.iter().all(|f| !f.contains(".tmp")), "{files:?}");
+        // Deleting the last file of a directory removes the directory.
+        fx.git(&["stash", "-q", "-u"]);
+        write_worktree(
+            &fx.repo,
+            &[
+                change("hosts/a/hardware.nix", None),
+                change("hosts/a/configuration.nix", None),
+            ],
+        )
+        .unwrap();
+        assert!(!fx.repo.join("hosts/a").exists());
+        assert!(fx.repo.join("hosts/b").exists());
+        // And it refuses a dirty tree like commit does.
+        let err = write_worktree(&fx.repo, &[change("x.nix", Some("{ }\n"))]).unwrap_err();
+        assert!(matches!(err, StageError::DirtyWorktree { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn messages_say_what_to_do() {
+        let errors = [
+            StageError::Injected {
+                point: "before-ref".into(),
+                message: "x".into(),
+            },
+            StageError::HeadMoved {
+                expected: "a".into(),
+                found: "b".into(),
+            },
+            StageError::Io {
+                action: "write".into(),
+                path: "x".into(),
+                source: io::Error::other("disk full"),
+            },
+            StageError::NotCheckedOut {
+                branch: "b".into(),
+                original: "main".into(),
+                tip: "abc1234".into(),
+                count: 1,
+                cause: Box::new(StageError::Git {
+                    action: "checking out".into(),
+                    source: git2::Error::from_str("boom"),
+                }),
+                worktree_touched: true,
+            },
+        ];
+        for e in errors {
+            let msg = e.to_string();
+            assert!(
+                msg.contains("run again") || msg.contains("git switch"),
+                "{msg}"
+            );
+        }
+    }
+}

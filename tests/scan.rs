@@ -1,0 +1,1278 @@
+//! `clan_migrate::scan` on every fixture under `testdata/`: the JSON report
+//! is snapshotted (`tests/snapshots/scan-<case>.snap`), the `scan --json`
+//! contract is checked structurally, and the facts each fixture's README
+//! states are asserted one by one, so a snapshot update cannot quietly
+//! accept a regression.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use clan_migrate::{DiscoverOptions, ScanOptions, ScanReport, Silent};
+use serde_json::Value;
+
+use common::{fixture, require_tool};
+
+const USERS: &str = "users.users";
+const HM: &str = "home-manager.users";
+
+// ---------------------------------------------------------------------------
+// Running a scan
+// ---------------------------------------------------------------------------
+
+fn run(repo: &Path, opts: &ScanOptions) -> ScanReport {
+    clan_migrate::scan(repo, opts, &Silent)
+        .unwrap_or_else(|e| panic!("scan {} failed: {e}", repo.display()))
+}
+
+/// Snapshots `report` as `tests/snapshots/<name>.snap`, checks the JSON
+/// contract, and returns the report as JSON for fact assertions.
+fn snapshot_and_check(name: &str, repo: &Path, report: &ScanReport) -> Value {
+    insta::with_settings!({ prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_json_snapshot!(name, report);
+    });
+    let text = serde_json::to_string(report).unwrap();
+    let repo_str = repo.to_string_lossy();
+    assert!(
+        !text.contains(repo_str.as_ref()),
+        "{name}: the report leaks the absolute repository path {repo_str}; paths must be relative to DIR"
+    );
+    let json: Value = serde_json::from_str(&text).unwrap();
+    check_contract(name, &json);
+    json
+}
+
+/// Scans `testdata/<case>` with default options.
+fn scan_case(case: &str) -> Value {
+    let repo = fixture(case);
+    let report = run(&repo, &ScanOptions::default());
+    snapshot_and_check(&format!("scan-{case}"), &repo, &report)
+}
+
+// ---------------------------------------------------------------------------
+// Reading the JSON report
+// ---------------------------------------------------------------------------
+
+fn arr(v: &Value) -> &Vec<Value> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("expected a JSON array, got {v}"))
+}
+
+fn s(v: &Value) -> &str {
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected a JSON string, got {v}"))
+}
+
+fn strs(v: &Value) -> Vec<&str> {
+    arr(v).iter().map(s).collect()
+}
+
+fn num(v: &Value) -> u64 {
+    v.as_u64()
+        .unwrap_or_else(|| panic!("expected a JSON number, got {v}"))
+}
+
+fn host_names(r: &Value) -> Vec<&str> {
+    arr(&r["hosts"]).iter().map(|h| s(&h["name"])).collect()
+}
+
+fn host<'a>(r: &'a Value, name: &str) -> &'a Value {
+    arr(&r["hosts"])
+        .iter()
+        .find(|h| h["name"] == name)
+        .unwrap_or_else(|| panic!("no host `{name}`; hosts: {:?}", host_names(r)))
+}
+
+fn user_keys(r: &Value) -> Vec<(&str, &str)> {
+    arr(&r["users"])
+        .iter()
+        .map(|u| (s(&u["name"]), s(&u["option"])))
+        .collect()
+}
+
+/// The user `name` under `option` (`users.users` or `home-manager.users`).
+fn find_user<'a>(r: &'a Value, name: &str, option: &str) -> Option<&'a Value> {
+    arr(&r["users"])
+        .iter()
+        .find(|u| u["name"] == name && u["option"] == option)
+}
+
+fn user<'a>(r: &'a Value, name: &str, option: &str) -> &'a Value {
+    find_user(r, name, option)
+        .unwrap_or_else(|| panic!("no user ({name}, {option}); users: {:?}", user_keys(r)))
+}
+
+/// Whether any user entry (under any option) is called `name`.
+fn has_user_named(r: &Value, name: &str) -> bool {
+    arr(&r["users"]).iter().any(|u| u["name"] == name)
+}
+
+/// Asserts a user's status and hosts, and returns it.
+fn assert_user<'a>(
+    r: &'a Value,
+    name: &str,
+    option: &str,
+    status: &str,
+    hosts: &[&str],
+) -> &'a Value {
+    let u = user(r, name, option);
+    assert_eq!(u["status"], status, "status of ({name}, {option})");
+    assert_eq!(strs(&u["hosts"]), hosts, "hosts of ({name}, {option})");
+    u
+}
+
+fn assert_compare(u: &Value, common: &[&str], differing: &[&str]) {
+    let who = format!("({}, {})", u["name"], u["option"]);
+    assert_eq!(strs(&u["common"]), common, "common of {who}");
+    assert_eq!(strs(&u["differing"]), differing, "differing of {who}");
+}
+
+/// `(host or "-", file, line, column)` of each definition.
+fn def_locations(u: &Value) -> Vec<(String, String, u64, u64)> {
+    arr(&u["definitions"])
+        .iter()
+        .map(|d| {
+            (
+                d["host"].as_str().unwrap_or("-").to_string(),
+                s(&d["file"]).to_string(),
+                num(&d["line"]),
+                num(&d["column"]),
+            )
+        })
+        .collect()
+}
+
+fn def_files(u: &Value) -> BTreeSet<&str> {
+    arr(&u["definitions"])
+        .iter()
+        .map(|d| s(&d["file"]))
+        .collect()
+}
+
+fn all_definition_files(r: &Value) -> BTreeSet<&str> {
+    arr(&r["users"]).iter().flat_map(def_files).collect()
+}
+
+fn diags<'a>(r: &'a Value, code: &str) -> Vec<&'a Value> {
+    arr(&r["diagnostics"])
+        .iter()
+        .filter(|d| d["code"] == code)
+        .collect()
+}
+
+fn diag_summary(r: &Value) -> Vec<String> {
+    arr(&r["diagnostics"])
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} {}:{}:{}",
+                d["severity"], d["code"], d["file"], d["line"], d["column"]
+            )
+        })
+        .collect()
+}
+
+/// Asserts a diagnostic `code` of `severity` at `file:line:col` exists.
+fn assert_diag_at<'a>(
+    r: &'a Value,
+    severity: &str,
+    code: &str,
+    file: &str,
+    line: u64,
+    col: u64,
+) -> &'a Value {
+    arr(&r["diagnostics"])
+        .iter()
+        .find(|d| {
+            d["severity"] == severity
+                && d["code"] == code
+                && d["file"] == file
+                && d["line"] == line
+                && d["column"] == col
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no {severity} `{code}` at {file}:{line}:{col}; diagnostics: {:#?}",
+                diag_summary(r)
+            )
+        })
+}
+
+fn assert_no_diagnostics(r: &Value) {
+    assert!(
+        arr(&r["diagnostics"]).is_empty(),
+        "expected no diagnostics, got {:#?}",
+        diag_summary(r)
+    );
+}
+
+fn assert_found_by(r: &Value, found_by: &str) {
+    for h in arr(&r["hosts"]) {
+        assert_eq!(h["found_by"], found_by, "found_by of host {}", h["name"]);
+    }
+}
+
+fn host_files<'a>(r: &'a Value, name: &str) -> Vec<&'a str> {
+    strs(&host(r, name)["files"])
+}
+
+// ---------------------------------------------------------------------------
+// The `scan --json` contract, checked on every report
+// ---------------------------------------------------------------------------
+
+fn assert_sorted_unique(what: &str, items: &[&str]) {
+    assert!(
+        items.windows(2).all(|w| w[0] < w[1]),
+        "{what} must be sorted and without duplicates: {items:?}"
+    );
+}
+
+fn assert_relative(what: &str, path: &str) {
+    assert!(
+        !path.is_empty() && !path.starts_with('/') && !path.starts_with("./"),
+        "{what}: `{path}` must be relative to DIR"
+    );
+}
+
+fn check_contract(name: &str, r: &Value) {
+    let top: BTreeSet<&str> = r
+        .as_object()
+        .expect("report is a JSON object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for key in ["hosts", "users", "diagnostics"] {
+        assert!(top.contains(key), "{name}: missing top-level `{key}`");
+    }
+
+    // hosts
+    let hosts = host_names(r);
+    assert_sorted_unique(&format!("{name}: host names"), &hosts);
+    for h in arr(&r["hosts"]) {
+        let hn = s(&h["name"]);
+        assert_relative(&format!("{name}: root of {hn}"), s(&h["root"]));
+        assert!(!s(&h["found_by"]).is_empty(), "{name}: found_by of {hn}");
+        let files = strs(&h["files"]);
+        assert_sorted_unique(&format!("{name}: files of {hn}"), &files);
+        for f in &files {
+            assert_relative(&format!("{name}: file of {hn}"), f);
+        }
+        if !files.is_empty() {
+            assert!(
+                files.contains(&s(&h["root"])),
+                "{name}: host {hn}'s root {} is not among its files {files:?}",
+                h["root"]
+            );
+        }
+    }
+
+    // users
+    let names: Vec<&str> = arr(&r["users"]).iter().map(|u| s(&u["name"])).collect();
+    assert!(
+        names.windows(2).all(|w| w[0] <= w[1]),
+        "{name}: users must be sorted by name: {names:?}"
+    );
+    let mut seen = BTreeSet::new();
+    for u in arr(&r["users"]) {
+        let un = s(&u["name"]);
+        let option = s(&u["option"]);
+        let who = format!("{name}: ({un}, {option})");
+        assert!(seen.insert((un, option)), "{who} listed twice");
+        assert!(
+            [USERS, HM].contains(&option),
+            "{who}: unknown option {option}"
+        );
+        assert!(
+            ["single", "shared", "repeated", "dynamic"].contains(&s(&u["status"])),
+            "{who}: unknown status {}",
+            u["status"]
+        );
+        let uhosts = strs(&u["hosts"]);
+        assert_sorted_unique(&format!("{who} hosts"), &uhosts);
+        for h in &uhosts {
+            assert!(hosts.contains(h), "{who}: host {h} is not a reported host");
+        }
+        assert_sorted_unique(&format!("{who} common"), &strs(&u["common"]));
+        assert_sorted_unique(&format!("{who} differing"), &strs(&u["differing"]));
+        let defs = arr(&u["definitions"]);
+        assert!(!defs.is_empty(), "{who}: no definitions");
+        let mut def_hosts = BTreeSet::new();
+        let mut prev: Option<(&str, u64, u64)> = None;
+        for d in defs {
+            let file = s(&d["file"]);
+            assert_relative(&format!("{who} definition"), file);
+            let (line, col) = (num(&d["line"]), num(&d["column"]));
+            assert!(
+                line >= 1 && col >= 1,
+                "{who}: {file}:{line}:{col} not 1-based"
+            );
+            let here = (file, line, col);
+            if let Some(p) = prev {
+                assert!(
+                    p <= here,
+                    "{who}: definitions not sorted: {p:?} before {here:?}"
+                );
+            }
+            prev = Some(here);
+            assert_sorted_unique(&format!("{who} attrs at {file}:{line}"), &strs(&d["attrs"]));
+            assert!(d["conditional"].is_boolean(), "{who}: conditional flag");
+            assert!(d["spelling"].is_string(), "{who}: spelling");
+            let dhosts = strs(&d["hosts"]);
+            assert!(
+                !dhosts.is_empty(),
+                "{who}: definition at {file}:{line} on no host"
+            );
+            assert_sorted_unique(&format!("{who} definition hosts"), &dhosts);
+            match d["host"].as_str() {
+                Some(h) => assert_eq!(dhosts, [h], "{who}: local definition's hosts"),
+                None => assert!(
+                    dhosts.len() > 1,
+                    "{who}: a shared definition must be on several hosts"
+                ),
+            }
+            for h in &dhosts {
+                assert!(
+                    uhosts.contains(h),
+                    "{who}: definition host {h} not in user hosts"
+                );
+                assert!(
+                    host_files(r, h).contains(&file),
+                    "{who}: {file} is not among host {h}'s files"
+                );
+                def_hosts.insert(*h);
+            }
+        }
+        assert_eq!(
+            def_hosts.into_iter().collect::<Vec<_>>(),
+            uhosts,
+            "{who}: user hosts are exactly the definitions' hosts"
+        );
+    }
+
+    // diagnostics
+    let mut prev: Option<(Option<&str>, Option<u64>, Option<u64>)> = None;
+    for d in arr(&r["diagnostics"]) {
+        for key in ["severity", "code", "file", "line", "column", "message"] {
+            assert!(
+                d.get(key).is_some(),
+                "{name}: diagnostic without `{key}`: {d}"
+            );
+        }
+        assert!(
+            ["error", "warning", "note"].contains(&s(&d["severity"])),
+            "{name}: severity {}",
+            d["severity"]
+        );
+        assert!(!s(&d["code"]).is_empty(), "{name}: empty code");
+        assert!(!s(&d["message"]).is_empty(), "{name}: empty message");
+        let file = d["file"].as_str();
+        if let Some(f) = file {
+            assert_relative(&format!("{name}: diagnostic"), f);
+        }
+        let (line, col) = (d["line"].as_u64(), d["column"].as_u64());
+        assert!(line != Some(0) && col != Some(0), "{name}: 1-based: {d}");
+        let here = (file, line, col);
+        if let Some(p) = prev {
+            assert!(
+                p <= here,
+                "{name}: diagnostics not sorted: {p:?} before {here:?}"
+            );
+        }
+        prev = Some(here);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// One test per fixture
+// ---------------------------------------------------------------------------
+
+#[test]
+fn already_shared() {
+    let r = scan_case("already-shared");
+    assert_eq!(host_names(&r), ["desktop", "laptop"]);
+    assert_found_by(&r, "flake");
+    for h in ["desktop", "laptop"] {
+        assert!(host_files(&r, h).contains(&"users/alice/default.nix"));
+    }
+
+    let alice = assert_user(&r, "alice", USERS, "shared", &["desktop", "laptop"]);
+    assert_eq!(
+        def_locations(alice)
+            .into_iter()
+            .map(|(h, f, ..)| (h, f))
+            .collect::<Vec<_>>(),
+        [
+            ("laptop".into(), "machines/laptop/default.nix".into()),
+            ("-".into(), "users/alice/default.nix".into()),
+        ]
+    );
+    let residue = &arr(&alice["definitions"])[0];
+    assert_eq!(strs(&residue["attrs"]), ["extraGroups"]);
+    let shared = &arr(&alice["definitions"])[1];
+    assert_eq!(strs(&shared["hosts"]), ["desktop", "laptop"]);
+
+    // users/bob/default.nix is imported by no host: not a host user.
+    assert!(!has_user_named(&r, "bob"), "bob is on no host");
+    // Diagnostics: at most the orphan note about users/bob.
+    for d in arr(&r["diagnostics"]) {
+        assert_eq!(d["severity"], "note", "only a note expected: {d}");
+        assert_eq!(d["file"], "users/bob/default.nix");
+    }
+}
+
+#[test]
+fn broken_file() {
+    let r = scan_case("broken-file");
+    assert_eq!(host_names(&r), ["alpha", "beta"]);
+    assert_found_by(&r, "flake");
+
+    let d = assert_diag_at(&r, "error", "parse-error", "hosts/beta/users.nix", 6, 17);
+    assert!(
+        s(&d["message"]).contains("syntax error"),
+        "message: {}",
+        d["message"]
+    );
+    let errors: Vec<_> = arr(&r["diagnostics"])
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .collect();
+    assert_eq!(errors.len(), 1, "one error: {:#?}", diag_summary(&r));
+
+    let alice = assert_user(&r, "alice", USERS, "repeated", &["alpha", "beta"]);
+    assert_compare(
+        alice,
+        &["extraGroups", "isNormalUser", "openssh.authorizedKeys.keys"],
+        &[],
+    );
+
+    // beta's bob is in the broken file: only alpha's definition is usable.
+    let bob = assert_user(&r, "bob", USERS, "single", &["alpha"]);
+    assert_eq!(
+        def_locations(bob),
+        [("alpha".into(), "hosts/alpha/default.nix".into(), 19, 3)]
+    );
+    assert!(!all_definition_files(&r).contains("hosts/beta/users.nix"));
+}
+
+#[test]
+fn clan_flake() {
+    let r = scan_case("clan-flake");
+    assert_eq!(host_names(&r), ["jon", "sara"]);
+    assert_found_by(&r, "clan-machines");
+    assert_eq!(host(&r, "jon")["root"], "machines/jon/configuration.nix");
+    assert_eq!(host(&r, "sara")["root"], "machines/sara/configuration.nix");
+    for h in ["jon", "sara"] {
+        assert!(
+            host_files(&r, h)
+                .contains(&format!("machines/{h}/hardware-configuration.nix").as_str())
+        );
+    }
+
+    assert_user(&r, "bob", USERS, "single", &["jon"]);
+    assert_user(&r, "carol", USERS, "single", &["sara"]);
+    // alice is already migrated to the users service: no host writes
+    // users.users.alice.
+    assert!(find_user(&r, "alice", USERS).is_none());
+    assert_no_diagnostics(&r);
+}
+
+#[test]
+fn colmena() {
+    let r = scan_case("colmena");
+    assert_eq!(
+        host_names(&r),
+        ["db", "web1", "web2"],
+        "meta/defaults are not hosts"
+    );
+    assert_found_by(&r, "colmena");
+    for h in ["db", "web1", "web2"] {
+        let files = host_files(&r, h);
+        for f in [
+            "modules/base.nix".to_string(),
+            format!("hosts/{h}/default.nix"),
+            format!("hosts/{h}/hardware-configuration.nix"),
+        ] {
+            assert!(files.contains(&f.as_str()), "{h} lacks {f}: {files:?}");
+        }
+    }
+
+    let carol = assert_user(&r, "carol", USERS, "repeated", &["db", "web1", "web2"]);
+    assert_compare(
+        carol,
+        &[
+            "description",
+            "extraGroups",
+            "isNormalUser",
+            "openssh.authorizedKeys.keys",
+        ],
+        &[],
+    );
+
+    let dave = assert_user(&r, "dave", USERS, "shared", &["db", "web1", "web2"]);
+    let defs = arr(&dave["definitions"]);
+    let local = defs
+        .iter()
+        .find(|d| d["host"] == "db")
+        .expect("db's host-local addition to dave");
+    assert_eq!(local["file"], "flake.nix");
+    assert_eq!(strs(&local["attrs"]), ["extraGroups"]);
+    let shared = defs
+        .iter()
+        .find(|d| d["host"].is_null())
+        .expect("dave's shared definition");
+    assert_eq!(shared["file"], "modules/base.nix");
+    assert_eq!(strs(&shared["hosts"]), ["db", "web1", "web2"]);
+
+    let root = assert_user(&r, "root", USERS, "shared", &["db", "web1", "web2"]);
+    assert_eq!(def_files(root), BTreeSet::from(["modules/base.nix"]));
+    assert_no_diagnostics(&r);
+}
+
+#[test]
+fn dir_conventions() {
+    let r = scan_case("dir-conventions");
+    assert_eq!(host_names(&r), ["alpha", "beta", "gamma"]);
+    assert_found_by(&r, "directory");
+    assert_eq!(host(&r, "alpha")["root"], "hosts/alpha/configuration.nix");
+    assert_eq!(host(&r, "beta")["root"], "hosts/beta/default.nix");
+    assert_eq!(host(&r, "gamma")["root"], "hosts/gamma.nix");
+    for h in ["alpha", "beta", "gamma"] {
+        assert!(host_files(&r, h).contains(&"common/users.nix"));
+    }
+
+    let bob = assert_user(&r, "bob", USERS, "repeated", &["alpha", "beta", "gamma"]);
+    assert_compare(
+        bob,
+        &[
+            "description",
+            "extraGroups",
+            "isNormalUser",
+            "openssh.authorizedKeys.keys",
+        ],
+        &["uid"],
+    );
+    let root = assert_user(&r, "root", USERS, "shared", &["alpha", "beta", "gamma"]);
+    assert_eq!(def_files(root), BTreeSet::from(["common/users.nix"]));
+    assert_no_diagnostics(&r);
+}
+
+#[test]
+fn dynamic_users() {
+    let r = scan_case("dynamic-users");
+    assert_eq!(host_names(&r), ["alpha", "beta"]);
+    assert_found_by(&r, "flake");
+
+    // One diagnostic per computed name or generated set.
+    // The `${username}` names are reported at the attribute path.
+    for (file, line) in [
+        ("hosts/alpha/default.nix", 17),
+        ("hosts/beta/default.nix", 16),
+        ("modules/admin.nix", 4),
+    ] {
+        assert_diag_at(&r, "warning", "dynamic-user-name", file, line, 3);
+    }
+    // The generated sets (genAttrs, mapAttrs, listToAttrs): README says
+    // column 3 (the `users.users =` binding); only file and line are
+    // asserted here (see the report: the column differs).
+    let mut places: Vec<(&str, u64)> = arr(&r["diagnostics"])
+        .iter()
+        .map(|d| (s(&d["file"]), num(&d["line"])))
+        .collect();
+    places.sort();
+    assert_eq!(
+        places,
+        [
+            ("hosts/alpha/default.nix", 17),
+            ("hosts/alpha/remote.nix", 3),
+            ("hosts/alpha/team.nix", 3),
+            ("hosts/beta/default.nix", 16),
+            ("hosts/beta/people.nix", 10),
+            ("modules/admin.nix", 4),
+        ],
+        "exactly one diagnostic per dynamic definition"
+    );
+    for (file, line) in [
+        ("hosts/alpha/team.nix", 3),
+        ("hosts/alpha/remote.nix", 3),
+        ("hosts/beta/people.nix", 10),
+    ] {
+        let d = arr(&r["diagnostics"])
+            .iter()
+            .find(|d| d["file"] == file && d["line"] == line)
+            .unwrap();
+        assert_eq!(d["code"], "generated-users", "{file}:{line}");
+    }
+
+    // Every dynamic definition shows up under a dynamic user.
+    let dynamic_places: BTreeSet<(String, u64)> = arr(&r["users"])
+        .iter()
+        .filter(|u| u["status"] == "dynamic")
+        .flat_map(|u| def_locations(u).into_iter().map(|(_, f, l, _)| (f, l)))
+        .collect();
+    let expected: BTreeSet<(String, u64)> =
+        places.iter().map(|(f, l)| (f.to_string(), *l)).collect();
+    assert_eq!(dynamic_places, expected);
+
+    let erin = assert_user(&r, "erin", USERS, "repeated", &["alpha", "beta"]);
+    assert_compare(erin, &["description", "extraGroups", "isNormalUser"], &[]);
+
+    for u in arr(&r["users"]) {
+        if u["name"] != "erin" {
+            assert_eq!(u["status"], "dynamic", "only erin is static: {}", u["name"]);
+        }
+    }
+    for name in ["alice", "bob", "carol", "dave", "frank", "gina"] {
+        assert!(!has_user_named(&r, name), "{name} must not be guessed");
+    }
+}
+
+#[test]
+fn eval_flake_without_eval() {
+    let r = scan_case("eval-flake");
+    assert!(host_names(&r).is_empty(), "nothing is reachable statically");
+    for u in arr(&r["users"]) {
+        assert!(
+            arr(&u["hosts"]).is_empty(),
+            "{} is attributed to a host without --eval",
+            u["name"]
+        );
+    }
+    let no_hosts = diags(&r, "no-hosts");
+    assert_eq!(no_hosts.len(), 1);
+    assert_eq!(no_hosts[0]["severity"], "error");
+}
+
+#[test]
+fn example() {
+    let r = scan_case("example");
+    assert_eq!(host_names(&r), ["alpha", "beta", "gamma"]);
+    assert_found_by(&r, "flake");
+    for h in ["alpha", "beta", "gamma"] {
+        let files = host_files(&r, h);
+        for f in [
+            format!("hosts/{h}/default.nix"),
+            format!("hosts/{h}/hardware-configuration.nix"),
+            "modules/common.nix".to_string(),
+        ] {
+            assert!(files.contains(&f.as_str()), "{h} lacks {f}: {files:?}");
+        }
+        assert_eq!(
+            files.contains(&format!("hosts/{h}/docker.nix").as_str()),
+            h != "gamma",
+            "docker.nix on alpha and beta only"
+        );
+    }
+
+    let alice = assert_user(&r, "alice", USERS, "repeated", &["alpha", "beta", "gamma"]);
+    assert_compare(
+        alice,
+        &[
+            "description",
+            "extraGroups",
+            "isNormalUser",
+            "openssh.authorizedKeys.keys",
+            "shell",
+        ],
+        &["extraGroups", "hashedPassword"],
+    );
+
+    let bob = assert_user(&r, "bob", USERS, "repeated", &["alpha", "beta"]);
+    assert_compare(bob, &["extraGroups", "isNormalUser"], &[]);
+    let bob_defs: Vec<(String, String)> = def_locations(bob)
+        .into_iter()
+        .map(|(h, f, ..)| (h, f))
+        .collect();
+    assert_eq!(
+        bob_defs,
+        [
+            ("alpha".into(), "hosts/alpha/default.nix".into()),
+            ("alpha".into(), "hosts/alpha/docker.nix".into()),
+            ("beta".into(), "hosts/beta/default.nix".into()),
+            ("beta".into(), "hosts/beta/docker.nix".into()),
+        ]
+    );
+
+    let root = assert_user(&r, "root", USERS, "repeated", &["alpha", "beta", "gamma"]);
+    assert_compare(root, &["openssh.authorizedKeys.keys"], &[]);
+    assert_user(&r, "carol", USERS, "single", &["gamma"]);
+    let dave = assert_user(&r, "dave", USERS, "shared", &["alpha", "beta", "gamma"]);
+    assert_eq!(def_files(dave), BTreeSet::from(["modules/common.nix"]));
+
+    let hm = assert_user(&r, "alice", HM, "repeated", &["alpha", "beta"]);
+    assert_compare(
+        hm,
+        &[
+            "home.stateVersion",
+            "programs.git.enable",
+            "programs.git.userEmail",
+            "programs.git.userName",
+        ],
+        &[],
+    );
+    assert_eq!(arr(&r["users"]).len(), 6, "users: {:?}", user_keys(&r));
+    assert_no_diagnostics(&r);
+}
+
+#[test]
+fn flake_helper() {
+    let r = scan_case("flake-helper");
+    assert_eq!(host_names(&r), ["alpha", "beta", "gamma"]);
+    assert_found_by(&r, "flake-helper");
+    assert_eq!(
+        host_files(&r, "alpha"),
+        ["common/default.nix", "hosts/alpha.nix"]
+    );
+    assert_eq!(
+        host_files(&r, "beta"),
+        ["common/default.nix", "hosts/beta.nix"]
+    );
+    assert_eq!(host_files(&r, "gamma"), ["machines/gamma/default.nix"]);
+
+    let alice = assert_user(&r, "alice", USERS, "repeated", &["alpha", "beta", "gamma"]);
+    assert_compare(
+        alice,
+        &[
+            "extraGroups",
+            "isNormalUser",
+            "openssh.authorizedKeys.keys",
+            "uid",
+        ],
+        &["extraGroups"],
+    );
+    let dave = assert_user(&r, "dave", USERS, "shared", &["alpha", "beta"]);
+    assert_eq!(def_files(dave), BTreeSet::from(["common/default.nix"]));
+    assert_no_diagnostics(&r);
+}
+
+#[test]
+fn flake_literal() {
+    let r = scan_case("flake-literal");
+    assert_eq!(host_names(&r), ["mail", "storage.home", "web"]);
+    assert_found_by(&r, "flake");
+    assert!(host_files(&r, "storage.home").contains(&"extra.nix"));
+    assert!(
+        host_files(&r, "web").contains(&"flake.nix"),
+        "web's inline module"
+    );
+
+    let erin = assert_user(&r, "erin", USERS, "repeated", &["storage.home", "web"]);
+    assert_compare(
+        erin,
+        &[
+            "description",
+            "extraGroups",
+            "isNormalUser",
+            "openssh.authorizedKeys.keys",
+        ],
+        &["extraGroups"],
+    );
+    let web_files: BTreeSet<String> = def_locations(erin)
+        .into_iter()
+        .filter(|(h, ..)| h == "web")
+        .map(|(_, f, ..)| f)
+        .collect();
+    assert_eq!(
+        web_files,
+        BTreeSet::from(["flake.nix".to_string(), "hosts/web/default.nix".to_string()])
+    );
+    let inline = arr(&erin["definitions"])
+        .iter()
+        .find(|d| d["file"] == "flake.nix")
+        .unwrap();
+    assert_eq!(strs(&inline["attrs"]), ["extraGroups"]);
+
+    let root = assert_user(&r, "root", USERS, "repeated", &["mail", "web"]);
+    assert_compare(root, &["openssh.authorizedKeys.keys"], &[]);
+    let alice = assert_user(&r, "alice", USERS, "single", &["storage.home"]);
+    assert_eq!(def_files(alice), BTreeSet::from(["extra.nix"]));
+    assert_user(&r, "erin", HM, "single", &["storage.home"]);
+    assert_no_diagnostics(&r);
+}
+
+#[test]
+fn imports() {
+    let r = scan_case("imports");
+    assert_eq!(host_names(&r), ["alpha", "beta", "gamma"]);
+    assert_found_by(&r, "flake");
+    let alpha = host_files(&r, "alpha");
+    for f in [
+        "common/default.nix",
+        "hosts/alpha/hardware-configuration.nix",
+        "roles/desktop.nix",
+        "roles/server.nix",
+    ] {
+        assert!(alpha.contains(&f), "alpha lacks {f}: {alpha:?}");
+    }
+    let beta = host_files(&r, "beta");
+    assert!(beta.contains(&"common/default.nix"));
+    assert!(
+        !beta.iter().any(|f| f.starts_with("hosts/beta/modules/")),
+        "files behind the computed import are not beta's: {beta:?}"
+    );
+
+    assert_diag_at(
+        &r,
+        "warning",
+        "import-unresolved",
+        "hosts/beta/default.nix",
+        8,
+        8,
+    );
+    assert_diag_at(
+        &r,
+        "error",
+        "import-missing",
+        "hosts/gamma/default.nix",
+        6,
+        5,
+    );
+    assert_eq!(
+        arr(&r["diagnostics"]).len(),
+        2,
+        "nothing else (modulesPath imports are external): {:#?}",
+        diag_summary(&r)
+    );
+
+    for name in ["alice", "root"] {
+        let u = assert_user(&r, name, USERS, "shared", &["alpha", "beta", "gamma"]);
+        assert_eq!(def_files(u), BTreeSet::from(["common/default.nix"]));
+    }
+    let bob = assert_user(&r, "bob", USERS, "single", &["alpha"]);
+    assert_eq!(def_files(bob), BTreeSet::from(["roles/server.nix"]));
+    let carol = assert_user(&r, "carol", USERS, "single", &["alpha"]);
+    assert_eq!(def_files(carol), BTreeSet::from(["roles/desktop.nix"]));
+    // README: carol is conditional (roles/desktop.nix comes in through
+    // `lib.optionals false`). Not asserted: the report does not mark it.
+
+    let erin = assert_user(&r, "erin", USERS, "repeated", &["alpha", "gamma"]);
+    assert_compare(
+        erin,
+        &["description", "extraGroups", "isNormalUser"],
+        &["extraGroups"],
+    );
+    // dave lives behind the computed import only.
+    assert!(!has_user_named(&r, "dave"));
+    assert!(!all_definition_files(&r).contains("hosts/beta/modules/backup.nix"));
+}
+
+#[test]
+fn lone_configuration() {
+    let r = scan_case("lone-configuration");
+    assert_eq!(host_names(&r), ["homeserver"]);
+    assert_found_by(&r, "configuration-nix");
+    let h = host(&r, "homeserver");
+    assert_eq!(h["root"], "configuration.nix");
+    assert_eq!(
+        strs(&h["files"]),
+        ["configuration.nix", "hardware-configuration.nix"]
+    );
+    assert_user(&r, "alice", USERS, "single", &["homeserver"]);
+    assert_user(&r, "bob", USERS, "single", &["homeserver"]);
+    assert_eq!(
+        user_keys(&r),
+        [("alice", USERS), ("bob", USERS)],
+        "users.groups.media is a group, not a user"
+    );
+    // At most a note about the modulesPath import.
+    for d in arr(&r["diagnostics"]) {
+        assert_eq!(d["severity"], "note", "only notes allowed: {d}");
+    }
+}
+
+#[test]
+fn machines_dir() {
+    let r = scan_case("machines-dir");
+    assert_eq!(host_names(&r), ["desktop", "laptop"]);
+    assert_found_by(&r, "directory");
+    for h in ["desktop", "laptop"] {
+        assert_eq!(
+            host_files(&r, h),
+            [
+                format!("machines/{h}/configuration.nix"),
+                format!("machines/{h}/hardware-configuration.nix")
+            ]
+        );
+        assert_eq!(
+            host(&r, h)["root"],
+            format!("machines/{h}/configuration.nix")
+        );
+    }
+    let alice = assert_user(&r, "alice", USERS, "repeated", &["desktop", "laptop"]);
+    assert_compare(
+        alice,
+        &["extraGroups", "home", "initialPassword", "isNormalUser"],
+        &["extraGroups"],
+    );
+    assert_no_diagnostics(&r);
+}
+
+#[test]
+fn spellings() {
+    let r = scan_case("spellings");
+    assert_eq!(host_names(&r), ["alpha", "beta"]);
+    assert_found_by(&r, "flake");
+    let alpha: Vec<String> = [
+        "base-users",
+        "default",
+        "hardware-configuration",
+        "interns",
+        "lab",
+        "my",
+        "staff",
+        "team",
+    ]
+    .iter()
+    .map(|f| format!("hosts/alpha/{f}.nix"))
+    .collect();
+    assert_eq!(host_files(&r, "alpha"), alpha);
+    let beta: Vec<String> = ["default", "hardware-configuration", "my", "people"]
+        .iter()
+        .map(|f| format!("hosts/beta/{f}.nix"))
+        .collect();
+    assert_eq!(host_files(&r, "beta"), beta);
+
+    let expected = [
+        "alice",
+        "bob",
+        "carol",
+        "dave",
+        "erin",
+        "frank",
+        "gina",
+        "heidi",
+        "ivan",
+        "judy",
+        "karl",
+        "lena",
+        "ls1.internet",
+        "oscar",
+        "root",
+    ];
+    let keys = user_keys(&r);
+    assert_eq!(
+        keys,
+        expected.iter().map(|n| (*n, USERS)).collect::<Vec<_>>(),
+        "exactly the 15 users (mutableUsers, defaultUserShell, my.enable are not users)"
+    );
+    for name in expected {
+        let u = assert_user(&r, name, USERS, "repeated", &["alpha", "beta"]);
+        assert!(!arr(&u["common"]).is_empty(), "{name}: something common");
+        // lena: README says equal (`inherit (config.users.users.karl) openssh`
+        // vs `openssh = config.users.users.karl.openssh`); not asserted,
+        // the report calls `openssh` differing.
+        if name != "lena" {
+            assert_eq!(
+                strs(&u["differing"]),
+                Vec::<&str>::new(),
+                "{name}: nothing differs"
+            );
+        }
+    }
+
+    // Multi-file one-attribute definitions.
+    for name in ["alice", "oscar"] {
+        let files = def_files(user(&r, name, USERS));
+        assert!(
+            files.contains("hosts/alpha/default.nix") && files.contains("hosts/alpha/my.nix"),
+            "{name} over two alpha files: {files:?}"
+        );
+    }
+    // The extraUsers alias is recorded as written.
+    for name in ["frank", "gina"] {
+        let u = user(&r, name, USERS);
+        let alpha_def = arr(&u["definitions"])
+            .iter()
+            .find(|d| d["host"] == "alpha")
+            .unwrap();
+        assert_eq!(alpha_def["spelling"], "users.extraUsers", "{name} on alpha");
+    }
+    // heidi is under mkIf on both hosts.
+    for d in arr(&user(&r, "heidi", USERS)["definitions"]) {
+        assert_eq!(
+            d["conditional"], true,
+            "heidi at {}:{}",
+            d["file"], d["line"]
+        );
+    }
+    // Wrappers survive comparison: ivan's mkForce shell and mkAfter groups.
+    let ivan = user(&r, "ivan", USERS);
+    assert_compare(ivan, &["extraGroups", "isNormalUser", "shell"], &[]);
+    // karl: same elements in another order are still common.
+    let karl = user(&r, "karl", USERS);
+    assert_compare(
+        karl,
+        &["extraGroups", "isNormalUser", "openssh.authorizedKeys.keys"],
+        &[],
+    );
+    // Conditional only where written so.
+    for u in arr(&r["users"]) {
+        if u["name"] != "heidi" {
+            for d in arr(&u["definitions"]) {
+                assert_eq!(d["conditional"], false, "{} at {}", u["name"], d["file"]);
+            }
+        }
+    }
+    assert_no_diagnostics(&r);
+}
+
+#[test]
+fn traps() {
+    let r = scan_case("traps");
+    assert_eq!(host_names(&r), ["alpha", "beta"]);
+    assert_found_by(&r, "flake");
+    for h in ["alpha", "beta"] {
+        let files = host_files(&r, h);
+        assert!(files.contains(&"modules/my.nix") && files.contains(&"modules/foo.nix"));
+    }
+
+    let alice = assert_user(&r, "alice", USERS, "repeated", &["alpha", "beta"]);
+    assert_compare(
+        alice,
+        &["extraGroups", "isNormalUser"],
+        &["openssh.authorizedKeys.keys"],
+    );
+    assert_eq!(
+        def_files(alice),
+        BTreeSet::from(["hosts/alpha/alice.nix", "hosts/beta/alice.nix"])
+    );
+    let root = assert_user(&r, "root", USERS, "repeated", &["alpha", "beta"]);
+    assert_compare(root, &["openssh.authorizedKeys.keys"], &[]);
+    assert_user(&r, "sonarr", USERS, "single", &["alpha"]);
+    assert_user(&r, "hydra-www", USERS, "single", &["beta"]);
+
+    let names: BTreeSet<&str> = arr(&r["users"]).iter().map(|u| s(&u["name"])).collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["alice", "hydra-www", "root", "sonarr"]),
+        "nothing else is a host user"
+    );
+    for not_user in [
+        "www",
+        "media",
+        "docker",
+        "storage",
+        "defaultUserShell",
+        "mutableUsers",
+    ] {
+        assert!(!has_user_named(&r, not_user), "{not_user} is not a user");
+    }
+    let files = all_definition_files(&r);
+    for f in [
+        "keys.nix",
+        "hosts/beta/keys.nix",
+        "modules/my.nix",
+        "modules/foo.nix",
+    ] {
+        assert!(!files.contains(f), "no user is defined in {f}");
+    }
+    assert_no_diagnostics(&r);
+}
+
+/// Every fixture has a test above (and the list in `common` is complete).
+#[test]
+fn every_fixture_is_covered() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(fixture(""))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    assert_eq!(
+        on_disk,
+        common::CASES,
+        "testdata/ and common::CASES disagree"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// --eval
+// ---------------------------------------------------------------------------
+
+#[test]
+fn eval_flake_with_eval() {
+    if !require_tool("nix") {
+        return;
+    }
+    let tmp = common::git_fixture("eval-flake");
+    let before = common::tree_fingerprint(tmp.path());
+    let opts = ScanOptions {
+        discover: DiscoverOptions {
+            eval: true,
+            ..DiscoverOptions::default()
+        },
+        ..ScanOptions::default()
+    };
+    let report = run(tmp.path(), &opts);
+    let r = snapshot_and_check("scan-eval-flake-eval", tmp.path(), &report);
+
+    assert!(
+        diags(&r, "eval-failed").is_empty(),
+        "nix eval failed: {:#?}",
+        diags(&r, "eval-failed")
+    );
+    assert_eq!(host_names(&r), ["alpha", "beta"]);
+    assert_found_by(&r, "eval");
+    assert_eq!(
+        host_files(&r, "alpha"),
+        ["hosts/alpha/users.nix", "modules/common.nix"]
+    );
+    assert_eq!(
+        host_files(&r, "beta"),
+        ["hosts/beta/users.nix", "modules/common.nix"]
+    );
+
+    let alice = assert_user(&r, "alice", USERS, "repeated", &["alpha", "beta"]);
+    assert_compare(
+        alice,
+        &[
+            "description",
+            "extraGroups",
+            "isNormalUser",
+            "openssh.authorizedKeys.keys",
+        ],
+        &["extraGroups"],
+    );
+    let dave = assert_user(&r, "dave", USERS, "shared", &["alpha", "beta"]);
+    assert_eq!(def_files(dave), BTreeSet::from(["modules/common.nix"]));
+    assert!(!report.has_errors(), "{:#?}", diag_summary(&r));
+
+    assert_eq!(
+        common::tree_fingerprint(tmp.path()),
+        before,
+        "--eval must not write into the repository (flake.lock, …)"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The fixtures themselves are valid Nix (except the one that must not be)
+// ---------------------------------------------------------------------------
+
+const BROKEN: &str = "broken-file/hosts/beta/users.nix";
+
+fn nix_parse(file: &Path) -> std::process::Output {
+    Command::new("nix-instantiate")
+        .args(["--store", "dummy://", "--parse"])
+        .arg(file)
+        .output()
+        .expect("run nix-instantiate")
+}
+
+#[test]
+fn fixtures_parse_with_nix_instantiate() {
+    if !require_tool("nix-instantiate") {
+        return;
+    }
+    let root = fixture("");
+    let files = common::nix_files(&root);
+    assert!(files.len() > 50, "found only {} .nix files", files.len());
+    let mut failures = Vec::new();
+    let mut saw_broken = false;
+    for file in &files {
+        let rel = file.strip_prefix(&root).unwrap();
+        let out = nix_parse(file);
+        if rel == Path::new(BROKEN) {
+            saw_broken = true;
+            assert!(!out.status.success(), "{BROKEN} must not parse");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains("syntax error") && stderr.contains(":6:17"),
+                "nix-instantiate reports the error at 6:17: {stderr}"
+            );
+        } else if !out.status.success() {
+            failures.push(format!(
+                "{}: {}",
+                rel.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+    }
+    assert!(saw_broken, "{BROKEN} is missing");
+    assert!(
+        failures.is_empty(),
+        "fixtures that do not parse:\n{}",
+        failures.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Progress callbacks
+// ---------------------------------------------------------------------------
+
+/// Records the progress events in the order they arrive.
+#[derive(Default)]
+struct Recorder {
+    events: std::sync::Mutex<Vec<Event>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Event {
+    Found(usize),
+    Done(std::path::PathBuf),
+}
+
+impl clan_migrate::Progress for Recorder {
+    fn files_found(&self, total: usize) {
+        self.events.lock().unwrap().push(Event::Found(total));
+    }
+
+    fn file_done(&self, path: &Path) {
+        self.events
+            .lock()
+            .unwrap()
+            .push(Event::Done(path.to_path_buf()));
+    }
+}
+
+#[test]
+fn progress_reports_each_file_once() {
+    for case in common::CASES {
+        let rec = Recorder::default();
+        let report = clan_migrate::scan(&fixture(case), &ScanOptions::default(), &rec).unwrap();
+        let events = rec.events.into_inner().unwrap();
+        let done: Vec<String> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Done(p) => Some(p.to_string_lossy().into_owned()),
+                Event::Found(_) => None,
+            })
+            .collect();
+        let unique: BTreeSet<&str> = done.iter().map(String::as_str).collect();
+        assert_eq!(
+            unique.len(),
+            done.len(),
+            "{case}: a file reported twice: {done:?}"
+        );
+        let totals: Vec<usize> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Found(n) => Some(*n),
+                Event::Done(_) => None,
+            })
+            .collect();
+        assert!(
+            matches!(events.first(), Some(Event::Found(_))) || events.is_empty(),
+            "{case}: the total comes first: {events:?}"
+        );
+        assert!(
+            totals.windows(2).all(|w| w[0] <= w[1]),
+            "{case}: totals only grow: {totals:?}"
+        );
+        // Every file a host evaluates was parsed (and reported) once;
+        // flake.nix is read during discovery, not by the loader.
+        let host_files: BTreeSet<String> = report
+            .hosts
+            .iter()
+            .flat_map(|h| h.files.iter().cloned())
+            .filter(|f| f != "flake.nix")
+            .collect();
+        let done_set: BTreeSet<String> = done.iter().cloned().collect();
+        assert!(
+            host_files.is_subset(&done_set),
+            "{case}: host files not reported done: {:?}",
+            host_files.difference(&done_set).collect::<Vec<_>>()
+        );
+    }
+}
