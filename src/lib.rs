@@ -10,13 +10,16 @@ pub mod canon;
 pub mod diagnostic;
 pub mod discover;
 pub mod fs;
+pub mod gitfs;
 pub mod index;
 pub mod load;
+pub mod plan;
 pub mod report;
 pub mod scope;
 pub mod source;
 pub mod stage;
 pub mod syntax;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 

@@ -15,6 +15,10 @@ Examples:
   clan-migrate scan                      scan the repository in this directory
   clan-migrate scan ~/nixos --json       the same report as JSON, for scripts
   clan-migrate scan --host web=hosts/web/default.nix
+  clan-migrate plan                      the diff that sharing repeated users makes
+  clan-migrate plan --check              exit 2 while anything is left to share
+  clan-migrate apply --user alice        share alice only, as a commit on a new branch
+  clan-migrate verify                    effective users unchanged since the branch point
 ";
 
 #[derive(Parser, Debug)]
@@ -34,6 +38,69 @@ pub enum Command {
     /// Report hosts, users, and which users repeat across hosts.
     #[command(after_help = AFTER_HELP)]
     Scan(ScanArgs),
+    /// Show what sharing the repeated users would change, as a diff; touch nothing.
+    #[command(after_help = AFTER_HELP)]
+    Plan(PlanArgs),
+    /// Share the repeated users: one commit per user on a new branch.
+    #[command(after_help = AFTER_HELP)]
+    Apply(ApplyArgs),
+    /// Check that every host's effective users are unchanged since a revision.
+    #[command(after_help = AFTER_HELP)]
+    Verify(VerifyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct Select {
+    /// Move only this user (repeatable); a later run moves the rest.
+    #[arg(long = "user", value_name = "NAME")]
+    pub users: Vec<String>,
+    /// Where shared users go.
+    #[arg(long, value_enum, default_value_t = Target::Module)]
+    pub to: Target,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// users/<name>/default.nix, imported by each host
+    Module,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(flatten)]
+    pub select: Select,
+    /// Exit 2 when anything is pending, 0 when nothing is (for CI).
+    #[arg(long)]
+    pub check: bool,
+    /// A summary per user and file instead of the diff.
+    #[arg(long)]
+    pub stat: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(flatten)]
+    pub select: Select,
+    /// The branch to create for the commits.
+    #[arg(long, default_value = "clan-migrate/users")]
+    pub branch: String,
+    /// Write the files into the work tree instead of committing.
+    #[arg(long)]
+    pub no_commit: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The revision to compare with (default: where this branch left
+    /// another local branch, else HEAD~).
+    #[arg(long, value_name = "REV")]
+    pub against: Option<String>,
 }
 
 #[derive(Args, Debug)]

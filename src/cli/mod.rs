@@ -3,6 +3,7 @@
 mod args;
 mod diagnostics;
 mod human;
+mod plan;
 mod progress;
 
 use std::io::{IsTerminal, Write};
@@ -21,6 +22,9 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Scan(args) => scan(&args.common, args.json),
+        Command::Plan(args) => plan::plan_cmd(&args),
+        Command::Apply(args) => plan::apply_cmd(&args),
+        Command::Verify(args) => plan::verify_cmd(&args),
     }
 }
 
@@ -36,14 +40,18 @@ fn use_color(choice: ColorChoice, stream_is_terminal: bool) -> bool {
     }
 }
 
-fn scan(common: &Common, json: bool) -> ExitCode {
-    let opts = ScanOptions {
+fn scan_options(common: &Common) -> ScanOptions {
+    ScanOptions {
         discover: clan_migrate::DiscoverOptions {
             hosts: common.host.clone(),
             eval: common.eval,
         },
         min_hosts: common.min_hosts,
-    };
+    }
+}
+
+fn scan(common: &Common, json: bool) -> ExitCode {
+    let opts = scan_options(common);
     let bar = progress::Bar::new(common.quiet);
     let result = clan_migrate::scan(&common.dir, &opts, &bar);
     bar.finish();

@@ -104,7 +104,7 @@ pub fn scope_at(node: &SyntaxNode) -> Scope {
             scope = scope.with_bindings(&l);
         } else if let Some(l) = ast::Lambda::cast(a.clone()) {
             if inside(l.body().map(|b| b.syntax().clone())) {
-                scope = scope.with_params(lambda_params(&l), false);
+                scope = scope.with_params(lambda_params(&l), is_module_function(&a));
             }
         } else if let Some(w) = ast::With::cast(a.clone()) {
             if inside(w.body().map(|b| b.syntax().clone()))
@@ -119,6 +119,31 @@ pub fn scope_at(node: &SyntaxNode) -> Scope {
         }
     }
     scope
+}
+
+/// A function that is a module: the whole file, or an element of an
+/// `imports` or `modules` list. Its parameters are module arguments.
+fn is_module_function(lambda: &SyntaxNode) -> bool {
+    let mut up = lambda.parent();
+    while let Some(p) = &up {
+        if p.kind() == rnix::SyntaxKind::NODE_PAREN {
+            up = p.parent();
+        } else {
+            break;
+        }
+    }
+    match up {
+        Some(p) if p.kind() == rnix::SyntaxKind::NODE_ROOT => true,
+        Some(p) if p.kind() == rnix::SyntaxKind::NODE_LIST => p
+            .parent()
+            .and_then(ast::AttrpathValue::cast)
+            .and_then(|av| av.attrpath())
+            .and_then(|path| path.attrs().last())
+            .is_some_and(|last| {
+                matches!(attr_name(&last).as_static(), Some("imports" | "modules"))
+            }),
+        _ => false,
+    }
 }
 
 struct Walker<'a> {

@@ -81,9 +81,7 @@ fn needs(
                     let key = (site.0, site.1, file.path.clone());
                     if let Some((existing, _)) = out.bindings.get(&name) {
                         if existing != &key {
-                            return Err(format!(
-                                "it uses two different bindings named `{name}`"
-                            ));
+                            return Err(format!("it uses two different bindings named `{name}`"));
                         }
                         continue;
                     }
@@ -112,7 +110,7 @@ fn free_vars(
     under_with: bool,
     out: &mut Vec<(String, SyntaxNode)>,
 ) {
-    let mut visit = |e: Option<ast::Expr>, bound: &mut Vec<String>, out: &mut Vec<_>| {
+    let visit = |e: Option<ast::Expr>, bound: &mut Vec<String>, out: &mut Vec<_>| {
         if let Some(e) = e {
             free_vars(&e, bound, under_with, out);
         }
@@ -265,13 +263,20 @@ fn entry_names<N: HasEntry>(node: &N) -> Vec<String> {
 
 /// The node's text with every relative path literal rewritten to point at
 /// the same file from `new_dir`.
-pub fn rebased_text(file: &SourceFile, node: &SyntaxNode, new_dir: &Path) -> Result<String, String> {
+pub fn rebased_text(
+    file: &SourceFile,
+    node: &SyntaxNode,
+    new_dir: &Path,
+) -> Result<String, String> {
     let dir = file.path.parent().unwrap_or(Path::new(""));
     let base = usize::from(node.text_range().start());
     let text = node.to_string();
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
-    for path in node.descendants().filter(|n| n.kind() == SyntaxKind::NODE_PATH_REL) {
+    for path in node
+        .descendants()
+        .filter(|n| n.kind() == SyntaxKind::NODE_PATH_REL)
+    {
         if path.children().next().is_some() {
             return Err(format!(
                 "the relative path `{path}` is interpolated and cannot be rebased"
@@ -290,8 +295,9 @@ pub fn rebased_text(file: &SourceFile, node: &SyntaxNode, new_dir: &Path) -> Res
 /// A Nix path literal for `target` written in a file in `from_dir` (both
 /// relative to the repository root): `./x`, `../../keys/a.pub`.
 pub fn relative_path(from_dir: &Path, target: &Path) -> String {
-    let from: Vec<Component> = normalize(from_dir).components().collect();
-    let to: Vec<Component> = normalize(target).components().collect();
+    let (from_dir, target) = (normalize(from_dir), normalize(target));
+    let from: Vec<Component> = from_dir.components().collect();
+    let to: Vec<Component> = target.components().collect();
     let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
     let mut parts: Vec<String> = Vec::new();
     for _ in common..from.len() {
@@ -323,8 +329,14 @@ mod tests {
             relative_path(Path::new("hosts/a"), Path::new("users/alice")),
             "../../users/alice"
         );
-        assert_eq!(relative_path(Path::new(""), Path::new("users/bob")), "./users/bob");
-        assert_eq!(relative_path(Path::new("users/x"), Path::new("users/x/y.nix")), "./y.nix");
+        assert_eq!(
+            relative_path(Path::new(""), Path::new("users/bob")),
+            "./users/bob"
+        );
+        assert_eq!(
+            relative_path(Path::new("users/x"), Path::new("users/x/y.nix")),
+            "./y.nix"
+        );
     }
 
     fn lift_in(src: &str, find: &str) -> Result<Lifted, String> {

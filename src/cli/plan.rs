@@ -1,0 +1,318 @@
+//! `plan`, `apply` and `verify`: the migration's subcommands.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anstyle::{AnsiColor, Style};
+use clan_migrate::plan::{self, Plan, PlanError, PlanOptions};
+use clan_migrate::stage;
+
+use super::args::{ApplyArgs, Common, PlanArgs, Select, VerifyArgs};
+use super::{EXIT_ERROR, EXIT_OK, diagnostics, progress, scan_options, use_color};
+
+pub const EXIT_PENDING: u8 = 2;
+
+fn options(common: &Common, select: &Select) -> PlanOptions {
+    PlanOptions {
+        scan: scan_options(common),
+        users: select.users.clone(),
+    }
+}
+
+/// Runs the planner, printing why when it cannot plan.
+fn make_plan(common: &Common, select: &Select) -> Result<Plan, ExitCode> {
+    let bar = progress::Bar::new(common.quiet);
+    let result = plan::plan(&common.dir, &options(common, select), &bar);
+    bar.finish();
+    let color = use_color(common.color, std::io::stderr().is_terminal());
+    match result {
+        Ok(p) => Ok(p),
+        Err(PlanError::Blocked { diagnostics: diags }) => {
+            let mut err = std::io::stderr().lock();
+            for d in diags
+                .iter()
+                .filter(|d| d.severity == clan_migrate::diagnostic::Severity::Error)
+            {
+                let report = clan_migrate::report::DiagnosticReport::from(d);
+                let _ = err.write_all(diagnostics::render(&common.dir, &report, color).as_bytes());
+            }
+            let _ = writeln!(
+                err,
+                "error: the scan found errors; nothing is planned until they are fixed"
+            );
+            Err(ExitCode::from(EXIT_ERROR))
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            if matches!(e, PlanError::UnknownUser { .. }) {
+                eprintln!("  help: `clan-migrate scan` lists the users and where they are defined");
+            }
+            Err(ExitCode::from(EXIT_ERROR))
+        }
+    }
+}
+
+/// Per user: hosts, what moves, what stays and why; then what was skipped.
+fn summary(p: &Plan, color: bool) -> String {
+    let bold = |s: &str| {
+        if color {
+            let st = Style::new().bold();
+            format!("{}{s}{}", st.render(), st.render_reset())
+        } else {
+            s.to_string()
+        }
+    };
+    let yellow = |s: &str| {
+        if color {
+            let st = Style::new().fg_color(Some(AnsiColor::Yellow.into()));
+            format!("{}{s}{}", st.render(), st.render_reset())
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = String::new();
+    for step in &p.steps {
+        for m in &step.moves {
+            out.push_str(&format!(
+                "{} ({}) on {}\n",
+                bold(&m.user),
+                m.option.as_str(),
+                m.hosts.join(", ")
+            ));
+            out.push_str(&format!(
+                "  to {}\n",
+                clan_migrate::source::display_path(&m.new_file)
+            ));
+            if !m.moved.is_empty() {
+                out.push_str(&format!("  moves:  {}\n", m.moved.join(", ")));
+            }
+            for a in &m.partial {
+                out.push_str(&format!("  moves:  {a} (elements common to every host; their order across modules may change)\n"));
+            }
+            for s in &m.stays {
+                let on = s
+                    .host
+                    .as_deref()
+                    .map(|h| format!(" on {h}"))
+                    .unwrap_or_default();
+                out.push_str(&format!("  stays:  {}{on}: {}\n", s.attr, s.reason));
+            }
+        }
+    }
+    for s in &p.skipped {
+        out.push_str(&format!(
+            "{} {} ({}): {}\n",
+            yellow("skipped"),
+            s.user,
+            s.option.as_str(),
+            s.reason
+        ));
+    }
+    out
+}
+
+fn colour_diff(diff: &str, color: bool) -> String {
+    if !color {
+        return diff.to_string();
+    }
+    let paint = |c: AnsiColor, l: &str| {
+        let st = Style::new().fg_color(Some(c.into()));
+        format!("{}{l}{}\n", st.render(), st.render_reset())
+    };
+    let mut out = String::new();
+    for line in diff.lines() {
+        if line.starts_with("+++") || line.starts_with("---") || line.starts_with("diff ") {
+            out.push_str(&format!(
+                "{}{line}{}\n",
+                Style::new().bold().render(),
+                Style::new().bold().render_reset()
+            ));
+        } else if line.starts_with('+') {
+            out.push_str(&paint(AnsiColor::Green, line));
+        } else if line.starts_with('-') {
+            out.push_str(&paint(AnsiColor::Red, line));
+        } else if line.starts_with("@@") {
+            out.push_str(&paint(AnsiColor::Cyan, line));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+pub fn plan_cmd(args: &PlanArgs) -> ExitCode {
+    let p = match make_plan(&args.common, &args.select) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let color = use_color(args.common.color, std::io::stdout().is_terminal());
+    let mut out = String::new();
+    if p.is_empty() {
+        out.push_str("Nothing to do: no repeated user can be shared.\n");
+        out.push_str(&summary(&p, color));
+    } else {
+        out.push_str(&summary(&p, color));
+        out.push('\n');
+        if args.stat {
+            for f in p.files() {
+                let diff = similar::TextDiff::from_lines(
+                    f.before.as_deref().unwrap_or(""),
+                    f.after.as_deref().unwrap_or(""),
+                );
+                let (mut add, mut del) = (0, 0);
+                for c in diff.iter_all_changes() {
+                    match c.tag() {
+                        similar::ChangeTag::Insert => add += 1,
+                        similar::ChangeTag::Delete => del += 1,
+                        similar::ChangeTag::Equal => {}
+                    }
+                }
+                out.push_str(&format!(
+                    " {} | +{add} -{del}\n",
+                    clan_migrate::source::display_path(&f.path)
+                ));
+            }
+            out.push_str(&format!(
+                " {} users, {} files changed\n",
+                p.steps.len(),
+                p.files().len()
+            ));
+        } else {
+            for f in p.files() {
+                out.push_str(&colour_diff(&plan::unified_diff(&f), color));
+            }
+        }
+    }
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    if args.check && !p.is_empty() {
+        return ExitCode::from(EXIT_PENDING);
+    }
+    ExitCode::from(EXIT_OK)
+}
+
+/// A fault injection point for tests: `CLAN_MIGRATE_TEST_FAULT=POINT`
+/// fails there, `POINT:sleep` waits there so a test can kill the process.
+struct EnvFault(Option<String>);
+
+impl stage::FaultPoint for EnvFault {
+    fn at(&self, point: &str) -> Result<(), String> {
+        match self.0.as_deref() {
+            Some(spec) if spec == point => Err(format!("test fault at {point}")),
+            Some(spec) if spec.strip_suffix(":sleep") == Some(point) => {
+                std::thread::sleep(std::time::Duration::from_secs(60));
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
+    let dir = &args.common.dir;
+    if let Err(e) = stage::check_ready(dir) {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_ERROR);
+    }
+    if !args.no_commit
+        && let Err(e) = stage::check_branch(dir, &args.branch)
+    {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_ERROR);
+    }
+    let p = match make_plan(&args.common, &args.select) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let color = use_color(args.common.color, std::io::stdout().is_terminal());
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(summary(&p, color).as_bytes());
+    if p.is_empty() {
+        let _ = writeln!(out, "Nothing to do: no repeated user can be shared.");
+        return ExitCode::from(EXIT_OK);
+    }
+    let to_change = |f: &plan::FileChange| stage::FileChange {
+        path: f.path.clone(),
+        contents: f.after.as_ref().map(|t| t.as_bytes().to_vec()),
+    };
+    if args.no_commit {
+        let changes: Vec<stage::FileChange> = p.files().iter().map(to_change).collect();
+        return match stage::write_worktree(dir, &changes) {
+            Ok(()) => {
+                let _ = writeln!(
+                    out,
+                    "Wrote {} files; review with `git diff`, commit when ready.",
+                    changes.len()
+                );
+                ExitCode::from(EXIT_OK)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_ERROR)
+            }
+        };
+    }
+    let commits: Vec<stage::CommitSpec> = p
+        .steps
+        .iter()
+        .map(|s| stage::CommitSpec {
+            message: s.commit_message(),
+            changes: s.files.iter().map(to_change).collect(),
+        })
+        .collect();
+    let fault = EnvFault(std::env::var("CLAN_MIGRATE_TEST_FAULT").ok());
+    match stage::commit(dir, &args.branch, &commits, &fault) {
+        Ok(staged) => {
+            let _ = writeln!(
+                out,
+                "\nOn branch {} ({} commits{}):",
+                staged.branch,
+                staged.commits.len(),
+                staged
+                    .original
+                    .as_deref()
+                    .map(|o| format!(" on top of {o}"))
+                    .unwrap_or_default()
+            );
+            for (id, summary) in &staged.commits {
+                let _ = writeln!(out, "  {id} {summary}");
+            }
+            if let Some(o) = &staged.original {
+                let _ = writeln!(out, "Review with `git log -p {o}..{}`.", staged.branch);
+            }
+            ExitCode::from(EXIT_OK)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+pub fn verify_cmd(args: &VerifyArgs) -> ExitCode {
+    let opts = scan_options(&args.common);
+    match clan_migrate::verify::verify_against(&args.common.dir, args.against.as_deref(), &opts) {
+        Ok(report) => {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "Compared {} hosts with {}.",
+                report.hosts, report.against
+            );
+            if report.differences.is_empty() {
+                let _ = writeln!(out, "Every host's effective users are unchanged.");
+                ExitCode::from(EXIT_OK)
+            } else {
+                for d in &report.differences {
+                    let _ = writeln!(out, "  {d}");
+                }
+                let _ = writeln!(out, "{} differences.", report.differences.len());
+                ExitCode::from(EXIT_ERROR)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}

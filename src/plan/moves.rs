@@ -1,0 +1,1005 @@
+//! What moves for one repeated user, and the edits that move it: the
+//! common part goes to a new shared module, each host keeps its residue and
+//! imports the module. Every attribute that cannot move safely stays, with
+//! the reason.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use rnix::ast::{self, HasEntry};
+use rnix::{Root, SyntaxKind, SyntaxNode, TextRange, TextSize};
+use rowan::ast::AstNode;
+
+use super::edit::{FileSplices, Splice, comments_in, deletion, indent_at};
+use super::extract::{Lifted, lift, relative_path};
+use super::print::{self, Entry, Value};
+use crate::analyse::{Placed, User, dotted};
+use crate::canon::Canon;
+use crate::fs::Fs;
+use crate::index::{ImportTarget, Leaf, ModuleIndex, UserOption, walk_scope_at};
+use crate::scope::{Binding, Resolution};
+use crate::source::SourceFile;
+use crate::syntax::{Range, ident_text, range_of, strip_parens};
+
+/// Something that stays on a host, and why.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Stay {
+    /// The attribute path below the user.
+    pub attr: String,
+    /// `None` when it stays on every host.
+    pub host: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserMove {
+    pub user: String,
+    pub option: UserOption,
+    pub hosts: Vec<String>,
+    /// Attribute paths that move whole.
+    pub moved: Vec<String>,
+    /// List attributes whose common elements move, the rest staying.
+    pub partial: Vec<String>,
+    pub stays: Vec<Stay>,
+    pub new_file: PathBuf,
+    pub new_text: String,
+    pub splices: FileSplices,
+    /// Where each host imports the new module.
+    pub imports: Vec<(String, PathBuf)>,
+}
+
+/// A parsed file the plan edits.
+struct Parsed {
+    file: SourceFile,
+    root: Root,
+}
+
+/// One leaf of the user on one host, with its place in the tree.
+struct Site<'a> {
+    host: &'a str,
+    file: PathBuf,
+    leaf: &'a Leaf,
+    /// The binding (or `inherit`) that sets the leaf; what gets deleted.
+    entry: SyntaxNode,
+    /// The expression that is copied: the binding's value, wrappers included.
+    value: SyntaxNode,
+    /// The list literal, for list options written literally.
+    list: Option<ast::List>,
+    /// Why the binding cannot be deleted surgically, if so.
+    blocked: Option<String>,
+}
+
+/// The move for one repeated user; `Ok(None)` when nothing is common to
+/// every host (say, after an earlier run moved the common part).
+///
+/// `frozen` files hold inline modules that discovery read (a flake's
+/// `modules` lists, colmena nodes); they are never edited, since their
+/// modules could not be re-read to verify the edit.
+pub fn plan_user(
+    fs: &dyn Fs,
+    modules: &[ModuleIndex],
+    frozen: &BTreeSet<PathBuf>,
+    user: &User<'_>,
+) -> Result<Option<UserMove>, String> {
+    let name = &user.name;
+    if name.is_empty() || name.contains('/') || name.starts_with('.') {
+        return Err(format!(
+            "the name `{name}` cannot be a directory under users/"
+        ));
+    }
+    let dir = Path::new("users").join(name);
+    let new_file = match user.option {
+        UserOption::Users => dir.join("default.nix"),
+        UserOption::HomeManager => dir.join("home.nix"),
+    };
+    let local: Vec<&Placed<'_>> = user.definitions.iter().filter(|d| d.is_local()).collect();
+    let hosts: Vec<String> = local
+        .iter()
+        .map(|d| d.hosts[0].clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+
+    let mut parsed: HashMap<PathBuf, Parsed> = HashMap::new();
+    for d in &local {
+        let path = &d.module.file;
+        if !parsed.contains_key(path) {
+            let text = fs
+                .read(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let root = Root::parse(&text);
+            if !root.errors().is_empty() {
+                return Err(format!("{} does not parse", path.display()));
+            }
+            parsed.insert(
+                path.clone(),
+                Parsed {
+                    root: root.tree(),
+                    file: SourceFile::new(path.clone(), text),
+                },
+            );
+        }
+    }
+
+    // Every leaf on every host, located in its tree.
+    let mut sites: Vec<Site<'_>> = Vec::new();
+    for d in &local {
+        let p = &parsed[&d.module.file];
+        let top = module_top(&p.root, d.module.inline);
+        let def_blocked = if frozen.contains(&d.module.file) {
+            Some(format!(
+                "it is written inline in {}, which clan-migrate does not edit",
+                d.module.file.display()
+            ))
+        } else if !d.definition.wrappers.is_empty() {
+            Some("the whole definition is conditional or prioritised".to_string())
+        } else if d.conditional_import {
+            Some("its module is imported only under a condition".to_string())
+        } else {
+            None
+        };
+        for leaf in &d.definition.leaves {
+            sites.push(locate(
+                p,
+                top.as_ref(),
+                d.hosts[0].as_str(),
+                leaf,
+                def_blocked.clone(),
+            ));
+        }
+    }
+
+    let mut mv = UserMove {
+        user: name.clone(),
+        option: user.option,
+        hosts: hosts.clone(),
+        moved: Vec::new(),
+        partial: Vec::new(),
+        stays: Vec::new(),
+        new_file: new_file.clone(),
+        new_text: String::new(),
+        splices: BTreeMap::new(),
+        imports: Vec::new(),
+    };
+
+    // Paths in the order the first host writes them.
+    let mut paths: Vec<&Vec<String>> = Vec::new();
+    for s in &sites {
+        if !paths.contains(&&s.leaf.path) {
+            paths.push(&s.leaf.path);
+        }
+    }
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut args = BTreeSet::new();
+    let mut bindings: BTreeMap<String, (usize, bool, String)> = BTreeMap::new();
+    let mut binding_sites: BTreeMap<String, (usize, usize, PathBuf)> = BTreeMap::new();
+    let mut withs: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
+    let mut deleted: BTreeMap<PathBuf, Vec<Range>> = BTreeMap::new();
+    let mut lifted_ranges: Vec<(PathBuf, Range)> = Vec::new();
+
+    for path in paths {
+        let label = dotted(path);
+        let by_host: BTreeMap<&str, Vec<&Site<'_>>> = hosts
+            .iter()
+            .map(|h| {
+                (
+                    h.as_str(),
+                    sites
+                        .iter()
+                        .filter(|s| s.host == h && &s.leaf.path == path)
+                        .collect(),
+                )
+            })
+            .collect();
+        let missing: Vec<&str> = by_host
+            .iter()
+            .filter(|(_, v)| v.is_empty())
+            .map(|(h, _)| *h)
+            .collect();
+        if !missing.is_empty() {
+            let on: Vec<&str> = by_host
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(h, _)| *h)
+                .collect();
+            mv.stays.push(Stay {
+                attr: label,
+                host: None,
+                reason: format!("set on {} only", on.join(", ")),
+            });
+            continue;
+        }
+        if let Some(s) = sites
+            .iter()
+            .find(|s| &s.leaf.path == path && s.blocked.is_some())
+        {
+            mv.stays.push(Stay {
+                attr: label,
+                host: Some(s.host.to_string()),
+                reason: s.blocked.clone().unwrap_or_default(),
+            });
+            continue;
+        }
+        let decision = decide(user.option, path, &by_host);
+        let (lifted, entry_value, removals) = match decision {
+            Decision::Stay(reason) => {
+                mv.stays.push(Stay {
+                    attr: label,
+                    host: None,
+                    reason,
+                });
+                continue;
+            }
+            Decision::Whole => match lift_whole(&parsed, &dir, &by_host) {
+                Ok((l, v, site_ranges)) => (l, v, Removal::Entries(site_ranges)),
+                Err(reason) => {
+                    mv.stays.push(Stay {
+                        attr: label,
+                        host: None,
+                        reason,
+                    });
+                    continue;
+                }
+            },
+            Decision::Elements { common, full } => {
+                match lift_elements(&parsed, &dir, &by_host, &common) {
+                    Ok((l, v, Removal::Elements { elements, entries })) if full => (
+                        l,
+                        v,
+                        Removal::Entries(elements.into_iter().chain(entries).collect()),
+                    ),
+                    Ok((l, v, r)) => (l, v, r),
+                    Err(reason) => {
+                        mv.stays.push(Stay {
+                            attr: label,
+                            host: None,
+                            reason,
+                        });
+                        continue;
+                    }
+                }
+            }
+        };
+        // Bindings must not clash with another path's bindings of the same name.
+        if let Some(clash) = lifted.bindings.iter().find(|(n, (site, _))| {
+            binding_sites
+                .get(*n)
+                .is_some_and(|existing| existing != site)
+        }) {
+            mv.stays.push(Stay {
+                attr: label,
+                host: None,
+                reason: format!(
+                    "it uses a binding `{}` that another moved attribute binds differently",
+                    clash.0
+                ),
+            });
+            continue;
+        }
+        for (n, (site, text)) in &lifted.bindings {
+            let p = &parsed[&site.2];
+            let indent = indent_at(&p.file.text, site.0).len();
+            let multiline = has_multiline_string(&p.file.text[site.0..site.1]);
+            binding_sites.insert(n.clone(), site.clone());
+            bindings.insert(n.clone(), (indent, multiline, text.clone()));
+        }
+        args.extend(lifted.args.iter().cloned());
+        if !lifted.withs.is_empty() {
+            withs.insert(path.clone(), lifted.withs.clone());
+        }
+        match &removals {
+            Removal::Entries(list) => {
+                mv.moved.push(label);
+                for (file, r) in list {
+                    deleted.entry(file.clone()).or_default().push(*r);
+                }
+            }
+            Removal::Elements { elements, entries } => {
+                mv.partial.push(label.clone());
+                for (file, r) in elements.iter().chain(entries) {
+                    deleted.entry(file.clone()).or_default().push(*r);
+                }
+                mv.stays.push(Stay {
+                    attr: label,
+                    host: None,
+                    reason: "the elements not on every host stay".into(),
+                });
+            }
+        }
+        lifted_ranges.extend(entry_value.1.iter().cloned());
+        entries.push(Entry {
+            path: path.clone(),
+            value: entry_value.0,
+            comments: Vec::new(),
+        });
+    }
+    if entries.is_empty() {
+        if fs.is_file(&new_file) {
+            return Ok(None);
+        }
+        let reasons: Vec<String> = mv
+            .stays
+            .iter()
+            .map(|s| format!("{}: {}", s.attr, s.reason))
+            .collect();
+        return Err(format!("nothing can move ({})", reasons.join("; ")));
+    }
+    if fs.is_file(&new_file) {
+        return Err(format!(
+            "{} is common to every host, but `{}` exists already; add it there by hand, or move the file away and run again",
+            mv.moved
+                .iter()
+                .chain(&mv.partial)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            new_file.display()
+        ));
+    }
+
+    // Deletions, cascading to containers left empty, then unused bindings.
+    let mut carried: Vec<String> = Vec::new();
+    for (file, ranges) in &deleted {
+        let p = &parsed[file];
+        let mut nodes = cascade(&p.root, ranges);
+        nodes.extend(unused_bindings(&p.root, &nodes));
+        let lifted_here: Vec<Range> = lifted_ranges
+            .iter()
+            .filter(|(f, _)| f == file)
+            .map(|(_, r)| *r)
+            .collect();
+        let splices = mv.splices.entry(file.clone()).or_default();
+        for n in nodes {
+            let r = deletion(&p.file.text, n);
+            for c in comments_in_outside(&p.file.text, r, &lifted_here) {
+                if !carried.contains(&c) {
+                    carried.push(c);
+                }
+            }
+            splices.push(Splice::delete(r));
+        }
+    }
+
+    // Each host imports the new module from the file that defined the user.
+    for host in &hosts {
+        // The first file of the host's own that defines the user: a whole
+        // file rather than an inline module, and never a frozen file.
+        let mut own: Vec<&&Placed<'_>> = local
+            .iter()
+            .filter(|d| d.hosts[0] == *host && !frozen.contains(&d.module.file))
+            .collect();
+        own.sort_by_key(|d| d.module.inline.is_some());
+        let Some(d) = own.first() else {
+            return Err(format!(
+                "host {host} defines the user only inline in a file clan-migrate does not edit"
+            ));
+        };
+        let module = modules.iter().find(|m| &m.key == d.module);
+        let target = if user.option == UserOption::Users {
+            dir.clone()
+        } else {
+            new_file.clone()
+        };
+        let already = module.is_some_and(|m| {
+            m.imports.iter().any(
+                |i| matches!(&i.target, ImportTarget::Path(p) if p == &target || p == &new_file),
+            )
+        });
+        mv.imports.push((host.clone(), d.module.file.clone()));
+        if already {
+            continue;
+        }
+        let p = &parsed[&d.module.file];
+        let from_dir = d.module.file.parent().unwrap_or(Path::new(""));
+        let import = relative_path(from_dir, &target);
+        let Some(top) = module_top(&p.root, d.module.inline) else {
+            return Err(format!(
+                "{} is not a module set the import can be added to",
+                d.module.file.display()
+            ));
+        };
+        let splice = import_splice(&p.file.text, &top, &import)?;
+        mv.splices
+            .entry(d.module.file.clone())
+            .or_default()
+            .push(splice);
+    }
+    // Two definitions of one host in one file import once.
+    for splices in mv.splices.values_mut() {
+        splices.sort();
+        splices.dedup();
+    }
+
+    let option_head = user.option.as_str().to_string();
+    mv.new_text = print::module(&print::Module {
+        args: &args,
+        bindings: &bindings,
+        withs: &withs,
+        option: &option_head,
+        user: name,
+        comments: &carried,
+        entries: &entries,
+    });
+    Ok(Some(mv))
+}
+
+enum Decision {
+    Stay(String),
+    Whole,
+    /// A list option: these elements (canonical forms, with multiplicity)
+    /// move; `full` when they are every element on every host.
+    Elements {
+        common: Vec<Canon>,
+        full: bool,
+    },
+}
+
+enum Removal {
+    Entries(Vec<(PathBuf, Range)>),
+    Elements {
+        elements: Vec<(PathBuf, Range)>,
+        entries: Vec<(PathBuf, Range)>,
+    },
+}
+
+fn decide(
+    option: UserOption,
+    path: &[String],
+    by_host: &BTreeMap<&str, Vec<&Site<'_>>>,
+) -> Decision {
+    let literal_lists = by_host
+        .values()
+        .flatten()
+        .all(|s| s.list.is_some() && s.leaf.elements.is_some() && s.leaf.wrappers.is_empty());
+    if option.is_list_option(path) && literal_lists {
+        let multisets: Vec<Vec<&Canon>> = by_host
+            .values()
+            .map(|sites| {
+                let mut v: Vec<&Canon> = sites
+                    .iter()
+                    .flat_map(|s| s.leaf.elements.iter().flatten())
+                    .collect();
+                v.sort();
+                v
+            })
+            .collect();
+        let common = multiset_intersection(&multisets);
+        if common.is_empty() {
+            return Decision::Stay("no element is common to every host".into());
+        }
+        let full = multisets.iter().all(|m| m.len() == common.len());
+        return Decision::Elements {
+            common: common.into_iter().cloned().collect(),
+            full,
+        };
+    }
+    if by_host.values().any(|v| v.len() != 1) {
+        return Decision::Stay("set more than once on a host".into());
+    }
+    // A list written differently (a `let`-bound list here, a literal in
+    // another order there) with the same elements everywhere moves whole.
+    if option.is_list_option(path) {
+        let sets: Option<BTreeSet<Vec<&Canon>>> = by_host
+            .values()
+            .map(|v| {
+                let s = v[0];
+                s.leaf.wrappers.is_empty().then_some(())?;
+                let mut els: Vec<&Canon> = s.leaf.elements.as_ref()?.iter().collect();
+                els.sort();
+                Some(els)
+            })
+            .collect();
+        if sets.is_some_and(|s| s.len() == 1) {
+            return Decision::Whole;
+        }
+    }
+    let forms: BTreeSet<(&Canon, &Vec<crate::index::Wrapper>)> = by_host
+        .values()
+        .map(|v| (&v[0].leaf.value, &v[0].leaf.wrappers))
+        .collect();
+    if forms.len() != 1 {
+        return Decision::Stay("differs between hosts".into());
+    }
+    Decision::Whole
+}
+
+fn multiset_intersection<'c>(sets: &[Vec<&'c Canon>]) -> Vec<&'c Canon> {
+    let Some((first, rest)) = sets.split_first() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut remaining: Vec<Vec<&Canon>> = rest.to_vec();
+    for e in first {
+        let everywhere = remaining.iter().all(|s| s.contains(e));
+        if everywhere {
+            for s in &mut remaining {
+                let i = s.iter().position(|x| x == e).expect("checked");
+                s.remove(i);
+            }
+            out.push(*e);
+        }
+    }
+    out
+}
+
+/// Places in files: what a move deletes, or where its text came from.
+type Places = Vec<(PathBuf, Range)>;
+
+/// The printed value, and the source ranges whose comments it carries.
+type Printed = (Value, Places);
+
+fn lift_whole(
+    parsed: &HashMap<PathBuf, Parsed>,
+    new_dir: &Path,
+    by_host: &BTreeMap<&str, Vec<&Site<'_>>>,
+) -> Result<(Lifted, Printed, Places), String> {
+    // Every host's copy means the same; take the one that needs the least
+    // context (no copied bindings, no `with`) so the new file reads plainly.
+    let mut best: Option<(Lifted, &Site<'_>)> = None;
+    let mut first_err = None;
+    for sites in by_host.values() {
+        let s = sites[0];
+        match lift(&parsed[&s.file].file, &s.value, new_dir) {
+            Ok(l) => {
+                let cost = |l: &Lifted| l.bindings.len() + l.withs.len();
+                if best.as_ref().is_none_or(|(b, _)| cost(&l) < cost(b)) {
+                    best = Some((l, s));
+                }
+            }
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    let Some((l, s)) = best else {
+        return Err(first_err.unwrap_or_else(|| "no host's copy can be moved".into()));
+    };
+    let p = &parsed[&s.file];
+    let start = usize::from(s.entry.text_range().start());
+    let value = Value::Text {
+        text: l.text.clone(),
+        indent: indent_at(&p.file.text, start).len(),
+        multiline_string: has_multiline_string(&s.value.to_string()),
+    };
+    let deletions = by_host
+        .values()
+        .flatten()
+        .map(|s| (s.file.clone(), range_of(&s.entry)))
+        .collect();
+    Ok((
+        l,
+        (value, vec![(s.file.clone(), range_of(&s.value))]),
+        deletions,
+    ))
+}
+
+fn lift_elements(
+    parsed: &HashMap<PathBuf, Parsed>,
+    new_dir: &Path,
+    by_host: &BTreeMap<&str, Vec<&Site<'_>>>,
+    common: &[Canon],
+) -> Result<(Lifted, Printed, Removal), String> {
+    // Each host gives up one occurrence of every common element.
+    let mut elements = Vec::new();
+    let mut entries = Vec::new();
+    let mut source: Option<(Lifted, Vec<print::Element>, Places)> = None;
+    let mut first_err = None;
+    for sites in by_host.values() {
+        let mut wanted: Vec<&Canon> = common.iter().collect();
+        let mut taken: Vec<(&Site<'_>, SyntaxNode)> = Vec::new();
+        for s in sites {
+            let list = s.list.as_ref().expect("decided on literal lists");
+            let els = s.leaf.elements.as_ref().expect("decided on known elements");
+            let mut removed_all = true;
+            for (item, canon) in list.items().zip(els) {
+                if let Some(i) = wanted.iter().position(|w| *w == canon) {
+                    wanted.remove(i);
+                    taken.push((s, item.syntax().clone()));
+                } else {
+                    removed_all = false;
+                }
+            }
+            if removed_all {
+                entries.push((s.file.clone(), range_of(&s.entry)));
+            }
+        }
+        for (s, node) in &taken {
+            if !entries
+                .iter()
+                .any(|(f, r)| f == &s.file && *r == range_of(&s.entry))
+            {
+                elements.push((s.file.clone(), range_of(node)));
+            }
+        }
+        if source.is_none() {
+            let mut lifted = Lifted::default();
+            let mut printed = Vec::new();
+            let mut ranges = Vec::new();
+            let mut ok = true;
+            for (s, node) in &taken {
+                let p = &parsed[&s.file];
+                match lift(&p.file, node, new_dir) {
+                    Ok(l) => {
+                        let start = usize::from(node.text_range().start());
+                        printed.push((
+                            l.text.clone(),
+                            indent_at(&p.file.text, start).len(),
+                            has_multiline_string(&node.to_string()),
+                        ));
+                        ranges.push((s.file.clone(), range_of(node)));
+                        merge(&mut lifted, l)?;
+                    }
+                    Err(e) => {
+                        first_err.get_or_insert(e);
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if ok {
+                source = Some((lifted, printed, ranges));
+            }
+        }
+    }
+    let Some((lifted, printed, ranges)) = source else {
+        return Err(first_err.unwrap_or_else(|| "no host's elements can be moved".into()));
+    };
+    Ok((
+        lifted,
+        (Value::Elements(printed), ranges),
+        Removal::Elements { elements, entries },
+    ))
+}
+
+fn merge(into: &mut Lifted, l: Lifted) -> Result<(), String> {
+    into.args.extend(l.args);
+    for (n, b) in l.bindings {
+        if let Some(existing) = into.bindings.get(&n)
+            && existing.0 != b.0
+        {
+            return Err(format!(
+                "its elements use two different bindings named `{n}`"
+            ));
+        }
+        into.bindings.insert(n, b);
+    }
+    for w in l.withs {
+        if !into.withs.contains(&w) {
+            into.withs.push(w);
+        }
+    }
+    Ok(())
+}
+
+fn has_multiline_string(text: &str) -> bool {
+    let root = Root::parse(text).syntax();
+    root.descendants_with_tokens()
+        .filter_map(|e| e.into_token())
+        .any(|t| t.kind() == SyntaxKind::TOKEN_STRING_CONTENT && t.text().contains('\n'))
+}
+
+/// The attribute set of a module's body: through the module function,
+/// `let` and `with`.
+pub fn module_top(root: &Root, inline: Option<Range>) -> Option<ast::AttrSet> {
+    let mut expr = match inline {
+        None => root.expr()?,
+        Some(r) => find_node(root, r).and_then(ast::Expr::cast)?,
+    };
+    loop {
+        expr = match strip_parens(expr) {
+            ast::Expr::Lambda(l) => l.body()?,
+            ast::Expr::LetIn(l) => l.body()?,
+            ast::Expr::With(w) => w.body()?,
+            ast::Expr::AttrSet(s) => return Some(s),
+            _ => return None,
+        };
+    }
+}
+
+/// The outermost node spanning exactly `range`.
+pub fn find_node(root: &Root, range: Range) -> Option<SyntaxNode> {
+    let tr = TextRange::new(
+        TextSize::from(range.0 as u32),
+        TextSize::from(range.1 as u32),
+    );
+    let start = match root.syntax().covering_element(tr) {
+        rowan::NodeOrToken::Node(n) => n,
+        rowan::NodeOrToken::Token(t) => t.parent()?,
+    };
+    start
+        .ancestors()
+        .take_while(|n| n.text_range() == tr)
+        .last()
+}
+
+fn locate<'a>(
+    p: &Parsed,
+    top: Option<&ast::AttrSet>,
+    host: &'a str,
+    leaf: &'a Leaf,
+    def_blocked: Option<String>,
+) -> Site<'a> {
+    let mut site = Site {
+        host,
+        file: p.file.path.clone(),
+        leaf,
+        entry: p.root.syntax().clone(),
+        value: p.root.syntax().clone(),
+        list: None,
+        blocked: def_blocked,
+    };
+    let Some(node) = find_node(&p.root, leaf.range) else {
+        site.blocked
+            .get_or_insert("its place in the file was not found".into());
+        return site;
+    };
+    // `inherit x;`: the leaf is the name; the entry is the `inherit`.
+    if let Some(inh) = node.parent().and_then(ast::Inherit::cast) {
+        if inh.from().is_some() {
+            site.blocked
+                .get_or_insert("it is inherited from another value (`inherit (…)`)".into());
+        } else if inh.attrs().count() != 1 {
+            site.blocked
+                .get_or_insert("it is inherited together with other names".into());
+        }
+        site.value = node.clone();
+        site.entry = inh.syntax().clone();
+    } else {
+        // Up through wrappers to the binding.
+        let mut value = node.clone();
+        while let Some(parent) = value.parent() {
+            match parent.kind() {
+                SyntaxKind::NODE_PAREN | SyntaxKind::NODE_APPLY => value = parent,
+                _ => break,
+            }
+        }
+        match value.parent().and_then(ast::AttrpathValue::cast) {
+            Some(av) if av.value().is_some_and(|v| v.syntax() == &value) => {
+                site.entry = av.syntax().clone();
+                site.value = value;
+            }
+            _ => {
+                site.blocked.get_or_insert(
+                    "it is nested in an expression (mkMerge, a function call)".into(),
+                );
+                return site;
+            }
+        }
+        if let ast::Expr::List(l) =
+            strip_parens(ast::Expr::cast(node).expect("value is an expression"))
+        {
+            site.list = Some(l);
+        }
+        if site.value.kind() == SyntaxKind::NODE_APPLY {
+            site.list = None;
+        }
+    }
+    // Between the binding and the module's top set: only sets and bindings.
+    let top = top.map(|t| t.syntax().clone());
+    let mut cur = site.entry.parent();
+    while let Some(n) = cur {
+        if Some(&n) == top.as_ref() {
+            break;
+        }
+        match n.kind() {
+            SyntaxKind::NODE_ATTR_SET
+            | SyntaxKind::NODE_ATTRPATH_VALUE
+            | SyntaxKind::NODE_PAREN => {}
+            SyntaxKind::NODE_LET_IN | SyntaxKind::NODE_WITH => {}
+            SyntaxKind::NODE_ROOT => {
+                site.blocked
+                    .get_or_insert("it is outside the module's attribute set".into());
+                break;
+            }
+            _ => {
+                site.blocked
+                    .get_or_insert("it is inside a function call or list (mkIf, mkMerge)".into());
+                break;
+            }
+        }
+        cur = n.parent();
+    }
+    site
+}
+
+/// Node ranges to delete: the given ones, plus every set (and the binding
+/// holding it) that they leave empty, up to the module's top set; a list
+/// left empty takes its binding with it.
+fn cascade(root: &Root, ranges: &[Range]) -> Vec<Range> {
+    let mut deleted: HashSet<Range> = ranges.iter().copied().collect();
+    let mut queue: Vec<Range> = ranges.to_vec();
+    while let Some(r) = queue.pop() {
+        let Some(node) = find_node(root, r) else {
+            continue;
+        };
+        let Some(parent) = node.parent() else {
+            continue;
+        };
+        let container = match parent.kind() {
+            SyntaxKind::NODE_ATTR_SET | SyntaxKind::NODE_LIST => parent,
+            _ => continue,
+        };
+        let members: Vec<SyntaxNode> = container
+            .children()
+            .filter(|c| {
+                matches!(
+                    c.kind(),
+                    SyntaxKind::NODE_ATTRPATH_VALUE | SyntaxKind::NODE_INHERIT
+                ) || container.kind() == SyntaxKind::NODE_LIST
+            })
+            .collect();
+        if !members.iter().all(|m| deleted.contains(&range_of(m))) {
+            continue;
+        }
+        let mut holder = container.clone();
+        while let Some(p) = holder.parent() {
+            if p.kind() == SyntaxKind::NODE_PAREN {
+                holder = p;
+            } else {
+                break;
+            }
+        }
+        if let Some(av) = holder.parent().and_then(ast::AttrpathValue::cast)
+            && av.value().is_some_and(|v| v.syntax() == &holder)
+        {
+            let ar = range_of(av.syntax());
+            if deleted.insert(ar) {
+                queue.push(ar);
+            }
+        }
+    }
+    let mut out: Vec<Range> = deleted.into_iter().collect();
+    out.sort();
+    out
+}
+
+/// `let` bindings used only by deleted code, removed with it (to a
+/// fixpoint: a removed binding may have been the last user of another).
+fn unused_bindings(root: &Root, deleted: &[Range]) -> Vec<Range> {
+    let inside = |r: Range, del: &[Range]| del.iter().any(|d| d.0 <= r.0 && r.1 <= d.1);
+    let mut del: Vec<Range> = deleted.to_vec();
+    let mut extra = Vec::new();
+    loop {
+        let mut uses: HashMap<Range, (usize, usize)> = HashMap::new();
+        for ident in root.syntax().descendants().filter_map(ast::Ident::cast) {
+            let parent = ident.syntax().parent().map(|p| p.kind());
+            if matches!(
+                parent,
+                Some(
+                    SyntaxKind::NODE_ATTRPATH
+                        | SyntaxKind::NODE_PAT_ENTRY
+                        | SyntaxKind::NODE_IDENT_PARAM
+                        | SyntaxKind::NODE_PAT_BIND
+                )
+            ) {
+                continue;
+            }
+            let name = ident_text(&ident);
+            if let Resolution::Binding {
+                binding: Binding::Expr(value),
+                ..
+            } = walk_scope_at(ident.syntax()).resolve(&name)
+            {
+                let Some(av) = value
+                    .syntax()
+                    .parent()
+                    .filter(|p| p.kind() == SyntaxKind::NODE_ATTRPATH_VALUE)
+                else {
+                    continue;
+                };
+                if av.parent().map(|p| p.kind()) != Some(SyntaxKind::NODE_LET_IN) {
+                    continue;
+                }
+                let e = uses.entry(range_of(&av)).or_default();
+                if inside(range_of(ident.syntax()), &del) {
+                    e.0 += 1;
+                } else {
+                    e.1 += 1;
+                }
+            }
+        }
+        let newly: Vec<Range> = uses
+            .into_iter()
+            .filter(|(r, (i, o))| *i > 0 && *o == 0 && !inside(*r, &del))
+            .map(|(r, _)| r)
+            .collect();
+        if newly.is_empty() {
+            break;
+        }
+        del.extend(&newly);
+        extra.extend(newly);
+    }
+    // A `let` with no bindings left goes too: from `let` to its body.
+    for l in root.syntax().descendants().filter_map(ast::LetIn::cast) {
+        let all_gone = l.entries().count() > 0
+            && l.entries().all(|e| {
+                del.contains(&range_of(e.syntax())) || extra.contains(&range_of(e.syntax()))
+            });
+        if all_gone && let (Some(let_tok), Some(body)) = (l.let_token(), l.body()) {
+            extra.push((
+                usize::from(let_tok.text_range().start()),
+                usize::from(body.syntax().text_range().start()),
+            ));
+        }
+    }
+    extra
+}
+
+fn comments_in_outside(text: &str, r: Range, lifted: &[Range]) -> Vec<String> {
+    // Comments inside a lifted value travel with its text already.
+    let mut out = Vec::new();
+    let mut pieces = vec![r];
+    for l in lifted {
+        pieces = pieces
+            .into_iter()
+            .flat_map(|(s, e)| {
+                if l.1 <= s || l.0 >= e {
+                    vec![(s, e)]
+                } else {
+                    vec![(s, l.0.max(s)), (l.1.min(e), e)]
+                }
+            })
+            .filter(|(s, e)| s < e)
+            .collect();
+    }
+    for p in pieces {
+        out.extend(comments_in(text, p));
+    }
+    out
+}
+
+/// The splice adding `import` to a module set's `imports` (created when
+/// missing), in the style of the surrounding code.
+fn import_splice(text: &str, top: &ast::AttrSet, import: &str) -> Result<Splice, String> {
+    for av in top.attrpath_values() {
+        let names: Vec<String> = av
+            .attrpath()
+            .map(|p| p.attrs().map(|a| a.syntax().to_string()).collect())
+            .unwrap_or_default();
+        if names != ["imports"] {
+            continue;
+        }
+        let mut value = av.value().map(strip_parens);
+        while let Some(ast::Expr::BinOp(op)) = &value {
+            value = op.lhs().map(strip_parens);
+        }
+        let Some(ast::Expr::List(list)) = value else {
+            return Err("its `imports` is not a list the import can be added to".into());
+        };
+        let close = list.r_brack_token().ok_or("unclosed imports list")?;
+        let at = usize::from(close.text_range().start());
+        let list_text = list.syntax().to_string();
+        if list_text.contains('\n') {
+            let ls = text[..at].rfind('\n').map(|i| i + 1).unwrap_or(0);
+            if text[ls..at].trim().is_empty() {
+                let indent = list
+                    .items()
+                    .last()
+                    .map(|i| indent_at(text, usize::from(i.syntax().text_range().start())))
+                    .unwrap_or_else(|| format!("{}  ", &text[ls..at]));
+                return Ok(Splice::insert(ls, format!("{indent}{import}\n")));
+            }
+            return Ok(Splice::insert(at, format!(" {import} ")));
+        }
+        let before_space = text[..at].ends_with(' ');
+        return Ok(Splice::insert(
+            at,
+            if before_space {
+                format!("{import} ")
+            } else {
+                format!(" {import} ")
+            },
+        ));
+    }
+    let open = top.l_curly_token().ok_or("module set without `{`")?;
+    let at = usize::from(open.text_range().end());
+    let indent = top
+        .entries()
+        .next()
+        .map(|e| indent_at(text, usize::from(e.syntax().text_range().start())))
+        .unwrap_or_else(|| "  ".into());
+    Ok(Splice::insert(
+        at,
+        format!("\n{indent}imports = [ {import} ];"),
+    ))
+}

@@ -1,0 +1,330 @@
+//! Verify: a changed file must parse and bind no attribute twice, and
+//! every host's effective users must be what they were. "Effective" is the
+//! merged view the module system computes: per host, per user and
+//! attribute path, the multiset of definitions (list options as the
+//! multiset of their elements, since NixOS concatenates them).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rnix::Root;
+use rnix::ast::{self, HasEntry};
+use rowan::ast::AstNode;
+
+use crate::analyse::dotted;
+use crate::discover::Host;
+use crate::index::{UserName, UserOption};
+use crate::load::ModuleGraph;
+use crate::syntax::{AttrName, attr_name, strip_parens};
+
+/// Per host, per (option, user): attribute path -> sorted definitions.
+pub type Effective =
+    BTreeMap<String, BTreeMap<(UserOption, String), BTreeMap<Vec<String>, Vec<String>>>>;
+
+pub fn effective(
+    hosts: &[Host],
+    graph: &ModuleGraph,
+    only: Option<&BTreeSet<String>>,
+) -> Effective {
+    let mut out = Effective::new();
+    for host in hosts {
+        if only.is_some_and(|o| !o.contains(&host.name)) {
+            continue;
+        }
+        let users = out.entry(host.name.clone()).or_default();
+        for (id, conditional) in graph.closure(&host.modules) {
+            for def in &graph.modules[id].definitions {
+                let name = match &def.user {
+                    UserName::Static(n) => n.clone(),
+                    UserName::Computed(t) | UserName::Generated(t) => format!("dynamic {t}"),
+                };
+                let attrs = users.entry((def.option, name)).or_default();
+                let outer: Vec<String> = def.wrappers.iter().map(|w| format!("{w:?}")).collect();
+                let cond = if conditional {
+                    "conditional-import|"
+                } else {
+                    ""
+                };
+                if def.leaves.is_empty() {
+                    attrs
+                        .entry(Vec::new())
+                        .or_default()
+                        .push(format!("{cond}{}|empty", outer.join(",")));
+                }
+                for leaf in &def.leaves {
+                    let wrapped = !outer.is_empty() || !leaf.wrappers.is_empty() || conditional;
+                    let slot = attrs.entry(leaf.path.clone()).or_default();
+                    match &leaf.elements {
+                        Some(els) if !wrapped && def.option.is_list_option(&leaf.path) => {
+                            slot.extend(els.iter().map(|e| format!("element {e}")));
+                        }
+                        _ => {
+                            let ws: Vec<String> = outer
+                                .iter()
+                                .cloned()
+                                .chain(leaf.wrappers.iter().map(|w| format!("{w:?}")))
+                                .collect();
+                            slot.push(format!("{cond}{}|{}", ws.join(","), leaf.value));
+                        }
+                    }
+                }
+            }
+        }
+        for attrs in users.values_mut() {
+            for v in attrs.values_mut() {
+                v.sort();
+            }
+            // An empty definition (`alice = { };`) adds nothing once the
+            // user has any attribute.
+            if attrs.len() > 1 {
+                attrs.retain(|path, defs| {
+                    !(path.is_empty()
+                        && defs
+                            .iter()
+                            .all(|d| d.ends_with("|empty") && !d.contains('(')))
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Human lines describing how `after` differs from `before`.
+pub fn differences(before: &Effective, after: &Effective) -> Vec<String> {
+    let mut out = Vec::new();
+    let empty = BTreeMap::new();
+    for (host, users_before) in before {
+        let users_after = after.get(host).unwrap_or(&empty);
+        let keys: BTreeSet<&(UserOption, String)> =
+            users_before.keys().chain(users_after.keys()).collect();
+        for key in keys {
+            let none = BTreeMap::new();
+            let b = users_before.get(key).unwrap_or(&none);
+            let a = users_after.get(key).unwrap_or(&none);
+            if a == b {
+                continue;
+            }
+            let paths: BTreeSet<&Vec<String>> = b.keys().chain(a.keys()).collect();
+            for p in paths {
+                if b.get(p) != a.get(p) {
+                    out.push(format!(
+                        "host {host}: {}.{}.{} changed: {} definition(s) before, {} after",
+                        key.0.as_str(),
+                        key.1,
+                        dotted(p),
+                        b.get(p).map_or(0, Vec::len),
+                        a.get(p).map_or(0, Vec::len),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A changed file must parse and must not bind an attribute twice (which
+/// rnix accepts and Nix rejects).
+pub fn check_text(text: &str) -> Result<(), String> {
+    let parse = Root::parse(text);
+    if let Some(e) = parse.errors().first() {
+        return Err(format!("it would not parse: {e}"));
+    }
+    for node in parse.syntax().descendants() {
+        if let Some(set) = ast::AttrSet::cast(node.clone()) {
+            duplicates(&set)?;
+        } else if let Some(l) = ast::LetIn::cast(node) {
+            duplicates(&l)?;
+        }
+    }
+    Ok(())
+}
+
+fn duplicates<N: HasEntry>(node: &N) -> Result<(), String> {
+    // Each path bound: whether its value is a set literal (which may merge).
+    let mut bound: Vec<(Vec<String>, bool)> = Vec::new();
+    for entry in node.entries() {
+        let (paths, is_set): (Vec<Vec<String>>, bool) = match &entry {
+            ast::Entry::AttrpathValue(av) => {
+                let Some(path) = av.attrpath() else { continue };
+                let names: Option<Vec<String>> = path
+                    .attrs()
+                    .map(|a| match attr_name(&a) {
+                        AttrName::Static(s) => Some(s),
+                        AttrName::Dynamic(_) => None,
+                    })
+                    .collect();
+                let Some(names) = names else { continue };
+                let is_set = matches!(av.value().map(strip_parens), Some(ast::Expr::AttrSet(s)) if s.rec_token().is_none());
+                (vec![names], is_set)
+            }
+            ast::Entry::Inherit(inh) => (
+                inh.attrs()
+                    .filter_map(|a| attr_name(&a).as_static().map(|s| vec![s.to_string()]))
+                    .collect(),
+                false,
+            ),
+        };
+        for p in paths {
+            for (q, q_set) in &bound {
+                let (short, short_set, long) = if q.len() <= p.len() {
+                    (q, *q_set, &p)
+                } else {
+                    (&p, is_set, q)
+                };
+                if long.starts_with(short) {
+                    let mergeable = if short.len() == long.len() {
+                        is_set && *q_set
+                    } else {
+                        short_set
+                    };
+                    if !mergeable {
+                        return Err(format!(
+                            "attribute `{}` would be defined twice",
+                            p.join(".")
+                        ));
+                    }
+                }
+            }
+            bound.push((p, is_set));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_text;
+
+    #[test]
+    fn duplicate_attributes_are_found_like_nix_does() {
+        assert!(check_text("{ a = { x = 1; }; a.y = 2; }").is_ok());
+        assert!(check_text("{ a.y = 2; a = { x = 1; }; }").is_ok());
+        assert!(check_text("{ a = 1; a.y = 2; }").is_err());
+        assert!(check_text("{ a.x = 1; a.x = 2; }").is_err());
+        assert!(check_text("let a = 1; a = 2; in a").is_err());
+        assert!(check_text("{ inherit a; a = 1; }").is_err());
+        assert!(check_text("{ a = ").is_err());
+    }
+}
+
+/// What `verify --against REV` found.
+#[derive(Debug, Clone)]
+pub struct VerifyReport {
+    /// The revision compared with, as `abc1234 (main)`.
+    pub against: String,
+    pub hosts: usize,
+    pub differences: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(
+        "{0}: not inside a git repository; verify compares with a revision (run `git init` and commit first)"
+    )]
+    NotARepository(std::path::PathBuf),
+    #[error("cannot resolve revision `{rev}`: {message}")]
+    BadRevision { rev: String, message: String },
+    #[error(
+        "no revision to compare with: HEAD has no parent and no other branch; pass --against REV"
+    )]
+    NoBase,
+    #[error("git: {0}")]
+    Git(#[from] git2::Error),
+    #[error("the work tree has errors: {0}")]
+    Broken(String),
+}
+
+/// Compares every host's effective users in the work tree with `against`
+/// (default: where this branch left another local branch, else HEAD~).
+pub fn verify_against(
+    dir: &std::path::Path,
+    against: Option<&str>,
+    opts: &crate::ScanOptions,
+) -> Result<VerifyReport, VerifyError> {
+    let repo = git2::Repository::discover(dir)
+        .map_err(|_| VerifyError::NotARepository(dir.to_path_buf()))?;
+    let workdir = repo
+        .workdir()
+        .ok_or_else(|| VerifyError::NotARepository(dir.to_path_buf()))?
+        .to_path_buf();
+    let abs = dir
+        .canonicalize()
+        .map_err(|_| VerifyError::NotARepository(dir.to_path_buf()))?;
+    let prefix = abs
+        .strip_prefix(workdir.canonicalize().unwrap_or(workdir.clone()))
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let (commit, label) = match against {
+        Some(rev) => {
+            let c = repo
+                .revparse_single(rev)
+                .and_then(|o| o.peel_to_commit())
+                .map_err(|e| VerifyError::BadRevision {
+                    rev: rev.to_string(),
+                    message: e.message().to_string(),
+                })?;
+            (c, rev.to_string())
+        }
+        None => branch_point(&repo)?,
+    };
+    let label = format!("{} ({label})", &commit.id().to_string()[..7]);
+    let tree = commit.tree()?;
+    let old = crate::gitfs::GitFs::from_tree(&repo, &tree, &prefix)?;
+    let discovery = crate::discover::discover(dir, &opts.discover);
+    let now = crate::load::load(
+        &crate::fs::DiskFs::new(dir),
+        &discovery,
+        &crate::load::Silent,
+    );
+    if let Some(e) = now
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == crate::diagnostic::Severity::Error)
+    {
+        return Err(VerifyError::Broken(e.message.clone()));
+    }
+    let before_graph = crate::load::load(&old, &discovery, &crate::load::Silent);
+    let before = effective(&discovery.hosts, &before_graph, None);
+    let after = effective(&discovery.hosts, &now, None);
+    Ok(VerifyReport {
+        against: label,
+        hosts: discovery.hosts.len(),
+        differences: differences(&before, &after),
+    })
+}
+
+/// The newest commit where HEAD's history meets another local branch's,
+/// short of HEAD itself; else HEAD's first parent.
+fn branch_point(repo: &git2::Repository) -> Result<(git2::Commit<'_>, String), VerifyError> {
+    let head = repo.head()?.peel_to_commit()?;
+    let mut best: Option<(git2::Commit<'_>, String)> = None;
+    for branch in repo.branches(Some(git2::BranchType::Local))? {
+        let (branch, _) = branch?;
+        if branch.is_head() {
+            continue;
+        }
+        let Some(name) = branch.name()?.map(str::to_string) else {
+            continue;
+        };
+        let Ok(tip) = branch.get().peel_to_commit() else {
+            continue;
+        };
+        let Ok(base) = repo.merge_base(head.id(), tip.id()) else {
+            continue;
+        };
+        if base == head.id() {
+            continue;
+        }
+        let base = repo.find_commit(base)?;
+        if best
+            .as_ref()
+            .is_none_or(|(b, _)| base.time().seconds() > b.time().seconds())
+        {
+            best = Some((base, format!("branch point with {name}")));
+        }
+    }
+    if let Some(b) = best {
+        return Ok(b);
+    }
+    let parent = head.parent(0).map_err(|_| VerifyError::NoBase)?;
+    Ok((parent, "HEAD~".to_string()))
+}
