@@ -1,0 +1,545 @@
+//! Checks the Nix oracle (`tests/oracle/eval-users.nix` through
+//! `tests/common/oracle.rs`) against facts the fixtures' READMEs state, and
+//! against NixOS merge semantics on small inline repos.
+
+#[path = "common/oracle.rs"]
+mod oracle;
+
+use serde_json::{Value, json};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn fixture(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(case)
+}
+
+fn eval_in(repo: &Path, entries: &[&str], special: Option<&str>) -> Value {
+    let entries: Vec<PathBuf> = entries.iter().map(PathBuf::from).collect();
+    oracle::effective_users(repo, &entries, special)
+        .unwrap_or_else(|e| panic!("oracle failed on {} {entries:?}:\n{e}", repo.display()))
+}
+
+fn eval(case: &str, entries: &[&str]) -> Value {
+    eval_in(&fixture(case), entries, None)
+}
+
+/// A scratch repository from `(path, contents)` pairs.
+fn scratch(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+fn strings(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not a list: {v}"))
+        .iter()
+        .map(|x| x.as_str().unwrap_or_else(|| panic!("not a string: {x}")))
+        .collect()
+}
+
+fn user_names(v: &Value) -> Vec<&str> {
+    v["users"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+#[test]
+fn example_alpha_has_the_users_its_readme_describes() {
+    if !oracle::nix_available() {
+        return;
+    }
+    let alpha = eval("example", &["hosts/alpha"]);
+    let users = &alpha["users"];
+    let alice_groups = strings(&users["alice"]["extraGroups"]);
+    assert!(alice_groups.contains(&"wheel"), "{alice_groups:?}");
+    assert!(alice_groups.contains(&"networkmanager"), "{alice_groups:?}");
+    assert_eq!(users["alice"]["shell"], json!("pkgs.zsh"));
+    assert_eq!(users["alice"]["isNormalUser"], json!(true));
+    assert_eq!(
+        strings(&users["alice"]["openssh"]["authorizedKeys"]["keys"]).len(),
+        2
+    );
+    assert_eq!(users["bob"]["extraGroups"], json!(["docker"]));
+    assert_eq!(users["bob"]["isNormalUser"], json!(true));
+    // dave comes from modules/common.nix
+    assert_eq!(users["dave"]["description"], json!("Dave (backups)"));
+    assert!(users["root"]["openssh"]["authorizedKeys"]["keys"].is_array());
+    assert_eq!(user_names(&alpha), ["alice", "bob", "dave", "root"]);
+    let hm = &alpha["home-manager"]["alice"];
+    assert_eq!(hm["programs"]["git"]["userName"], json!("Alice"));
+    assert_eq!(hm["programs"]["git"]["enable"], json!(true));
+    assert_eq!(hm["home"]["stateVersion"], json!("24.05"));
+}
+
+#[test]
+fn example_hosts_differ_where_the_readme_says() {
+    if !oracle::nix_available() {
+        return;
+    }
+    let alpha = eval("example", &["hosts/alpha"]);
+    let beta = eval("example", &["hosts/beta"]);
+    let gamma = eval("example", &["hosts/gamma"]);
+    let report = oracle::users_diff(&alpha, &beta).expect("alpha and beta differ");
+    // only alice's extraGroups (beta also "docker")
+    assert!(report.contains("users.\"alice\" differs"), "{report}");
+    assert!(report.contains("users.alice.extraGroups"), "{report}");
+    assert!(!report.contains("bob"), "{report}");
+    assert!(!report.contains("home-manager"), "{report}");
+    let report = oracle::users_diff(&alpha, &gamma).expect("alpha and gamma differ");
+    assert!(report.contains("users.alice.hashedPassword"), "{report}");
+    assert!(report.contains("users.\"carol\" differs"), "{report}");
+    assert!(report.contains("users.\"bob\" differs"), "{report}");
+    assert!(
+        report.contains("home-manager.\"alice\" differs"),
+        "{report}"
+    );
+}
+
+#[test]
+fn spellings_alpha_and_beta_define_identical_users() {
+    if !oracle::nix_available() {
+        return;
+    }
+    let alpha = eval("spellings", &["hosts/alpha"]);
+    let beta = eval("spellings", &["hosts/beta"]);
+    let expected = [
+        "alice",
+        "bob",
+        "carol",
+        "dave",
+        "erin",
+        "frank",
+        "gina",
+        "heidi",
+        "ivan",
+        "judy",
+        "karl",
+        "lena",
+        "ls1.internet",
+        "oscar",
+        "root",
+    ];
+    assert_eq!(user_names(&alpha), expected);
+    assert_eq!(user_names(&beta), expected);
+    for name in expected {
+        assert_eq!(
+            oracle::normalise(&alpha)["users"][name],
+            oracle::normalise(&beta)["users"][name],
+            "user {name}"
+        );
+    }
+    oracle::assert_same_users(&alpha, &beta);
+    // karl's groups: same elements, other order; equal only as multisets
+    assert_eq!(
+        alpha["users"]["karl"]["extraGroups"],
+        json!(["wheel", "video"])
+    );
+    assert_eq!(
+        beta["users"]["karl"]["extraGroups"],
+        json!(["video", "wheel"])
+    );
+    // wrappers were applied, not carried: mkIf (heidi), mkForce (ivan), lena
+    // copies karl's openssh through `config`
+    assert_eq!(alpha["users"]["heidi"]["description"], json!("Heidi"));
+    assert_eq!(alpha["users"]["ivan"]["shell"], json!("pkgs.zsh"));
+    assert_eq!(alpha["users"]["ivan"]["extraGroups"], json!(["audio"]));
+    assert_eq!(
+        alpha["users"]["lena"]["openssh"],
+        alpha["users"]["karl"]["openssh"]
+    );
+    assert_eq!(alpha["users"]["alice"]["uid"], json!(1000));
+    assert_eq!(alpha["users"]["gina"]["description"], json!("Gina"));
+    assert_eq!(alpha["users"]["frank"]["description"], json!("Frank"));
+}
+
+#[test]
+fn traps_alice_keys_differ_and_containers_are_not_host_users() {
+    if !oracle::nix_available() {
+        return;
+    }
+    let modules = |h: &'static str| [h, "modules/my.nix", "modules/foo.nix"];
+    let alpha = eval("traps", &modules("hosts/alpha"));
+    let beta = eval("traps", &modules("hosts/beta"));
+    assert_eq!(user_names(&alpha), ["alice", "root", "sonarr"]);
+    assert_eq!(user_names(&beta), ["alice", "hydra-www", "root"]);
+    assert!(alpha["users"].get("www").is_none());
+    let keys = |v: &Value| v["users"]["alice"]["openssh"]["authorizedKeys"]["keys"].clone();
+    assert_ne!(keys(&alpha), keys(&beta));
+    assert!(keys(&alpha)[0].as_str().unwrap().ends_with("alice@laptop"));
+    assert!(
+        keys(&beta)[0]
+            .as_str()
+            .unwrap()
+            .ends_with("alice@old-laptop")
+    );
+    let (a, b) = (oracle::normalise(&alpha), oracle::normalise(&beta));
+    assert_eq!(
+        a["users"]["alice"]["extraGroups"],
+        b["users"]["alice"]["extraGroups"]
+    );
+    assert_eq!(a["users"]["root"], b["users"]["root"]);
+    let report = oracle::users_diff(&alpha, &beta).unwrap();
+    assert!(
+        report.contains("users.alice.openssh.authorizedKeys.keys"),
+        "{report}"
+    );
+}
+
+#[test]
+fn every_fixture_host_evaluates() {
+    if !oracle::nix_available() {
+        return;
+    }
+    let hosts: &[(&str, &[&str], Option<&str>)] = &[
+        ("already-shared", &["machines/desktop"], None),
+        ("already-shared", &["machines/laptop"], None),
+        ("broken-file", &["hosts/alpha"], None),
+        (
+            "clan-flake",
+            &["machines/jon/configuration.nix", "users/alice/home.nix"],
+            None,
+        ),
+        (
+            "clan-flake",
+            &["machines/sara/configuration.nix", "users/alice/home.nix"],
+            None,
+        ),
+        ("colmena", &["modules/base.nix", "hosts/web1"], None),
+        ("dir-conventions", &["hosts/alpha/configuration.nix"], None),
+        ("dir-conventions", &["hosts/beta"], None),
+        ("dir-conventions", &["hosts/gamma.nix"], None),
+        (
+            "dynamic-users",
+            &["hosts/alpha", "modules/admin.nix"],
+            Some(r#"{ username = "dave"; }"#),
+        ),
+        (
+            "dynamic-users",
+            &["hosts/beta", "modules/admin.nix"],
+            Some(r#"{ username = "dave"; }"#),
+        ),
+        (
+            "eval-flake",
+            &["hosts/alpha/users.nix", "modules/common.nix"],
+            None,
+        ),
+        (
+            "eval-flake",
+            &["hosts/beta/users.nix", "modules/common.nix"],
+            None,
+        ),
+        ("example", &["hosts/gamma"], None),
+        ("flake-helper", &["hosts/alpha.nix", "common"], None),
+        ("flake-helper", &["hosts/beta.nix", "common"], None),
+        ("flake-helper", &["machines/gamma"], None),
+        ("flake-literal", &["hosts/web"], None),
+        ("flake-literal", &["hosts/storage", "extra.nix"], None),
+        ("flake-literal", &["hosts/mail"], None),
+        ("imports", &["hosts/alpha"], None),
+        ("imports", &["hosts/beta"], None),
+        ("lone-configuration", &["configuration.nix"], None),
+        (
+            "machines-dir",
+            &["machines/desktop/configuration.nix"],
+            None,
+        ),
+        ("machines-dir", &["machines/laptop/configuration.nix"], None),
+    ];
+    for (case, entries, special) in hosts {
+        let v = eval_in(&fixture(case), entries, *special);
+        assert!(
+            !v["users"].as_object().unwrap().is_empty(),
+            "{case} {entries:?}: no users"
+        );
+        assert!(
+            !v.to_string().contains("__conflict"),
+            "{case} {entries:?}: {v}"
+        );
+    }
+
+    // a few README facts from the smoke run
+    let laptop = eval("already-shared", &["machines/laptop"]);
+    // "video" is in the shared module and host-local: NixOS keeps both
+    assert_eq!(
+        laptop["users"]["alice"]["extraGroups"],
+        json!(["video", "wheel", "networkmanager", "video"])
+    );
+    let lone = eval("lone-configuration", &["configuration.nix"]);
+    assert_eq!(
+        lone["users"]["alice"]["packages"],
+        json!(["pkgs.firefox", "pkgs.tree"])
+    );
+    assert!(lone["users"].get("media").is_none());
+    let imports_alpha = eval("imports", &["hosts/alpha"]);
+    // lib.optionals false [ ../../roles/desktop.nix ]: no carol
+    assert_eq!(user_names(&imports_alpha), ["alice", "bob", "erin", "root"]);
+    let imports_beta = eval("imports", &["hosts/beta"]);
+    // the computed import really does bring dave in
+    assert_eq!(user_names(&imports_beta), ["alice", "dave", "root"]);
+    let dynamic = eval_in(
+        &fixture("dynamic-users"),
+        &["hosts/alpha", "modules/admin.nix"],
+        Some(r#"{ username = "dave"; }"#),
+    );
+    assert_eq!(
+        user_names(&dynamic),
+        ["alice", "bob", "carol", "dave", "erin", "frank", "gina"]
+    );
+    assert_eq!(
+        dynamic["users"]["dave"],
+        json!({ "extraGroups": ["wheel"] })
+    );
+    let storage = eval("flake-literal", &["hosts/storage", "extra.nix"]);
+    assert_eq!(
+        storage["home-manager"]["erin"]["programs"]["tmux"]["enable"],
+        json!(true)
+    );
+    let colmena = eval("colmena", &["modules/base.nix", "hosts/db"]);
+    // root's keys are `config.users.users.dave.openssh.authorizedKeys.keys`
+    assert_eq!(
+        colmena["users"]["root"]["openssh"],
+        colmena["users"]["dave"]["openssh"]
+    );
+}
+
+#[test]
+fn broken_and_missing_files_are_errors() {
+    if !oracle::nix_available() {
+        return;
+    }
+    let err = oracle::effective_users(
+        &fixture("broken-file"),
+        &[PathBuf::from("hosts/beta")],
+        None,
+    )
+    .unwrap_err();
+    assert!(err.contains("syntax error"), "{err}");
+    assert!(err.contains("users.nix:6:17"), "{err}");
+    let err = oracle::effective_users(&fixture("imports"), &[PathBuf::from("hosts/gamma")], None)
+        .unwrap_err();
+    assert!(err.contains("missing.nix"), "{err}");
+    let err = oracle::effective_users(&fixture("imports"), &[PathBuf::from("hosts/nope")], None)
+        .unwrap_err();
+    assert!(err.contains("hosts/nope"), "{err}");
+}
+
+#[test]
+fn priorities_pick_the_strongest_definition() {
+    if !oracle::nix_available() {
+        return;
+    }
+    let repo = scratch(&[
+        (
+            "host.nix",
+            r#"{ lib, pkgs, ... }: {
+  imports = [ ./other.nix ];
+  users.users.alice = {
+    uid = lib.mkForce 1001;
+    description = lib.mkDefault "loses";
+    home = lib.mkOverride 900 "/home/a";
+    extraGroups = lib.mkAfter [ "last" ];
+  };
+  users.users.bob = lib.mkForce { uid = 7; };
+  users.users.carol = lib.mkIf false { uid = 1; };
+  users.users.dave = lib.mkIf true { uid = 4; };
+  users.users.erin.shell = lib.mkDefault pkgs.bash;
+}"#,
+        ),
+        (
+            "other.nix",
+            r#"{ lib, pkgs, ... }: {
+  users.users.alice = {
+    uid = 1000;
+    description = "Alice";
+    home = "/home/alice";
+    extraGroups = lib.mkMerge [ [ "middle" ] (lib.mkBefore [ "first" ]) ];
+  };
+  users.users.bob.description = "dropped: bob's whole definition is mkForce";
+  users.users.erin.shell = pkgs.fish;
+}"#,
+        ),
+    ]);
+    let v = eval_in(repo.path(), &["host.nix"], None);
+    let users = &v["users"];
+    assert_eq!(
+        users["alice"]["uid"],
+        json!(1001),
+        "mkForce beats a plain definition"
+    );
+    assert_eq!(
+        users["alice"]["description"],
+        json!("Alice"),
+        "mkDefault loses"
+    );
+    assert_eq!(
+        users["alice"]["home"],
+        json!("/home/alice"),
+        "mkOverride 900 loses to a plain definition (100)"
+    );
+    assert_eq!(
+        users["alice"]["extraGroups"],
+        json!(["first", "middle", "last"]),
+        "mkBefore / mkAfter order"
+    );
+    assert_eq!(users["bob"], json!({ "uid": 7 }));
+    assert!(users.get("carol").is_none(), "mkIf false defines nothing");
+    assert_eq!(users["dave"], json!({ "uid": 4 }));
+    assert_eq!(users["erin"]["shell"], json!("pkgs.fish"));
+}
+
+#[test]
+fn conflicting_definitions_are_reported_not_thrown() {
+    if !oracle::nix_available() {
+        return;
+    }
+    let repo = scratch(&[
+        (
+            "host.nix",
+            r#"{ pkgs, ... }: {
+  imports = [ ./a.nix ];
+  users.users.alice = { uid = 1000; description = "Alice"; shell = pkgs.zsh; isNormalUser = true; };
+}"#,
+        ),
+        (
+            "a.nix",
+            r#"{ pkgs, ... }: {
+  users.users.alice = { uid = 1001; description = "Alice"; shell = pkgs.zsh; isNormalUser = true; };
+}"#,
+        ),
+    ]);
+    let v = eval_in(repo.path(), &["host.nix"], None);
+    let alice = &v["users"]["alice"];
+    assert_eq!(alice["uid"]["__conflict"], json!([1000, 1001]));
+    assert_eq!(alice["description"], json!("Alice"), "equal scalars merge");
+    assert_eq!(alice["isNormalUser"], json!(true));
+    // NixOS: a package option (shell) is unique even when both values agree
+    assert_eq!(
+        alice["shell"]["__conflict"],
+        json!(["pkgs.zsh", "pkgs.zsh"])
+    );
+}
+
+#[test]
+fn a_moved_and_rebased_user_keeps_its_effective_value() {
+    if !oracle::nix_available() {
+        return;
+    }
+    let before = scratch(&[
+        (
+            "hosts/alpha/default.nix",
+            r#"{ pkgs, ... }: {
+  users.users.alice = {
+    isNormalUser = true;
+    extraGroups = [ "wheel" "audio" ];
+    shell = pkgs.zsh;
+    openssh.authorizedKeys.keyFiles = [ ../../keys/alice.pub ];
+  };
+  home-manager.users.alice = { pkgs, ... }: { home.packages = [ pkgs.htop ]; };
+}"#,
+        ),
+        ("keys/alice.pub", "ssh-ed25519 AAAA alice\n"),
+    ]);
+    let after = scratch(&[
+        (
+            "hosts/alpha/default.nix",
+            r#"{ ... }: {
+  imports = [ ../../users/alice ];
+  users.users.alice.extraGroups = [ "audio" ];
+}"#,
+        ),
+        (
+            "users/alice/default.nix",
+            r#"{ pkgs, ... }: {
+  users.users.alice = {
+    isNormalUser = true;
+    extraGroups = [ "wheel" ];
+    shell = pkgs.zsh;
+    openssh.authorizedKeys.keyFiles = [ ../../keys/alice.pub ];
+  };
+  home-manager.users.alice = import ./home.nix;
+}"#,
+        ),
+        (
+            "users/alice/home.nix",
+            "{ pkgs, ... }: { home.packages = [ pkgs.htop ]; }\n",
+        ),
+        ("keys/alice.pub", "ssh-ed25519 AAAA alice\n"),
+    ]);
+    let b = eval_in(before.path(), &["hosts/alpha"], None);
+    let a = eval_in(after.path(), &["hosts/alpha"], None);
+    // raw: absolute paths in two different directories, list order changed
+    assert_ne!(b["users"], a["users"]);
+    let key_file = b["users"]["alice"]["openssh"]["authorizedKeys"]["keyFiles"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        key_file.starts_with('/') && key_file.ends_with("/keys/alice.pub"),
+        "{key_file}"
+    );
+    oracle::assert_same_users(&b, &a);
+    let n = oracle::normalise(&a);
+    assert_eq!(
+        n["users"]["alice"]["openssh"]["authorizedKeys"]["keyFiles"],
+        json!(["./keys/alice.pub"])
+    );
+    assert_eq!(
+        n["home-manager"]["alice"]["home"]["packages"],
+        json!(["pkgs.htop"])
+    );
+}
+
+#[test]
+#[should_panic(expected = "users.bob.uid: 1 -> 2")]
+fn assert_same_users_shows_what_changed() {
+    let before = json!({ "repoRoot": "/r", "users": { "bob": { "uid": 1 } }, "home-manager": {} });
+    let after = json!({ "repoRoot": "/s", "users": { "bob": { "uid": 2 } }, "home-manager": {} });
+    oracle::assert_same_users(&before, &after);
+}
+
+#[test]
+fn normalise_sorts_lists_and_relativises_repo_paths() {
+    let v = json!({
+        "repoRoot": "/tmp/repo",
+        "users": { "a": {
+            "extraGroups": ["wheel", "audio"],
+            "keyFiles": ["/tmp/repo/keys/a.pub", "/tmp/repository/x", "/tmp/repo"],
+            "subUidRanges": [{ "startUid": 2, "count": 1 }, { "count": 1, "startUid": 1 }]
+        } },
+        "home-manager": {}
+    });
+    let n = oracle::normalise(&v);
+    assert_eq!(
+        n,
+        json!({
+            "users": { "a": {
+                "extraGroups": ["audio", "wheel"],
+                "keyFiles": [".", "./keys/a.pub", "/tmp/repository/x"],
+                "subUidRanges": [{ "count": 1, "startUid": 1 }, { "count": 1, "startUid": 2 }]
+            } },
+            "home-manager": {}
+        })
+    );
+    assert_eq!(oracle::normalise(&n), n, "idempotent");
+    assert!(oracle::users_diff(&v, &n).is_none());
+    let moved = json!({
+        "repoRoot": "/elsewhere",
+        "users": { "a": {
+            "extraGroups": ["audio", "wheel"],
+            "keyFiles": ["/elsewhere", "/elsewhere/keys/a.pub", "/tmp/repository/x"],
+            "subUidRanges": [{ "startUid": 1, "count": 1 }, { "startUid": 2, "count": 1 }]
+        } },
+        "home-manager": {}
+    });
+    oracle::assert_same_users(&v, &moved);
+}
