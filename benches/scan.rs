@@ -18,13 +18,13 @@
 //!
 //! Always exits 0: it reports, it does not gate.
 
+mod common;
 mod fleet;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use common::{Run, env_num, median, run_nix, run_timed};
 use fleet::FleetSpec;
 
 const GOAL_RATIO: f64 = 0.50;
@@ -42,22 +42,17 @@ fn main() {
     let batch: usize = env_num::<usize>("NIX_BATCH", 500).max(1);
 
     // Where the fleet lives: FLEET_DIR (kept) or a temp dir (removed on exit).
-    let (_tmp, dir) = match std::env::var_os("FLEET_DIR") {
-        Some(d) => (None, PathBuf::from(d)),
-        None => match tempfile::Builder::new()
-            .prefix("clan-migrate-fleet-")
-            .tempdir()
-        {
-            Ok(t) => {
-                let p = t.path().to_path_buf();
-                (Some(t), p)
-            }
-            Err(e) => {
-                println!("error: cannot create a temp dir: {e}");
-                return;
-            }
-        },
+    let work = match common::workdir(
+        std::env::var_os("FLEET_DIR").map(PathBuf::from),
+        "clan-migrate-fleet-",
+    ) {
+        Ok(w) => w,
+        Err(e) => {
+            println!("error: cannot create a temp dir: {e}");
+            return;
+        }
     };
+    let dir = work.path.clone();
 
     let t = Instant::now();
     let summary = match fleet::generate(&spec, &dir) {
@@ -82,17 +77,10 @@ fn main() {
         dir.display()
     );
 
-    let bin = std::env::var("CLAN_MIGRATE_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_clan-migrate").to_string());
+    let bin = common::subject_bin(env!("CARGO_BIN_EXE_clan-migrate"));
     let bin = bin.as_str();
-    let nix = std::env::var("NIX_INSTANTIATE").unwrap_or_else(|_| "nix-instantiate".into());
-    let nix_version = Command::new(&nix)
-        .arg("--version")
-        .stderr(Stdio::null())
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let nix = common::nix_bin();
+    let nix_version = common::nix_version(&nix);
     match &nix_version {
         Some(v) => println!("baseline: {v}, --store dummy:// --parse, {batch} files per call"),
         None => println!("baseline: `{nix}` not found or not working; timing scan alone"),
@@ -229,204 +217,13 @@ fn main() {
     );
 }
 
-fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(v) => {
-            let v = v.trim();
-            let parsed = match v.strip_prefix("0x") {
-                Some(hex) => u64::from_str_radix(hex, 16)
-                    .ok()
-                    .and_then(|n| n.to_string().parse().ok()),
-                None => v.parse().ok(),
-            };
-            parsed.unwrap_or_else(|| {
-                println!("warning: ignoring {name}={v:?} (not a number)");
-                default
-            })
-        }
-        Err(_) => default,
-    }
-}
-
-fn median(times: &[Duration]) -> Duration {
-    let mut v = times.to_vec();
-    v.sort();
-    match v.len() {
-        0 => Duration::ZERO,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2,
-    }
-}
-
-/// One measured run (possibly several processes, run one after the other).
-struct Run {
-    wall: Duration,
-    /// Largest peak RSS of the processes, in bytes.
-    max_rss: u64,
-    failure: Option<String>,
-    stdout: Option<Vec<u8>>,
-}
-
-/// What `wait4` says about one finished child.
-struct Reaped {
-    status: ExitStatus,
-    max_rss: u64,
-}
-
-/// Spawn `cmd`, collect its stderr (and stdout if piped) on threads, and reap
-/// exactly this child with `wait4`, so that its own `ru_maxrss` is read and
-/// not the maximum over all children of this process.
-fn spawn_and_reap(cmd: &mut Command) -> std::io::Result<(Reaped, Vec<u8>, Option<Vec<u8>>)> {
-    use std::os::unix::process::ExitStatusExt;
-
-    let mut child = cmd.stderr(Stdio::piped()).spawn()?;
-    let pid = child.id() as libc::pid_t;
-    let err_thread = child.stderr.take().map(|mut e| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = e.read_to_end(&mut buf);
-            buf
-        })
-    });
-    let out_thread = child.stdout.take().map(|mut o| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = o.read_to_end(&mut buf);
-            buf
-        })
-    });
-
-    let mut status: libc::c_int = 0;
-    // SAFETY: an all-zero rusage is a valid value; wait4 fills it in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = loop {
-        // SAFETY: pid is our own un-reaped child; both pointers are valid.
-        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if rc == -1 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-            continue;
-        }
-        break rc;
-    };
-    if rc == -1 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // The child is reaped: `child` must not be waited on again; dropping it
-    // only closes handles.
-    drop(child);
-    let stderr = err_thread
-        .map(|t| t.join().unwrap_or_default())
-        .unwrap_or_default();
-    let stdout = out_thread.map(|t| t.join().unwrap_or_default());
-    // ru_maxrss is in KiB on Linux (bytes on macOS).
-    let max_rss = if cfg!(target_os = "macos") {
-        usage.ru_maxrss as u64
-    } else {
-        usage.ru_maxrss as u64 * 1024
-    };
-    Ok((
-        Reaped {
-            status: ExitStatus::from_raw(status),
-            max_rss,
-        },
-        stderr,
-        stdout,
-    ))
-}
-
-fn stderr_head(stderr: &[u8]) -> String {
-    let text = String::from_utf8_lossy(stderr);
-    let lines: Vec<&str> = text.lines().take(8).collect();
-    let more = text.lines().count().saturating_sub(lines.len());
-    let mut s = lines.join("\n  | ");
-    if more > 0 {
-        s += &format!("\n  | … ({more} more lines)");
-    }
-    if s.is_empty() {
-        "(no stderr)".into()
-    } else {
-        format!("stderr:\n  | {s}")
-    }
-}
-
-fn run_nix(nix: &str, files: &[PathBuf], batch: usize) -> Run {
-    let start = Instant::now();
-    let mut max_rss = 0;
-    for chunk in files.chunks(batch) {
-        let mut cmd = Command::new(nix);
-        cmd.args(["--store", "dummy://", "--parse"])
-            .args(chunk)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null());
-        match spawn_and_reap(&mut cmd) {
-            Ok((r, stderr, _)) => {
-                max_rss = max_rss.max(r.max_rss);
-                if !r.status.success() {
-                    return Run {
-                        wall: start.elapsed(),
-                        max_rss,
-                        failure: Some(format!(
-                            "{nix} exited with {}; {}",
-                            r.status,
-                            stderr_head(&stderr)
-                        )),
-                        stdout: None,
-                    };
-                }
-            }
-            Err(e) => {
-                return Run {
-                    wall: start.elapsed(),
-                    max_rss,
-                    failure: Some(format!("cannot run {nix}: {e}")),
-                    stdout: None,
-                };
-            }
-        }
-    }
-    Run {
-        wall: start.elapsed(),
-        max_rss,
-        failure: None,
-        stdout: None,
-    }
-}
-
 fn run_scan(bin: &str, dir: &Path, capture: bool) -> Run {
-    let mut cmd = Command::new(bin);
-    cmd.arg("scan")
-        .arg("--json")
-        .arg(dir)
-        .stdin(Stdio::null())
-        .stdout(if capture {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-    let start = Instant::now();
-    match spawn_and_reap(&mut cmd) {
-        Ok((r, stderr, stdout)) => {
-            let wall = start.elapsed();
-            let failure = (!r.status.success()).then(|| {
-                format!(
-                    "clan-migrate scan exited with {}; {}",
-                    r.status,
-                    stderr_head(&stderr)
-                )
-            });
-            Run {
-                wall,
-                max_rss: r.max_rss,
-                failure,
-                stdout,
-            }
-        }
-        Err(e) => Run {
-            wall: start.elapsed(),
-            max_rss: 0,
-            failure: Some(format!("cannot run {bin}: {e}")),
-            stdout: None,
-        },
-    }
+    run_timed(
+        bin,
+        &["scan".as_ref(), "--json".as_ref(), dir.as_os_str()],
+        "clan-migrate scan",
+        capture,
+    )
 }
 
 /// Print what the warm-up scan produced; true if it printed valid JSON.

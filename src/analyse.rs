@@ -74,17 +74,49 @@ pub struct Analysis<'g> {
 }
 
 pub fn analyse<'g>(hosts: &[Host], graph: &'g ModuleGraph, min_hosts: usize) -> Analysis<'g> {
+    analyse_only(hosts, graph, min_hosts, None)
+}
+
+/// `analyse`, restricted to the users named `only` when given (the
+/// planner re-analyses one user at a time).
+pub fn analyse_only<'g>(
+    hosts: &[Host],
+    graph: &'g ModuleGraph,
+    min_hosts: usize,
+    only: Option<&str>,
+) -> Analysis<'g> {
     let mut a = Analysis::default();
-    let mut module_hosts: Vec<Vec<String>> = vec![Vec::new(); graph.modules.len()];
-    let mut always = vec![false; graph.modules.len()];
-    for host in hosts {
-        let closure = graph.closure(&host.modules);
-        for &(id, conditional) in &closure {
-            module_hosts[id].push(host.name.clone());
-            always[id] |= !conditional;
+    let (module_hosts, always) = match only {
+        // One user: walk back from the few modules that define it,
+        // instead of computing every host's closure.
+        Some(name) => {
+            let relevant: Vec<usize> = graph
+                .modules
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| {
+                    m.definitions
+                        .iter()
+                        .any(|d| matches!(&d.user, UserName::Static(n) if n == name))
+                })
+                .map(|(i, _)| i)
+                .collect();
+            graph.hosts_reaching(hosts, &relevant)
         }
-        a.host_modules.push(closure);
-    }
+        None => {
+            let mut module_hosts: Vec<Vec<String>> = vec![Vec::new(); graph.modules.len()];
+            let mut always = vec![false; graph.modules.len()];
+            for host in hosts {
+                let closure = graph.closure(&host.modules);
+                for &(id, conditional) in &closure {
+                    module_hosts[id].push(host.name.clone());
+                    always[id] |= !conditional;
+                }
+                a.host_modules.push(closure);
+            }
+            (module_hosts, always)
+        }
+    };
 
     let mut groups: BTreeMap<(String, UserOption, bool), Vec<Placed<'g>>> = BTreeMap::new();
     for ((module, mut hosts), always) in graph.modules.iter().zip(module_hosts).zip(always) {
@@ -96,6 +128,11 @@ pub fn analyse<'g>(hosts: &[Host], graph: &'g ModuleGraph, min_hosts: usize) -> 
         let hosts = Arc::new(hosts);
         let key = &module.key;
         for def in &module.definitions {
+            if let (Some(o), UserName::Static(n)) = (only, &def.user)
+                && n != o
+            {
+                continue;
+            }
             let (name, dynamic) = match &def.user {
                 UserName::Static(n) => (n.clone(), false),
                 UserName::Computed(t) => (t.clone(), true),

@@ -12,7 +12,7 @@ use rnix::{ParseError, Root, SyntaxKind};
 use std::sync::Arc;
 
 use crate::diagnostic::{Diagnostic, Location, codes};
-use crate::discover::Discovery;
+use crate::discover::{Discovery, Host};
 use crate::fs::Fs;
 use crate::index::{ImportTarget, ModuleIndex, ModuleKey, index_file};
 use crate::source::SourceFile;
@@ -21,7 +21,7 @@ use crate::source::SourceFile;
 /// numbered in the order they were reached; an id indexes `modules`.
 #[derive(Debug, Default)]
 pub struct ModuleGraph {
-    pub modules: Vec<ModuleIndex>,
+    pub modules: Vec<Arc<ModuleIndex>>,
     ids: HashMap<ModuleKey, usize>,
     /// For each module, the modules it imports, and whether only under a
     /// condition (`lib.optionals cond [ … ]`).
@@ -46,7 +46,7 @@ impl Progress for Silent {}
 
 /// A module with its imports resolved to module keys, and the
 /// diagnostics for imports that lead nowhere.
-type Resolved = (ModuleIndex, Vec<(ModuleKey, bool)>, Vec<Diagnostic>);
+type Resolved = (Arc<ModuleIndex>, Vec<(ModuleKey, bool)>, Vec<Diagnostic>);
 
 #[derive(Debug)]
 enum FileOutcome {
@@ -72,6 +72,17 @@ impl FileCache {
         for p in paths {
             self.files.remove(p);
         }
+    }
+
+    /// Indexes a file the caller has parsed already (a planned change),
+    /// so the next load need not read or parse it again.
+    pub fn prime(&mut self, fs: &dyn Fs, file: &SourceFile, root: &Root) {
+        let modules = index_file(file, root)
+            .into_iter()
+            .map(|m| resolve_imports(fs, m))
+            .collect();
+        self.files
+            .insert(file.path.clone(), Arc::new(FileOutcome::Indexed(modules)));
     }
 
     /// Remembers every file a load read.
@@ -173,7 +184,7 @@ impl ModuleGraph {
     }
 
     pub fn get(&self, key: &ModuleKey) -> Option<&ModuleIndex> {
-        self.id(key).map(|i| &self.modules[i])
+        self.id(key).map(|i| &*self.modules[i])
     }
 
     /// Every module reachable from `roots` through `imports`, sorted by
@@ -187,6 +198,62 @@ impl ModuleGraph {
             .filter(|&i| all[i])
             .map(|i| (i, !sure[i]))
             .collect()
+    }
+
+    /// For each module in `targets`, the hosts that evaluate it and
+    /// whether one of them does so unconditionally; other modules get no
+    /// hosts. Walks the import edges backwards from the targets only.
+    pub fn hosts_reaching(
+        &self,
+        hosts: &[Host],
+        targets: &[usize],
+    ) -> (Vec<Vec<String>>, Vec<bool>) {
+        let n = self.modules.len();
+        let mut module_hosts = vec![Vec::new(); n];
+        let mut always = vec![false; n];
+        if targets.is_empty() {
+            return (module_hosts, always);
+        }
+        let mut reverse: Vec<Vec<(usize, bool)>> = vec![Vec::new(); n];
+        for (from, out) in self.edges.iter().enumerate() {
+            for &(to, conditional) in out {
+                reverse[to].push((from, conditional));
+            }
+        }
+        let mut roots: HashMap<usize, Vec<&str>> = HashMap::new();
+        for h in hosts {
+            for k in &h.modules {
+                if let Some(id) = self.id(k) {
+                    roots.entry(id).or_default().push(&h.name);
+                }
+            }
+        }
+        for &t in targets {
+            // (module, reached through unconditional edges only)
+            let mut best: HashMap<usize, bool> = HashMap::new();
+            let mut stack = vec![(t, true)];
+            while let Some((m, sure)) = stack.pop() {
+                match best.get(&m) {
+                    Some(&b) if b || !sure => continue,
+                    _ => {}
+                }
+                best.insert(m, sure);
+                for &(p, conditional) in &reverse[m] {
+                    stack.push((p, sure && !conditional));
+                }
+            }
+            let mut names: Vec<String> = Vec::new();
+            for (m, sure) in best {
+                if let Some(hs) = roots.get(&m) {
+                    names.extend(hs.iter().map(|h| h.to_string()));
+                    always[t] |= sure;
+                }
+            }
+            names.sort();
+            names.dedup();
+            module_hosts[t] = names;
+        }
+        (module_hosts, always)
     }
 
     fn reach(&self, start: &[usize], through_conditional: bool) -> Vec<bool> {
@@ -271,7 +338,7 @@ fn resolve_imports(fs: &dyn Fs, module: ModuleIndex) -> Resolved {
             },
         }
     }
-    (module, out, diags)
+    (Arc::new(module), out, diags)
 }
 
 /// One diagnostic per parse error, in words a Nix user knows.

@@ -124,7 +124,11 @@ pub fn differences(before: &Effective, after: &Effective) -> Vec<String> {
 /// A changed file must parse and must not bind an attribute twice (which
 /// rnix accepts and Nix rejects).
 pub fn check_text(text: &str) -> Result<(), String> {
-    let parse = Root::parse(text);
+    check_parse(&Root::parse(text))
+}
+
+/// `check_text` on a parse the caller has already.
+pub fn check_parse(parse: &rnix::Parse<Root>) -> Result<(), String> {
     if let Some(e) = parse.errors().first() {
         return Err(format!("it would not parse: {e}"));
     }

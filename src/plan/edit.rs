@@ -237,7 +237,10 @@ mod tests {
         let t = "0123456789";
         let out = apply(t, &[Splice::delete((2, 8)), Splice::delete((3, 4))]).unwrap();
         assert_eq!(out, "0189");
-        assert_eq!(apply(t, &[Splice::delete((2, 5)), Splice::delete((4, 6))]).unwrap(), "016789");
+        assert_eq!(
+            apply(t, &[Splice::delete((2, 5)), Splice::delete((4, 6))]).unwrap(),
+            "016789"
+        );
         let replace = Splice {
             range: (4, 6),
             text: "x".into(),

@@ -22,7 +22,9 @@ use crate::load::{self, FileCache, Progress};
 use crate::verify;
 use crate::{Error, ScanOptions};
 
-pub use moves::{Stay, UserMove};
+pub use moves::{ParsedFile, Stay, Trees, UserMove};
+
+use rayon::prelude::*;
 
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
@@ -200,6 +202,7 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
         .map(|m| m.key.file.clone())
         .collect();
     let mut overlay = Overlay::new(&disk);
+    let mut trees = Trees::new();
     let mut cache = FileCache::default();
     cache.absorb(&graph);
     let mut graph = graph;
@@ -210,7 +213,8 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
             files: Vec::new(),
         };
         for option in [UserOption::Users, UserOption::HomeManager] {
-            let analysis = analyse::analyse(&discovery.hosts, &graph, opts.scan.min_hosts);
+            let analysis =
+                analyse::analyse_only(&discovery.hosts, &graph, opts.scan.min_hosts, Some(&name));
             let Some(user) = analysis
                 .users
                 .iter()
@@ -218,7 +222,21 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
             else {
                 continue;
             };
-            let mv = match moves::plan_user(&overlay, &graph.modules, &frozen, user) {
+            let files: Vec<PathBuf> = user
+                .definitions
+                .iter()
+                .filter(|d| d.is_local())
+                .map(|d| d.module.file.clone())
+                .collect();
+            if let Err(reason) = read_trees(&overlay, &mut trees, &files) {
+                plan.skipped.push(Skipped {
+                    user: name.clone(),
+                    option,
+                    reason,
+                });
+                continue;
+            }
+            let mv = match moves::plan_user(&overlay, &graph, &frozen, &trees, user) {
                 Ok(Some(mv)) => mv,
                 Ok(None) => {
                     if !opts.users.is_empty() {
@@ -241,7 +259,15 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
             };
             let hosts: BTreeSet<String> = mv.hosts.iter().cloned().collect();
             drop(analysis);
-            match try_move(&mut overlay, &mut cache, &discovery, &graph, &mv, &hosts) {
+            match try_move(
+                &mut overlay,
+                &mut cache,
+                &mut trees,
+                &discovery,
+                &graph,
+                &mv,
+                &hosts,
+            ) {
                 Ok((new_graph, changes)) => {
                     graph = new_graph;
                     for c in changes {
@@ -267,11 +293,36 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
     Ok(plan)
 }
 
+/// A file as it was before a move: to restore if the move is refused.
+type Previous = (PathBuf, Option<Arc<str>>, Option<Arc<ParsedFile>>);
+
+/// Parses, in parallel, the files not parsed yet.
+fn read_trees(fs: &dyn Fs, trees: &mut Trees, files: &[PathBuf]) -> Result<(), String> {
+    let missing: BTreeSet<&PathBuf> = files.iter().filter(|f| !trees.contains_key(*f)).collect();
+    let texts: Vec<(PathBuf, String)> = missing
+        .into_iter()
+        .map(|p| {
+            fs.read(p)
+                .map(|t| (p.clone(), t))
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))
+        })
+        .collect::<Result<_, _>>()?;
+    let parsed: Vec<(PathBuf, ParsedFile)> = texts
+        .into_par_iter()
+        .map(|(p, t)| (p.clone(), ParsedFile::new(p, t)))
+        .collect();
+    for (p, f) in parsed {
+        trees.insert(p, Arc::new(f));
+    }
+    Ok(())
+}
+
 /// Applies one move to the overlay and verifies it; on any failure the
 /// overlay is restored and the reason returned.
 fn try_move(
     overlay: &mut Overlay<'_>,
     cache: &mut FileCache,
+    trees: &mut Trees,
     discovery: &discover::Discovery,
     graph: &load::ModuleGraph,
     mv: &UserMove,
@@ -279,33 +330,49 @@ fn try_move(
 ) -> Result<(load::ModuleGraph, Vec<FileChange>), String> {
     let mut changes = Vec::new();
     for (path, splices) in &mv.splices {
-        let before = overlay
-            .read(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let before = trees
+            .get(path)
+            .map(|t| t.file.text.clone())
+            .ok_or_else(|| format!("{} was not read", path.display()))?;
         let after =
             edit::apply(&before, splices).map_err(|e| format!("{}: {e}", path.display()))?;
-        verify::check_text(&after).map_err(|e| format!("{}: {e}", path.display()))?;
         changes.push(FileChange {
             path: path.clone(),
             before: Some(before),
             after: Some(after),
         });
     }
-    verify::check_text(&mv.new_text).map_err(|e| format!("{}: {e}", mv.new_file.display()))?;
     changes.push(FileChange {
         path: mv.new_file.clone(),
         before: None,
         after: Some(mv.new_text.clone()),
     });
-    let previous: Vec<(PathBuf, Option<Arc<str>>)> = changes
+    // Parse every changed file once: to check it and to index it.
+    let parsed: Vec<ParsedFile> = changes
+        .par_iter()
+        .map(|c| ParsedFile::new(c.path.clone(), c.after.clone().unwrap_or_default()))
+        .collect();
+    for p in &parsed {
+        verify::check_parse(&p.parse).map_err(|e| format!("{}: {e}", p.file.path.display()))?;
+    }
+    let previous: Vec<Previous> = changes
         .iter()
-        .map(|c| (c.path.clone(), c.before.as_deref().map(Arc::from)))
+        .map(|c| {
+            (
+                c.path.clone(),
+                c.before.as_deref().map(Arc::from),
+                trees.get(&c.path).cloned(),
+            )
+        })
         .collect();
     for c in &changes {
         overlay.set(c.path.clone(), c.after.as_deref().map(Arc::from));
     }
     let touched: Vec<PathBuf> = changes.iter().map(|c| c.path.clone()).collect();
-    cache.invalidate(&touched);
+    for p in parsed {
+        cache.prime(&*overlay, &p.file, &p.parse.tree());
+        trees.insert(p.file.path.clone(), Arc::new(p));
+    }
     let new_graph = load::load_with(&*overlay, discovery, &load::Silent, cache);
     let before = verify::effective(&discovery.hosts, graph, Some(hosts));
     let after = verify::effective(&discovery.hosts, &new_graph, Some(hosts));
@@ -316,8 +383,12 @@ fn try_move(
         .filter(|d| d.severity == Severity::Error)
         .collect();
     if !diffs.is_empty() || !new_errors.is_empty() {
-        for (path, text) in previous {
-            overlay.set(path, text);
+        for (path, text, tree) in previous {
+            overlay.set(path.clone(), text);
+            match tree {
+                Some(t) => trees.insert(path, t),
+                None => trees.remove(&path),
+            };
         }
         cache.invalidate(&touched);
         let mut reasons = diffs;

@@ -16,7 +16,8 @@ use super::print::{self, Entry, Value};
 use crate::analyse::{Placed, User, dotted};
 use crate::canon::Canon;
 use crate::fs::Fs;
-use crate::index::{ImportTarget, Leaf, ModuleIndex, UserOption, walk_scope_at};
+use crate::index::{ImportTarget, Leaf, UserOption, walk_scope_at};
+use crate::load::ModuleGraph;
 use crate::scope::{Binding, Resolution};
 use crate::source::SourceFile;
 use crate::syntax::{Range, ident_text, range_of, strip_parens};
@@ -48,9 +49,29 @@ pub struct UserMove {
     pub imports: Vec<(String, PathBuf)>,
 }
 
+/// A file's text and its parse, kept between users so each file is
+/// parsed once per change, not once per look.
+pub struct ParsedFile {
+    pub file: SourceFile,
+    pub parse: rnix::Parse<Root>,
+}
+
+impl ParsedFile {
+    pub fn new(path: PathBuf, text: String) -> Self {
+        let parse = Root::parse(&text);
+        ParsedFile {
+            file: SourceFile::new(path, text),
+            parse,
+        }
+    }
+}
+
+/// Parsed files by path, as they are in the overlay now.
+pub type Trees = HashMap<PathBuf, std::sync::Arc<ParsedFile>>;
+
 /// A parsed file the plan edits.
-struct Parsed {
-    file: SourceFile,
+struct Parsed<'t> {
+    file: &'t SourceFile,
     root: Root,
 }
 
@@ -77,8 +98,9 @@ struct Site<'a> {
 /// modules could not be re-read to verify the edit.
 pub fn plan_user(
     fs: &dyn Fs,
-    modules: &[ModuleIndex],
+    graph: &ModuleGraph,
     frozen: &BTreeSet<PathBuf>,
+    trees: &Trees,
     user: &User<'_>,
 ) -> Result<Option<UserMove>, String> {
     let name = &user.name;
@@ -100,22 +122,21 @@ pub fn plan_user(
         .into_iter()
         .collect();
 
-    let mut parsed: HashMap<PathBuf, Parsed> = HashMap::new();
+    let mut parsed: HashMap<PathBuf, Parsed<'_>> = HashMap::new();
     for d in &local {
         let path = &d.module.file;
         if !parsed.contains_key(path) {
-            let text = fs
-                .read(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let root = Root::parse(&text);
-            if !root.errors().is_empty() {
+            let t = trees
+                .get(path)
+                .ok_or_else(|| format!("{} was not read", path.display()))?;
+            if !t.parse.errors().is_empty() {
                 return Err(format!("{} does not parse", path.display()));
             }
             parsed.insert(
                 path.clone(),
                 Parsed {
-                    root: root.tree(),
-                    file: SourceFile::new(path.clone(), text),
+                    root: t.parse.tree(),
+                    file: &t.file,
                 },
             );
         }
@@ -374,7 +395,7 @@ pub fn plan_user(
                 "host {host} defines the user only inline in a file clan-migrate does not edit"
             ));
         };
-        let module = modules.iter().find(|m| &m.key == d.module);
+        let module = graph.get(d.module);
         let target = if user.option == UserOption::Users {
             dir.clone()
         } else {
@@ -529,7 +550,7 @@ type Places = Vec<(PathBuf, Range)>;
 type Printed = (Value, Places);
 
 fn lift_whole(
-    parsed: &HashMap<PathBuf, Parsed>,
+    parsed: &HashMap<PathBuf, Parsed<'_>>,
     new_dir: &Path,
     by_host: &BTreeMap<&str, Vec<&Site<'_>>>,
 ) -> Result<(Lifted, Printed, Places), String> {
@@ -539,7 +560,7 @@ fn lift_whole(
     let mut first_err = None;
     for sites in by_host.values() {
         let s = sites[0];
-        match lift(&parsed[&s.file].file, &s.value, new_dir) {
+        match lift(parsed[&s.file].file, &s.value, new_dir) {
             Ok(l) => {
                 let cost = |l: &Lifted| l.bindings.len() + l.withs.len();
                 if best.as_ref().is_none_or(|(b, _)| cost(&l) < cost(b)) {
@@ -574,7 +595,7 @@ fn lift_whole(
 }
 
 fn lift_elements(
-    parsed: &HashMap<PathBuf, Parsed>,
+    parsed: &HashMap<PathBuf, Parsed<'_>>,
     new_dir: &Path,
     by_host: &BTreeMap<&str, Vec<&Site<'_>>>,
     common: &[Canon],
@@ -618,7 +639,7 @@ fn lift_elements(
             let mut ok = true;
             for (s, node) in &taken {
                 let p = &parsed[&s.file];
-                match lift(&p.file, node, new_dir) {
+                match lift(p.file, node, new_dir) {
                     Ok(l) => {
                         let start = usize::from(node.text_range().start());
                         printed.push((
@@ -857,6 +878,21 @@ fn cascade(root: &Root, ranges: &[Range]) -> Vec<Range> {
 /// fixpoint: a removed binding may have been the last user of another).
 fn unused_bindings(root: &Root, deleted: &[Range]) -> Vec<Range> {
     let inside = |r: Range, del: &[Range]| del.iter().any(|d| d.0 <= r.0 && r.1 <= d.1);
+    // Only names some `let` binds can resolve to a `let` binding.
+    let let_names: HashSet<String> = root
+        .syntax()
+        .descendants()
+        .filter_map(ast::LetIn::cast)
+        .flat_map(|l| {
+            l.attrpath_values()
+                .filter_map(|av| av.attrpath()?.attrs().next())
+                .filter_map(|a| crate::syntax::attr_name(&a).as_static().map(str::to_string))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if let_names.is_empty() {
+        return Vec::new();
+    }
     let mut del: Vec<Range> = deleted.to_vec();
     let mut extra = Vec::new();
     loop {
@@ -875,6 +911,9 @@ fn unused_bindings(root: &Root, deleted: &[Range]) -> Vec<Range> {
                 continue;
             }
             let name = ident_text(&ident);
+            if !let_names.contains(&name) {
+                continue;
+            }
             if let Resolution::Binding {
                 binding: Binding::Expr(value),
                 ..
