@@ -88,6 +88,22 @@ pub fn effective(
     out
 }
 
+/// The users whose effective definitions differ, on any host.
+pub fn changed_users(before: &Effective, after: &Effective) -> BTreeSet<(UserOption, String)> {
+    let mut out = BTreeSet::new();
+    let empty = BTreeMap::new();
+    for host in before.keys().chain(after.keys()) {
+        let b = before.get(host).unwrap_or(&empty);
+        let a = after.get(host).unwrap_or(&empty);
+        for key in b.keys().chain(a.keys()) {
+            if b.get(key) != a.get(key) {
+                out.insert(key.clone());
+            }
+        }
+    }
+    out
+}
+
 /// Human lines describing how `after` differs from `before`.
 pub fn differences(before: &Effective, after: &Effective) -> Vec<String> {
     let mut out = Vec::new();

@@ -252,12 +252,21 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
             }
         };
     }
+    let step_files = p.step_files();
+    if let Err(e) = plan::check_steps(&step_files) {
+        eprintln!("error: an intermediate commit would not be valid Nix: {e}");
+        eprintln!(
+            "  help: this is a bug in clan-migrate; apply one user at a time with --user meanwhile"
+        );
+        return ExitCode::from(EXIT_ERROR);
+    }
     let commits: Vec<stage::CommitSpec> = p
         .steps
         .iter()
-        .map(|s| stage::CommitSpec {
+        .zip(&step_files)
+        .map(|(s, files)| stage::CommitSpec {
             message: s.commit_message(),
-            changes: s.files.iter().map(to_change).collect(),
+            changes: files.iter().map(to_change).collect(),
         })
         .collect();
     let fault = EnvFault(std::env::var("CLAN_MIGRATE_TEST_FAULT").ok());

@@ -4,8 +4,6 @@
 //! of its own (with the comments directly above it and after it), and
 //! just the node and its spacing when it shares a line.
 
-use std::collections::BTreeMap;
-
 use crate::syntax::Range;
 
 /// Replace `range` of the original text with `text`.
@@ -201,9 +199,6 @@ pub fn reindent(text: &str, from: usize, to: usize, has_multiline_string: bool) 
     }
     out
 }
-
-/// Splices grouped by file.
-pub type FileSplices = BTreeMap<std::path::PathBuf, Vec<Splice>>;
 
 #[cfg(test)]
 mod tests {

@@ -8,8 +8,9 @@ mod edit;
 mod extract;
 pub mod moves;
 mod print;
+mod render;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -46,7 +47,6 @@ pub struct FileChange {
 pub struct Step {
     pub user: String,
     pub moves: Vec<UserMove>,
-    pub files: Vec<FileChange>,
 }
 
 impl Step {
@@ -102,6 +102,30 @@ pub struct Plan {
     pub skipped: Vec<Skipped>,
     /// Findings of the scan the plan rests on (warnings and notes).
     pub diagnostics: Vec<Diagnostic>,
+    /// Every changed file, from its original to its final contents.
+    files: Vec<FileChange>,
+    /// Where each step's files come from: worked out already, or to be
+    /// rendered from the parsed originals when asked for (only `apply`
+    /// needs them, so `plan` does not pay for them).
+    step_files: StepFiles,
+}
+
+#[derive(Clone, Default)]
+enum StepFiles {
+    #[default]
+    None,
+    Known(Vec<Vec<FileChange>>),
+    Render(Arc<Trees>),
+}
+
+impl std::fmt::Debug for StepFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepFiles::None => f.write_str("None"),
+            StepFiles::Known(v) => write!(f, "Known({} steps)", v.len()),
+            StepFiles::Render(t) => write!(f, "Render({} files)", t.len()),
+        }
+    }
 }
 
 impl Plan {
@@ -111,15 +135,17 @@ impl Plan {
 
     /// Every changed file, from its original to its final contents.
     pub fn files(&self) -> Vec<FileChange> {
-        let mut out: BTreeMap<PathBuf, FileChange> = BTreeMap::new();
-        for step in &self.steps {
-            for f in &step.files {
-                out.entry(f.path.clone())
-                    .and_modify(|c| c.after = f.after.clone())
-                    .or_insert_with(|| f.clone());
-            }
+        self.files.clone()
+    }
+
+    /// Per step, the files it changes, from their contents after the
+    /// previous step to their contents after this one: one commit each.
+    pub fn step_files(&self) -> Vec<Vec<FileChange>> {
+        match &self.step_files {
+            StepFiles::None => vec![Vec::new(); self.steps.len()],
+            StepFiles::Known(v) => v.clone(),
+            StepFiles::Render(trees) => files_of_steps(trees, &self.steps),
         }
-        out.into_values().filter(|c| c.before != c.after).collect()
     }
 }
 
@@ -201,7 +227,336 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
         .iter()
         .map(|m| m.key.file.clone())
         .collect();
-    let mut overlay = Overlay::new(&disk);
+    let ctx = Ctx {
+        disk: &disk,
+        discovery: &discovery,
+        frozen: &frozen,
+        opts,
+    };
+    match batched(&ctx, &graph, &names, &mut plan) {
+        Some((steps, files, trees)) => {
+            plan.steps = steps;
+            plan.files = files;
+            plan.step_files = StepFiles::Render(Arc::new(trees));
+        }
+        None => {
+            // Some refusal could not be pinned on one user: plan them one
+            // at a time, verifying each on its own.
+            plan.skipped.retain(|s| !names.contains(&s.user));
+            let (steps, per_step) = sequential(&ctx, graph, &names, &mut plan);
+            plan.files = merge_steps(&per_step);
+            plan.steps = steps;
+            plan.step_files = StepFiles::Known(per_step);
+        }
+    }
+    Ok(plan)
+}
+
+/// What both planners need.
+struct Ctx<'a> {
+    disk: &'a DiskFs,
+    discovery: &'a discover::Discovery,
+    frozen: &'a BTreeSet<PathBuf>,
+    opts: &'a PlanOptions,
+}
+
+impl Ctx<'_> {
+    fn note_nothing(&self, plan: &mut Plan, name: &str, option: UserOption) {
+        if !self.opts.users.is_empty() {
+            plan.skipped.push(Skipped {
+                user: name.to_string(),
+                option,
+                reason: "nothing left that every host has in common".into(),
+            });
+        }
+    }
+}
+
+/// Plans every user at once on the original files, renders all moves
+/// together and verifies the result; a move the verification refuses is
+/// dropped and the rest verified again. `None` when a refusal cannot be
+/// pinned on a user.
+fn batched(
+    ctx: &Ctx<'_>,
+    graph: &load::ModuleGraph,
+    names: &BTreeSet<String>,
+    plan: &mut Plan,
+) -> Option<(Vec<Step>, Vec<FileChange>, Trees)> {
+    let analysis = analyse::analyse(&ctx.discovery.hosts, graph, ctx.opts.scan.min_hosts);
+    let users: Vec<&analyse::User<'_>> = analysis
+        .users
+        .iter()
+        .filter(|u| u.status == Status::Repeated && names.contains(&u.name))
+        .collect();
+    let files: Vec<PathBuf> = users
+        .iter()
+        .flat_map(|u| {
+            u.definitions
+                .iter()
+                .filter(|d| d.is_local())
+                .map(|d| d.module.file.clone())
+        })
+        .collect();
+    let mut trees = Trees::new();
+    if read_trees(ctx.disk, &mut trees, &files).is_err() {
+        return None;
+    }
+    let planned: Vec<Result<Option<UserMove>, String>> = users
+        .par_iter()
+        .map(|u| moves::plan_user(ctx.disk, graph, ctx.frozen, &trees, u))
+        .collect();
+    let mut moves: Vec<UserMove> = Vec::new();
+    for (u, result) in users.iter().zip(planned) {
+        match result {
+            Ok(Some(mv)) => moves.push(mv),
+            Ok(None) => ctx.note_nothing(plan, &u.name, u.option),
+            Err(reason) => plan.skipped.push(Skipped {
+                user: u.name.clone(),
+                option: u.option,
+                reason,
+            }),
+        }
+    }
+    // Commit order: by user, NixOS part first.
+    moves.sort_by(|a, b| (&a.user, a.option).cmp(&(&b.user, b.option)));
+    let base = {
+        let mut c = FileCache::default();
+        c.absorb(graph);
+        c
+    };
+    let mut finals;
+    loop {
+        let refs: Vec<&UserMove> = moves.iter().collect();
+        finals = match render_all(&trees, &refs) {
+            Ok(f) => f,
+            Err((file, reason)) => {
+                // Drop the moves that touch the file that would not render.
+                let before = moves.len();
+                drop_moves(&mut moves, plan, |m| touches(m, &file), &reason);
+                if moves.len() == before {
+                    return None;
+                }
+                continue;
+            }
+        };
+        let mut overlay = Overlay::new(ctx.disk);
+        let mut cache = base.clone();
+        let parsed: Vec<ParsedFile> = finals
+            .par_iter()
+            .map(|(p, t)| ParsedFile::new(p.clone(), t.clone()))
+            .collect();
+        if let Some(bad) = parsed.iter().find_map(|p| {
+            verify::check_parse(&p.parse)
+                .err()
+                .map(|e| (p.file.path.clone(), e))
+        }) {
+            let before = moves.len();
+            let reason = format!("{}: {}", bad.0.display(), bad.1);
+            drop_moves(
+                &mut moves,
+                plan,
+                |m| touches(m, &bad.0) || m.new_file == bad.0,
+                &reason,
+            );
+            if moves.len() == before {
+                return None;
+            }
+            continue;
+        }
+        for (p, t) in &finals {
+            overlay.set(p.clone(), Some(Arc::from(t.as_str())));
+        }
+        for p in &parsed {
+            cache.prime(&overlay, &p.file, &p.parse.tree());
+        }
+        let after_graph = load::load_with(&overlay, ctx.discovery, &load::Silent, &cache);
+        let hosts: BTreeSet<String> = moves.iter().flat_map(|m| m.hosts.iter().cloned()).collect();
+        let before = verify::effective(&ctx.discovery.hosts, graph, Some(&hosts));
+        let after = verify::effective(&ctx.discovery.hosts, &after_graph, Some(&hosts));
+        let changed = verify::changed_users(&before, &after);
+        let new_errors = after_graph
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error);
+        if changed.is_empty() && !new_errors {
+            break;
+        }
+        if new_errors {
+            return None;
+        }
+        let lines = verify::differences(&before, &after);
+        let before_len = moves.len();
+        let culprit = |m: &UserMove| changed.contains(&(m.option, m.user.clone()));
+        let reason = format!(
+            "verification refused the move, which would change: {}",
+            lines.join("; ")
+        );
+        drop_moves(&mut moves, plan, culprit, &reason);
+        if moves.len() == before_len {
+            return None;
+        }
+    }
+    let files = finals
+        .into_iter()
+        .map(|(path, after)| FileChange {
+            before: trees.get(&path).map(|t| t.file.text.clone()),
+            after: Some(after),
+            path,
+        })
+        .filter(|c| c.before != c.after)
+        .collect();
+    Some((steps_of(moves), files, trees))
+}
+
+/// Files a move edits (not counting the file it creates).
+fn touches(m: &UserMove, file: &Path) -> bool {
+    m.deletions.contains_key(file) || m.import_adds.iter().any(|a| a.file == file)
+}
+
+fn drop_moves(
+    moves: &mut Vec<UserMove>,
+    plan: &mut Plan,
+    which: impl Fn(&UserMove) -> bool,
+    reason: &str,
+) {
+    moves.retain(|m| {
+        if which(m) {
+            plan.skipped.push(Skipped {
+                user: m.user.clone(),
+                option: m.option,
+                reason: reason.to_string(),
+            });
+            false
+        } else {
+            true
+        }
+    });
+}
+
+/// The moves touching each file, in move order: rendering a file looks
+/// only at its own moves.
+fn moves_by_file<'m>(moves: &[&'m UserMove]) -> HashMap<&'m Path, Vec<&'m UserMove>> {
+    let mut by_file: HashMap<&Path, Vec<&UserMove>> = HashMap::new();
+    for m in moves {
+        let mut files: BTreeSet<&Path> = m.deletions.keys().map(PathBuf::as_path).collect();
+        files.extend(m.import_adds.iter().map(|a| a.file.as_path()));
+        for f in files {
+            by_file.entry(f).or_default().push(m);
+        }
+    }
+    by_file
+}
+
+/// Every file's final text after `moves`, new files included.
+fn render_all(
+    trees: &Trees,
+    moves: &[&UserMove],
+) -> Result<BTreeMap<PathBuf, String>, (PathBuf, String)> {
+    let by_file = moves_by_file(moves);
+    let rendered: Vec<(PathBuf, Result<String, String>)> = by_file
+        .par_iter()
+        .map(|(f, ms)| (f.to_path_buf(), render::render_file(&trees[*f], ms)))
+        .collect();
+    let mut out = BTreeMap::new();
+    for (f, r) in rendered {
+        out.insert(f.clone(), r.map_err(|e| (f, e))?);
+    }
+    for m in moves {
+        out.insert(m.new_file.clone(), m.new_text.clone());
+    }
+    Ok(out)
+}
+
+/// One step per user (moves come sorted by user).
+fn steps_of(moves: Vec<UserMove>) -> Vec<Step> {
+    let mut steps: Vec<Step> = Vec::new();
+    for mv in moves {
+        match steps.last_mut() {
+            Some(s) if s.user == mv.user => s.moves.push(mv),
+            _ => steps.push(Step {
+                user: mv.user.clone(),
+                moves: vec![mv],
+            }),
+        }
+    }
+    steps
+}
+
+/// Each step's files, every file rendered with every move up to that
+/// step, so each commit holds exactly that user's change.
+fn files_of_steps(trees: &Trees, steps: &[Step]) -> Vec<Vec<FileChange>> {
+    let mut applied: HashMap<&Path, Vec<&UserMove>> = HashMap::new();
+    let mut current: HashMap<&Path, String> = HashMap::new();
+    let mut out = Vec::new();
+    for step in steps {
+        let refs: Vec<&UserMove> = step.moves.iter().collect();
+        let mut changes = Vec::new();
+        for (f, ms) in moves_by_file(&refs) {
+            let so_far = applied.entry(f).or_default();
+            so_far.extend(ms);
+            let pf = &trees[f];
+            let after = render::render_file(pf, so_far).expect("rendered in full before");
+            let before = current
+                .insert(f, after.clone())
+                .unwrap_or_else(|| pf.file.text.clone());
+            changes.push(FileChange {
+                path: f.to_path_buf(),
+                before: Some(before),
+                after: Some(after),
+            });
+        }
+        for m in &step.moves {
+            changes.push(FileChange {
+                path: m.new_file.clone(),
+                before: None,
+                after: Some(m.new_text.clone()),
+            });
+        }
+        changes.sort_by(|a, b| a.path.cmp(&b.path));
+        out.push(changes);
+    }
+    out
+}
+
+/// The net change of consecutive steps, per file.
+fn merge_steps(per_step: &[Vec<FileChange>]) -> Vec<FileChange> {
+    let mut out: BTreeMap<PathBuf, FileChange> = BTreeMap::new();
+    for f in per_step.iter().flatten() {
+        out.entry(f.path.clone())
+            .and_modify(|c| c.after = f.after.clone())
+            .or_insert_with(|| f.clone());
+    }
+    out.into_values().filter(|c| c.before != c.after).collect()
+}
+
+/// Checks that every file of every step parses and binds nothing twice:
+/// each commit must be a valid configuration on its own.
+pub fn check_steps(step_files: &[Vec<FileChange>]) -> Result<(), String> {
+    let all: Vec<&FileChange> = step_files.iter().flatten().collect();
+    all.par_iter()
+        .filter_map(|c| {
+            let text = c.after.as_deref()?;
+            verify::check_text(text)
+                .err()
+                .map(|e| format!("{}: {e}", c.path.display()))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .next()
+        .map_or(Ok(()), Err)
+}
+
+/// One user at a time on an overlay, each move verified on its own:
+/// slower, but every refusal is exact.
+fn sequential(
+    ctx: &Ctx<'_>,
+    graph: load::ModuleGraph,
+    names: &BTreeSet<String>,
+    plan: &mut Plan,
+) -> (Vec<Step>, Vec<Vec<FileChange>>) {
+    let mut steps = Vec::new();
+    let mut per_step = Vec::new();
+    let mut overlay = Overlay::new(ctx.disk);
     let mut trees = Trees::new();
     let mut cache = FileCache::default();
     cache.absorb(&graph);
@@ -210,15 +565,19 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
         let mut step = Step {
             user: name.clone(),
             moves: Vec::new(),
-            files: Vec::new(),
         };
+        let mut step_files: Vec<FileChange> = Vec::new();
         for option in [UserOption::Users, UserOption::HomeManager] {
-            let analysis =
-                analyse::analyse_only(&discovery.hosts, &graph, opts.scan.min_hosts, Some(&name));
+            let analysis = analyse::analyse_only(
+                &ctx.discovery.hosts,
+                &graph,
+                ctx.opts.scan.min_hosts,
+                Some(name),
+            );
             let Some(user) = analysis
                 .users
                 .iter()
-                .find(|u| u.name == name && u.option == option && u.status == Status::Repeated)
+                .find(|u| &u.name == name && u.option == option && u.status == Status::Repeated)
             else {
                 continue;
             };
@@ -236,16 +595,10 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
                 });
                 continue;
             }
-            let mv = match moves::plan_user(&overlay, &graph, &frozen, &trees, user) {
+            let mv = match moves::plan_user(&overlay, &graph, ctx.frozen, &trees, user) {
                 Ok(Some(mv)) => mv,
                 Ok(None) => {
-                    if !opts.users.is_empty() {
-                        plan.skipped.push(Skipped {
-                            user: name.clone(),
-                            option,
-                            reason: "nothing left that every host has in common".into(),
-                        });
-                    }
+                    ctx.note_nothing(plan, name, option);
                     continue;
                 }
                 Err(reason) => {
@@ -263,7 +616,7 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
                 &mut overlay,
                 &mut cache,
                 &mut trees,
-                &discovery,
+                ctx.discovery,
                 &graph,
                 &mv,
                 &hosts,
@@ -271,9 +624,9 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
                 Ok((new_graph, changes)) => {
                     graph = new_graph;
                     for c in changes {
-                        match step.files.iter_mut().find(|f| f.path == c.path) {
+                        match step_files.iter_mut().find(|f| f.path == c.path) {
                             Some(f) => f.after = c.after,
-                            None => step.files.push(c),
+                            None => step_files.push(c),
                         }
                     }
                     step.moves.push(mv);
@@ -286,11 +639,12 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
             }
         }
         if !step.moves.is_empty() {
-            step.files.sort_by(|a, b| a.path.cmp(&b.path));
-            plan.steps.push(step);
+            step_files.sort_by(|a, b| a.path.cmp(&b.path));
+            steps.push(step);
+            per_step.push(step_files);
         }
     }
-    Ok(plan)
+    (steps, per_step)
 }
 
 /// A file as it was before a move: to restore if the move is refused.
@@ -329,13 +683,14 @@ fn try_move(
     hosts: &BTreeSet<String>,
 ) -> Result<(load::ModuleGraph, Vec<FileChange>), String> {
     let mut changes = Vec::new();
-    for (path, splices) in &mv.splices {
-        let before = trees
+    let mut files: BTreeSet<&PathBuf> = mv.deletions.keys().collect();
+    files.extend(mv.import_adds.iter().map(|a| &a.file));
+    for path in files {
+        let tree = trees
             .get(path)
-            .map(|t| t.file.text.clone())
             .ok_or_else(|| format!("{} was not read", path.display()))?;
-        let after =
-            edit::apply(&before, splices).map_err(|e| format!("{}: {e}", path.display()))?;
+        let before = tree.file.text.clone();
+        let after = render::render_file(tree, &[mv])?;
         changes.push(FileChange {
             path: path.clone(),
             before: Some(before),

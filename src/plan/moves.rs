@@ -10,7 +10,7 @@ use rnix::ast::{self, HasEntry};
 use rnix::{Root, SyntaxKind, SyntaxNode, TextRange, TextSize};
 use rowan::ast::AstNode;
 
-use super::edit::{FileSplices, Splice, comments_in, deletion, indent_at};
+use super::edit::{Splice, comments_in, deletion, indent_at};
 use super::extract::{Lifted, lift, relative_path};
 use super::print::{self, Entry, Value};
 use crate::analyse::{Placed, User, dotted};
@@ -44,9 +44,22 @@ pub struct UserMove {
     pub stays: Vec<Stay>,
     pub new_file: PathBuf,
     pub new_text: String,
-    pub splices: FileSplices,
+    /// Nodes to delete per file (bindings, list elements), by range in
+    /// the file the move was planned on.
+    pub deletions: BTreeMap<PathBuf, Vec<Range>>,
+    /// Imports of the new module to add.
+    pub import_adds: Vec<ImportAdd>,
     /// Where each host imports the new module.
     pub imports: Vec<(String, PathBuf)>,
+}
+
+/// `path` added to the `imports` of the module at `inline` (or the whole
+/// file) in `file`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportAdd {
+    pub file: PathBuf,
+    pub inline: Option<Range>,
+    pub path: String,
 }
 
 /// A file's text and its parse, kept between users so each file is
@@ -179,14 +192,16 @@ pub fn plan_user(
         stays: Vec::new(),
         new_file: new_file.clone(),
         new_text: String::new(),
-        splices: BTreeMap::new(),
+        deletions: BTreeMap::new(),
+        import_adds: Vec::new(),
         imports: Vec::new(),
     };
 
     // Paths in the order the first host writes them.
     let mut paths: Vec<&Vec<String>> = Vec::new();
+    let mut seen_paths: HashSet<&Vec<String>> = HashSet::new();
     for s in &sites {
-        if !paths.contains(&&s.leaf.path) {
+        if seen_paths.insert(&s.leaf.path) {
             paths.push(&s.leaf.path);
         }
     }
@@ -198,20 +213,18 @@ pub fn plan_user(
     let mut deleted: BTreeMap<PathBuf, Vec<Range>> = BTreeMap::new();
     let mut lifted_ranges: Vec<(PathBuf, Range)> = Vec::new();
 
+    let mut sites_by_path: HashMap<&Vec<String>, Vec<usize>> = HashMap::new();
+    for (i, site) in sites.iter().enumerate() {
+        sites_by_path.entry(&site.leaf.path).or_default().push(i);
+    }
     for path in paths {
         let label = dotted(path);
-        let by_host: BTreeMap<&str, Vec<&Site<'_>>> = hosts
-            .iter()
-            .map(|h| {
-                (
-                    h.as_str(),
-                    sites
-                        .iter()
-                        .filter(|s| s.host == h && &s.leaf.path == path)
-                        .collect(),
-                )
-            })
-            .collect();
+        let mut by_host: BTreeMap<&str, Vec<&Site<'_>>> =
+            hosts.iter().map(|h| (h.as_str(), Vec::new())).collect();
+        for &i in &sites_by_path[path] {
+            let site = &sites[i];
+            by_host.entry(site.host).or_default().push(site);
+        }
         let missing: Vec<&str> = by_host
             .iter()
             .filter(|(_, v)| v.is_empty())
@@ -230,9 +243,10 @@ pub fn plan_user(
             });
             continue;
         }
-        if let Some(s) = sites
+        if let Some(s) = sites_by_path[path]
             .iter()
-            .find(|s| &s.leaf.path == path && s.blocked.is_some())
+            .map(|&i| &sites[i])
+            .find(|s| s.blocked.is_some())
         {
             mv.stays.push(Stay {
                 attr: label,
@@ -358,27 +372,28 @@ pub fn plan_user(
         ));
     }
 
-    // Deletions, cascading to containers left empty, then unused bindings.
+    // Deletions, with the user's own containers they leave empty (up to
+    // the binding that names the user); what lies above is shared with
+    // other users and left to rendering, which sees every move together.
+    let own_entries: HashSet<Range> = local.iter().map(|d| d.definition.range).collect();
     let mut carried: Vec<String> = Vec::new();
     for (file, ranges) in &deleted {
         let p = &parsed[file];
-        let mut nodes = cascade(&p.root, ranges);
-        nodes.extend(unused_bindings(&p.root, &nodes));
+        let nodes = cascade(&p.root, ranges, &|r| own_entries.contains(&r), &|_, _| true);
         let lifted_here: Vec<Range> = lifted_ranges
             .iter()
             .filter(|(f, _)| f == file)
             .map(|(_, r)| *r)
             .collect();
-        let splices = mv.splices.entry(file.clone()).or_default();
-        for n in nodes {
+        for &n in &nodes {
             let r = deletion(&p.file.text, n);
             for c in comments_in_outside(&p.file.text, r, &lifted_here) {
                 if !carried.contains(&c) {
                     carried.push(c);
                 }
             }
-            splices.push(Splice::delete(r));
         }
+        mv.deletions.insert(file.clone(), nodes);
     }
 
     // Each host imports the new module from the file that defined the user.
@@ -411,24 +426,21 @@ pub fn plan_user(
             continue;
         }
         let p = &parsed[&d.module.file];
-        let from_dir = d.module.file.parent().unwrap_or(Path::new(""));
-        let import = relative_path(from_dir, &target);
-        let Some(top) = module_top(&p.root, d.module.inline) else {
+        if module_top(&p.root, d.module.inline).is_none() {
             return Err(format!(
                 "{} is not a module set the import can be added to",
                 d.module.file.display()
             ));
+        }
+        let from_dir = d.module.file.parent().unwrap_or(Path::new(""));
+        let add = ImportAdd {
+            file: d.module.file.clone(),
+            inline: d.module.inline,
+            path: relative_path(from_dir, &target),
         };
-        let splice = import_splice(&p.file.text, &top, &import)?;
-        mv.splices
-            .entry(d.module.file.clone())
-            .or_default()
-            .push(splice);
-    }
-    // Two definitions of one host in one file import once.
-    for splices in mv.splices.values_mut() {
-        splices.sort();
-        splices.dedup();
+        if !mv.import_adds.contains(&add) {
+            mv.import_adds.push(add);
+        }
     }
 
     let option_head = user.option.as_str().to_string();
@@ -563,8 +575,12 @@ fn lift_whole(
         match lift(parsed[&s.file].file, &s.value, new_dir) {
             Ok(l) => {
                 let cost = |l: &Lifted| l.bindings.len() + l.withs.len();
+                let plain = cost(&l) == 0;
                 if best.as_ref().is_none_or(|(b, _)| cost(&l) < cost(b)) {
                     best = Some((l, s));
+                }
+                if plain {
+                    break;
                 }
             }
             Err(e) => {
@@ -824,11 +840,17 @@ fn locate<'a>(
 }
 
 /// Node ranges to delete: the given ones, plus every set (and the binding
-/// holding it) that they leave empty, up to the module's top set; a list
-/// left empty takes its binding with it.
-fn cascade(root: &Root, ranges: &[Range]) -> Vec<Range> {
+/// holding it) that they leave empty; a list left empty takes its binding
+/// with it. `stop(r)`: do not look above binding `r`; `allow(r, deleted)`:
+/// whether binding `r` may go, given what is deleted already.
+pub fn cascade(
+    root: &Root,
+    ranges: &[Range],
+    stop: &dyn Fn(Range) -> bool,
+    allow: &dyn Fn(Range, &HashSet<Range>) -> bool,
+) -> Vec<Range> {
     let mut deleted: HashSet<Range> = ranges.iter().copied().collect();
-    let mut queue: Vec<Range> = ranges.to_vec();
+    let mut queue: Vec<Range> = ranges.iter().copied().filter(|r| !stop(*r)).collect();
     while let Some(r) = queue.pop() {
         let Some(node) = find_node(root, r) else {
             continue;
@@ -864,8 +886,11 @@ fn cascade(root: &Root, ranges: &[Range]) -> Vec<Range> {
             && av.value().is_some_and(|v| v.syntax() == &holder)
         {
             let ar = range_of(av.syntax());
-            if deleted.insert(ar) {
-                queue.push(ar);
+            if !deleted.contains(&ar) && allow(ar, &deleted) {
+                deleted.insert(ar);
+                if !stop(ar) {
+                    queue.push(ar);
+                }
             }
         }
     }
@@ -876,7 +901,7 @@ fn cascade(root: &Root, ranges: &[Range]) -> Vec<Range> {
 
 /// `let` bindings used only by deleted code, removed with it (to a
 /// fixpoint: a removed binding may have been the last user of another).
-fn unused_bindings(root: &Root, deleted: &[Range]) -> Vec<Range> {
+pub fn unused_bindings(root: &Root, deleted: &[Range]) -> Vec<Range> {
     let inside = |r: Range, del: &[Range]| del.iter().any(|d| d.0 <= r.0 && r.1 <= d.1);
     // Only names some `let` binds can resolve to a `let` binding.
     let let_names: HashSet<String> = root
@@ -964,7 +989,7 @@ fn unused_bindings(root: &Root, deleted: &[Range]) -> Vec<Range> {
     extra
 }
 
-fn comments_in_outside(text: &str, r: Range, lifted: &[Range]) -> Vec<String> {
+pub fn comments_in_outside(text: &str, r: Range, lifted: &[Range]) -> Vec<String> {
     // Comments inside a lifted value travel with its text already.
     let mut out = Vec::new();
     let mut pieces = vec![r];
@@ -987,9 +1012,9 @@ fn comments_in_outside(text: &str, r: Range, lifted: &[Range]) -> Vec<String> {
     out
 }
 
-/// The splice adding `import` to a module set's `imports` (created when
-/// missing), in the style of the surrounding code.
-fn import_splice(text: &str, top: &ast::AttrSet, import: &str) -> Result<Splice, String> {
+/// The splice adding `imports` to a module set's `imports` list (created
+/// when missing), in the style of the surrounding code.
+pub fn import_splice(text: &str, top: &ast::AttrSet, imports: &[String]) -> Result<Splice, String> {
     for av in top.attrpath_values() {
         let names: Vec<String> = av
             .attrpath()
@@ -1016,17 +1041,19 @@ fn import_splice(text: &str, top: &ast::AttrSet, import: &str) -> Result<Splice,
                     .last()
                     .map(|i| indent_at(text, usize::from(i.syntax().text_range().start())))
                     .unwrap_or_else(|| format!("{}  ", &text[ls..at]));
-                return Ok(Splice::insert(ls, format!("{indent}{import}\n")));
+                let lines: String = imports.iter().map(|i| format!("{indent}{i}\n")).collect();
+                return Ok(Splice::insert(ls, lines));
             }
-            return Ok(Splice::insert(at, format!(" {import} ")));
+            return Ok(Splice::insert(at, format!(" {} ", imports.join(" "))));
         }
         let before_space = text[..at].ends_with(' ');
+        let joined = imports.join(" ");
         return Ok(Splice::insert(
             at,
             if before_space {
-                format!("{import} ")
+                format!("{joined} ")
             } else {
-                format!(" {import} ")
+                format!(" {joined} ")
             },
         ));
     }
@@ -1037,8 +1064,12 @@ fn import_splice(text: &str, top: &ast::AttrSet, import: &str) -> Result<Splice,
         .next()
         .map(|e| indent_at(text, usize::from(e.syntax().text_range().start())))
         .unwrap_or_else(|| "  ".into());
-    Ok(Splice::insert(
-        at,
-        format!("\n{indent}imports = [ {import} ];"),
-    ))
+    let list = match imports {
+        [one] => format!("[ {one} ]"),
+        many => {
+            let items: String = many.iter().map(|i| format!("{indent}  {i}\n")).collect();
+            format!("[\n{items}{indent}]")
+        }
+    };
+    Ok(Splice::insert(at, format!("\n{indent}imports = {list};")))
 }
