@@ -26,7 +26,18 @@ fn make_plan(common: &Common, select: &Select) -> Result<Plan, ExitCode> {
     bar.finish();
     let color = use_color(common.color, std::io::stderr().is_terminal());
     match result {
-        Ok(p) => Ok(p),
+        Ok(p) => {
+            // The scan's warnings say what the plan cannot see or move.
+            if !common.quiet {
+                let mut err = std::io::stderr().lock();
+                for d in &p.diagnostics {
+                    let report = clan_migrate::report::DiagnosticReport::from(d);
+                    let _ =
+                        err.write_all(diagnostics::render(&common.dir, &report, color).as_bytes());
+                }
+            }
+            Ok(p)
+        }
         Err(PlanError::Blocked { diagnostics: diags }) => {
             let mut err = std::io::stderr().lock();
             for d in diags
@@ -85,6 +96,11 @@ fn summary(p: &Plan, color: bool) -> String {
             ));
             if !m.moved.is_empty() {
                 out.push_str(&format!("  moves:  {}\n", m.moved.join(", ")));
+            }
+            for a in &m.reordered {
+                out.push_str(&format!(
+                    "  note:   {a}: the hosts list the same elements in different orders; the shared module keeps one order\n"
+                ));
             }
             for a in &m.partial {
                 out.push_str(&format!("  moves:  {a} (elements common to every host; their order across modules may change)\n"));

@@ -74,14 +74,14 @@ pub fn apply(original: &str, splices: &[Splice]) -> Result<String, String> {
     Ok(out)
 }
 
-fn line_start(text: &str, at: usize) -> usize {
+pub fn line_start(text: &str, at: usize) -> usize {
     text[..at].rfind('\n').map(|i| i + 1).unwrap_or(0)
 }
 
 /// End of the trailing part of a line after `at`: spaces and a `#`
 /// comment; returns the index of the newline (or the end), or `None` when
 /// something else follows on the line.
-fn rest_of_line(text: &str, at: usize) -> Option<usize> {
+pub fn rest_of_line(text: &str, at: usize) -> Option<usize> {
     let rest = &text[at..];
     let trimmed = rest.trim_start_matches([' ', '\t']);
     let mut i = at + (rest.len() - trimmed.len());
@@ -96,7 +96,7 @@ fn rest_of_line(text: &str, at: usize) -> Option<usize> {
 }
 
 /// The comment lines directly above line `start` (no blank line between).
-fn comment_lines_above(text: &str, start: usize) -> usize {
+pub fn comment_lines_above(text: &str, start: usize) -> usize {
     let mut start = start;
     while start > 0 {
         let prev = line_start(text, start - 1);
@@ -126,16 +126,7 @@ pub fn deletion(text: &str, range: Range) -> Range {
             } else {
                 eol
             };
-            let start = comment_lines_above(text, ls);
-            // Between two blank lines, take one with it, so the code
-            // around keeps its paragraph spacing instead of gaining a gap.
-            let blank_before =
-                start > 0 && text[line_start(text, start - 1)..start].trim().is_empty();
-            let next_end = text[end..].find('\n').map(|i| end + i + 1);
-            match next_end {
-                Some(n) if blank_before && text[end..n].trim().is_empty() => (start, n),
-                _ => (start, end),
-            }
+            (comment_lines_above(text, ls), end)
         }
         _ => {
             let after = text[e..].len() - text[e..].trim_start_matches([' ', '\t']).len();
@@ -149,19 +140,96 @@ pub fn deletion(text: &str, range: Range) -> Range {
     }
 }
 
-/// The comments a deletion removes, for carrying them to the new file.
+/// The comments (`#` and `/* */`) inside `range`, for carrying them to
+/// the new file: found by Nix's own tokens, so a `#` in a string is not
+/// mistaken for one.
 pub fn comments_in(text: &str, range: Range) -> Vec<String> {
+    comment_ranges(text)
+        .iter()
+        .filter(|c| c.0 >= range.0 && c.1 <= range.1)
+        .map(|c| text[c.0..c.1].trim_end().to_string())
+        .collect()
+}
+
+/// Where the comments of `text` are. The planner asks about the same
+/// file many times in a row, so the last answer is kept (keyed by the
+/// text's hash, which costs far less than tokenizing it again).
+fn comment_ranges(text: &str) -> std::rc::Rc<Vec<Range>> {
+    use std::cell::RefCell;
+    use std::hash::{Hash, Hasher};
+    /// The hash and length of the text last asked about, and its answer.
+    type Last = Option<(u64, usize, std::rc::Rc<Vec<Range>>)>;
+    thread_local! {
+        static LAST: RefCell<Last> = const { RefCell::new(None) };
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    let key = h.finish();
+    if let Some(hit) = LAST.with(|l| {
+        l.borrow()
+            .as_ref()
+            .filter(|(k, len, _)| *k == key && *len == text.len())
+            .map(|(_, _, v)| v.clone())
+    }) {
+        return hit;
+    }
     let mut out = Vec::new();
-    for line in text[range.0..range.1].lines() {
-        if let Some(i) = line.find('#') {
-            // Only a `#` outside strings starts a comment; a line whose
-            // quotes balance before it is good enough for our own edits.
-            if line[..i].matches('"').count() % 2 == 0 && !line[..i].contains("''") {
-                out.push(line[i..].trim_end().to_string());
-            }
+    let mut at = 0;
+    for (kind, piece) in rnix::tokenize(text) {
+        if kind == rnix::SyntaxKind::TOKEN_COMMENT {
+            out.push((at, at + piece.len()));
+        }
+        at += piece.len();
+    }
+    let v = std::rc::Rc::new(out);
+    LAST.with(|l| *l.borrow_mut() = Some((key, text.len(), v.clone())));
+    v
+}
+
+/// Deletions merged where they touch, then tidied so the code around
+/// keeps its paragraphs: a blank line left between two others, or
+/// before a closing bracket, or after an opening one, goes too.
+pub fn tidy(text: &str, mut ranges: Vec<Range>) -> Vec<Range> {
+    ranges.sort();
+    let mut merged: Vec<Range> = Vec::new();
+    for r in ranges {
+        match merged.last_mut() {
+            Some(last) if r.0 <= last.1 => last.1 = last.1.max(r.1),
+            _ => merged.push(r),
         }
     }
-    out
+    let line_of = |at: usize| -> Option<&str> {
+        if at >= text.len() {
+            return None;
+        }
+        let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+        Some(&text[at..end])
+    };
+    for r in &mut merged {
+        let whole_lines = (r.0 == 0 || text[..r.0].ends_with('\n')) && text[..r.1].ends_with('\n');
+        if !whole_lines {
+            continue;
+        }
+        let prev = (r.0 > 0).then(|| {
+            let p = line_start(text, r.0 - 1);
+            (p, &text[p..r.0 - 1])
+        });
+        let next = line_of(r.1);
+        let blank_before = prev.is_some_and(|(_, l)| l.trim().is_empty());
+        let blank_after = next.is_some_and(|l| l.trim().is_empty());
+        let opens_before = prev.is_some_and(|(_, l)| l.trim_end().ends_with(['{', '[']));
+        let closes_after = next.is_some_and(|l| l.trim_start().starts_with(['}', ']']));
+        if blank_after && (blank_before || opens_before) {
+            let n = next.map_or(0, str::len);
+            r.1 = (r.1 + n + 1).min(text.len());
+        } else if blank_before
+            && closes_after
+            && let Some((p, _)) = prev
+        {
+            r.0 = p;
+        }
+    }
+    merged
 }
 
 /// The indentation of the line `at` is on.
@@ -214,6 +282,30 @@ mod tests {
             "{\n  a = 1;\n  c = 3;\n}\n"
         );
         assert_eq!(comments_in(t, r), vec!["# about b", "# trailing"]);
+        assert_eq!(
+            comments_in("{ a = \"#x\"; /* b */ }", (0, 21)),
+            vec!["/* b */"]
+        );
+    }
+
+    fn tidy_apply(t: &str, ranges: Vec<Range>) -> String {
+        let splices: Vec<Splice> = tidy(t, ranges).into_iter().map(Splice::delete).collect();
+        apply(t, &splices).unwrap()
+    }
+
+    #[test]
+    fn tidies_blank_lines_around_deletions() {
+        let t = "{\n  a = 1;\n\n  b = 2;\n  c = 3;\n\n  d = 4;\n}\n";
+        let b = t.find("  b").unwrap();
+        let c = t.find("  c").unwrap();
+        let out = tidy_apply(t, vec![(b, c), (c, c + 9)]);
+        assert_eq!(out, "{\n  a = 1;\n\n  d = 4;\n}\n");
+        let t = "{\n  a = 1;\n\n  b = 2;\n}\n";
+        let b = t.find("  b").unwrap();
+        assert_eq!(tidy_apply(t, vec![(b, b + 9)]), "{\n  a = 1;\n}\n");
+        let t = "{\n  b = 2;\n\n  a = 1;\n}\n";
+        let b = t.find("  b").unwrap();
+        assert_eq!(tidy_apply(t, vec![(b, b + 9)]), "{\n  a = 1;\n}\n");
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub struct UserMove {
     pub moved: Vec<String>,
     /// List attributes whose common elements move, the rest staying.
     pub partial: Vec<String>,
+    /// Lists that hosts wrote in different orders: on some hosts the
+    /// order of the merged list changes.
+    pub reordered: Vec<String>,
     pub stays: Vec<Stay>,
     pub new_file: PathBuf,
     pub new_text: String,
@@ -189,6 +192,7 @@ pub fn plan_user(
         hosts: hosts.clone(),
         moved: Vec::new(),
         partial: Vec::new(),
+        reordered: Vec::new(),
         stays: Vec::new(),
         new_file: new_file.clone(),
         new_text: String::new(),
@@ -265,8 +269,13 @@ pub fn plan_user(
                 });
                 continue;
             }
-            Decision::Whole => match lift_whole(&parsed, &dir, &by_host) {
-                Ok((l, v, site_ranges)) => (l, v, Removal::Entries(site_ranges)),
+            Decision::Whole { reordered } => match lift_whole(&parsed, &dir, &by_host) {
+                Ok((l, v, site_ranges)) => {
+                    if reordered {
+                        mv.reordered.push(label.clone());
+                    }
+                    (l, v, Removal::Entries(site_ranges))
+                }
                 Err(reason) => {
                     mv.stays.push(Stay {
                         attr: label,
@@ -341,11 +350,12 @@ pub fn plan_user(
                 });
             }
         }
-        lifted_ranges.extend(entry_value.1.iter().cloned());
+        lifted_ranges.extend(entry_value.lifted.iter().cloned());
         entries.push(Entry {
             path: path.clone(),
-            value: entry_value.0,
-            comments: Vec::new(),
+            value: entry_value.value,
+            comments: entry_value.comments,
+            trailing: entry_value.trailing,
         });
     }
     if entries.is_empty() {
@@ -388,7 +398,10 @@ pub fn plan_user(
         for &n in &nodes {
             let r = deletion(&p.file.text, n);
             for c in comments_in_outside(&p.file.text, r, &lifted_here) {
-                if !carried.contains(&c) {
+                let attached = entries
+                    .iter()
+                    .any(|e| e.comments.contains(&c) || e.trailing.contains(&c));
+                if !attached && !carried.contains(&c) {
                     carried.push(c);
                 }
             }
@@ -458,7 +471,11 @@ pub fn plan_user(
 
 enum Decision {
     Stay(String),
-    Whole,
+    /// Moves whole; `reordered` when hosts list the same elements in
+    /// different orders (the new module keeps one host's order).
+    Whole {
+        reordered: bool,
+    },
     /// A list option: these elements (canonical forms, with multiplicity)
     /// move; `full` when they are every element on every host.
     Elements {
@@ -523,7 +540,11 @@ fn decide(
             })
             .collect();
         if sets.is_some_and(|s| s.len() == 1) {
-            return Decision::Whole;
+            let orders: BTreeSet<&Option<Vec<Canon>>> =
+                by_host.values().map(|v| &v[0].leaf.elements).collect();
+            return Decision::Whole {
+                reordered: orders.len() > 1,
+            };
         }
     }
     let forms: BTreeSet<(&Canon, &Vec<crate::index::Wrapper>)> = by_host
@@ -533,7 +554,7 @@ fn decide(
     if forms.len() != 1 {
         return Decision::Stay("differs between hosts".into());
     }
-    Decision::Whole
+    Decision::Whole { reordered: false }
 }
 
 fn multiset_intersection<'c>(sets: &[Vec<&'c Canon>]) -> Vec<&'c Canon> {
@@ -558,8 +579,27 @@ fn multiset_intersection<'c>(sets: &[Vec<&'c Canon>]) -> Vec<&'c Canon> {
 /// Places in files: what a move deletes, or where its text came from.
 type Places = Vec<(PathBuf, Range)>;
 
-/// The printed value, and the source ranges whose comments it carries.
-type Printed = (Value, Places);
+/// A moved value as the new file prints it.
+struct Printed {
+    value: Value,
+    /// Source ranges whose text (comments included) it carries.
+    lifted: Places,
+    /// Comments above it in the source (and before it on its line).
+    comments: Vec<String>,
+    /// Comments after it on its line.
+    trailing: Vec<String>,
+}
+
+/// The comments before a binding (the comment lines right above it and
+/// any on its line before it) and after it on its line, outside `inner`.
+fn comments_around(text: &str, entry: Range, inner: Range) -> (Vec<String>, Vec<String>) {
+    let ls = super::edit::line_start(text, entry.0);
+    let above = super::edit::comment_lines_above(text, ls);
+    let leading = comments_in_outside(text, (above, entry.0), &[inner]);
+    let eol = super::edit::rest_of_line(text, entry.1).unwrap_or(entry.1);
+    let trailing = comments_in(text, (entry.1, eol));
+    (leading, trailing)
+}
 
 fn lift_whole(
     parsed: &HashMap<PathBuf, Parsed<'_>>,
@@ -593,21 +633,43 @@ fn lift_whole(
     };
     let p = &parsed[&s.file];
     let start = usize::from(s.entry.text_range().start());
-    let value = Value::Text {
-        text: l.text.clone(),
-        indent: indent_at(&p.file.text, start).len(),
-        multiline_string: has_multiline_string(&s.value.to_string()),
+    let indent = indent_at(&p.file.text, start).len();
+    let value = match ast::List::cast(s.value.clone()) {
+        // A list written on one line is laid out one element per line in
+        // the new file, as nixfmt would.
+        Some(list) if list.items().count() > 1 && !s.value.to_string().contains('\n') => {
+            let items: Result<Vec<print::Element>, String> = list
+                .items()
+                .map(|i| {
+                    Ok((
+                        super::extract::rebased_text(p.file, i.syntax(), new_dir)?,
+                        indent,
+                        false,
+                    ))
+                })
+                .collect();
+            Value::Elements(items?)
+        }
+        _ => Value::Text {
+            text: l.text.clone(),
+            indent,
+            multiline_string: has_multiline_string(&s.value.to_string()),
+        },
     };
     let deletions = by_host
         .values()
         .flatten()
         .map(|s| (s.file.clone(), range_of(&s.entry)))
         .collect();
-    Ok((
-        l,
-        (value, vec![(s.file.clone(), range_of(&s.value))]),
-        deletions,
-    ))
+    let value_range = range_of(&s.value);
+    let (leading, trailing) = comments_around(&p.file.text, range_of(&s.entry), value_range);
+    let printed = Printed {
+        value,
+        lifted: vec![(s.file.clone(), value_range)],
+        comments: leading,
+        trailing,
+    };
+    Ok((l, printed, deletions))
 }
 
 fn lift_elements(
@@ -681,11 +743,20 @@ fn lift_elements(
     let Some((lifted, printed, ranges)) = source else {
         return Err(first_err.unwrap_or_else(|| "no host's elements can be moved".into()));
     };
-    Ok((
-        lifted,
-        (Value::Elements(printed), ranges),
-        Removal::Elements { elements, entries },
-    ))
+    let comments = ranges
+        .iter()
+        .flat_map(|(f, r)| {
+            let text = &parsed[f].file.text;
+            comments_in_outside(text, deletion(text, *r), &[*r])
+        })
+        .collect();
+    let printed = Printed {
+        value: Value::Elements(printed),
+        lifted: ranges,
+        comments,
+        trailing: Vec::new(),
+    };
+    Ok((lifted, printed, Removal::Elements { elements, entries }))
 }
 
 fn merge(into: &mut Lifted, l: Lifted) -> Result<(), String> {
@@ -874,9 +945,21 @@ pub fn cascade(
         if !members.iter().all(|m| deleted.contains(&range_of(m))) {
             continue;
         }
+        // Up through parentheses, and through `with x;` and `let … in`
+        // whose body it is: they mean nothing once the set is gone.
         let mut holder = container.clone();
         while let Some(p) = holder.parent() {
-            if p.kind() == SyntaxKind::NODE_PAREN {
+            let is_body = match p.kind() {
+                SyntaxKind::NODE_PAREN => true,
+                SyntaxKind::NODE_WITH => ast::With::cast(p.clone())
+                    .and_then(|w| w.body())
+                    .is_some_and(|b| b.syntax() == &holder),
+                SyntaxKind::NODE_LET_IN => ast::LetIn::cast(p.clone())
+                    .and_then(|l| l.body())
+                    .is_some_and(|b| b.syntax() == &holder),
+                _ => false,
+            };
+            if is_body {
                 holder = p;
             } else {
                 break;
@@ -1015,6 +1098,8 @@ pub fn comments_in_outside(text: &str, r: Range, lifted: &[Range]) -> Vec<String
 /// The splice adding `imports` to a module set's `imports` list (created
 /// when missing), in the style of the surrounding code.
 pub fn import_splice(text: &str, top: &ast::AttrSet, imports: &[String]) -> Result<Splice, String> {
+    // New lines end the way the file's lines end.
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
     for av in top.attrpath_values() {
         let names: Vec<String> = av
             .attrpath()
@@ -1041,7 +1126,7 @@ pub fn import_splice(text: &str, top: &ast::AttrSet, imports: &[String]) -> Resu
                     .last()
                     .map(|i| indent_at(text, usize::from(i.syntax().text_range().start())))
                     .unwrap_or_else(|| format!("{}  ", &text[ls..at]));
-                let lines: String = imports.iter().map(|i| format!("{indent}{i}\n")).collect();
+                let lines: String = imports.iter().map(|i| format!("{indent}{i}{nl}")).collect();
                 return Ok(Splice::insert(ls, lines));
             }
             return Ok(Splice::insert(at, format!(" {} ", imports.join(" "))));
@@ -1067,9 +1152,9 @@ pub fn import_splice(text: &str, top: &ast::AttrSet, imports: &[String]) -> Resu
     let list = match imports {
         [one] => format!("[ {one} ]"),
         many => {
-            let items: String = many.iter().map(|i| format!("{indent}  {i}\n")).collect();
-            format!("[\n{items}{indent}]")
+            let items: String = many.iter().map(|i| format!("{indent}  {i}{nl}")).collect();
+            format!("[{nl}{items}{indent}]")
         }
     };
-    Ok(Splice::insert(at, format!("\n{indent}imports = {list};")))
+    Ok(Splice::insert(at, format!("{nl}{indent}imports = {list};")))
 }

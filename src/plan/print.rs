@@ -11,7 +11,10 @@ pub struct Entry {
     /// Attribute path below the user; empty for the user's whole value.
     pub path: Vec<String>,
     pub value: Value,
+    /// Comment lines above the binding.
     pub comments: Vec<String>,
+    /// Comments after the binding on its line.
+    pub trailing: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -101,11 +104,12 @@ fn nested(out: &mut String, m: &Module<'_>, entries: &[&Entry], depth: usize, in
                 }
                 let key: Vec<String> = e.path[depth..].iter().map(|s| attr(s)).collect();
                 let text = value(&e.value, &with_of(m, &e.path), indent);
+                let after: String = e.trailing.iter().map(|c| format!(" {c}")).collect();
                 if key.len() == 1 && text == key[0] {
                     // `x = x;` from a copied binding reads as it was written.
-                    let _ = writeln!(out, "{pad}inherit {text};");
+                    let _ = writeln!(out, "{pad}inherit {text};{after}");
                 } else {
-                    let _ = writeln!(out, "{pad}{} = {text};", key.join("."));
+                    let _ = writeln!(out, "{pad}{} = {text};{after}", key.join("."));
                 }
             }
             continue;

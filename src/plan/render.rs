@@ -48,9 +48,10 @@ pub fn render_file(pf: &ParsedFile, moves: &[&UserMove]) -> Result<String, Strin
         .filter(|r| comments_in_outside(text, deletion(text, *r), &[]).is_empty())
         .collect();
     nodes.extend(unused);
-    let mut splices: Vec<Splice> = nodes
-        .iter()
-        .map(|n| Splice::delete(deletion(text, *n)))
+    let ranges: Vec<Range> = nodes.iter().map(|n| deletion(text, *n)).collect();
+    let mut splices: Vec<Splice> = edit::tidy(text, ranges)
+        .into_iter()
+        .map(Splice::delete)
         .collect();
     for (inline, paths) in &imports {
         let top = module_top(&root, *inline).ok_or_else(|| {
