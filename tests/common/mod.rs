@@ -185,3 +185,328 @@ pub fn nix_files(root: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+// ---------------------------------------------------------------------------
+// Migration tests (`tests/plan.rs`, `tests/apply.rs`): the Nix oracle, the
+// fixtures with repeated users, and a hermetic sandbox (scratch git repo +
+// its own HOME) to run the binary and git in.
+// ---------------------------------------------------------------------------
+
+pub mod oracle;
+
+/// The fixtures whose plan is not empty: users repeated across hosts.
+pub const REPEATED_CASES: [&str; 9] = [
+    "colmena",
+    "dir-conventions",
+    "dynamic-users",
+    "example",
+    "flake-helper",
+    "flake-literal",
+    "machines-dir",
+    "spellings",
+    "traps",
+];
+
+/// The fixtures with nothing to migrate (plan empty, `--check` exits 0).
+pub const NOTHING_TO_DO_CASES: [&str; 3] = ["already-shared", "clan-flake", "lone-configuration"];
+
+/// The fixtures a scan error blocks (exit 1, nothing planned).
+pub const BLOCKED_CASES: [&str; 2] = ["broken-file", "imports"];
+
+/// The identity every sandboxed git and `clan-migrate` run commits with.
+pub const SANDBOX_NAME: &str = "Sandbox Tester";
+pub const SANDBOX_EMAIL: &str = "sandbox@example.com";
+
+/// A scratch copy of a fixture as a git repository, with a HOME of its own
+/// so neither the runner's git configuration nor its identity leaks in.
+pub struct Sandbox {
+    _tmp: tempfile::TempDir,
+    /// The repository (work tree root).
+    pub repo: PathBuf,
+    /// An empty HOME (and XDG_CONFIG_HOME) for every process started here.
+    pub home: PathBuf,
+}
+
+impl Sandbox {
+    /// An empty sandbox: `repo` exists but is not a git repository.
+    pub fn empty() -> Sandbox {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("repo");
+        let home = tmp.path().join("home");
+        std::fs::create_dir_all(&repo).unwrap();
+        std::fs::create_dir_all(home.join(".config")).unwrap();
+        Sandbox {
+            _tmp: tmp,
+            repo,
+            home,
+        }
+    }
+
+    /// Fixture `case` copied into the sandbox, not a git repository.
+    pub fn copy(case: &str) -> Sandbox {
+        let sb = Sandbox::empty();
+        copy_tree(&fixture(case), &sb.repo);
+        sb
+    }
+
+    /// Fixture `case` as a git repository on branch `main`, every file
+    /// tracked, nothing committed (what `git apply --check` needs).
+    pub fn tracked(case: &str) -> Sandbox {
+        let sb = Sandbox::copy(case);
+        sb.git(&["init", "-q", "-b", "main"]);
+        sb.git(&["add", "-A"]);
+        sb
+    }
+
+    /// Fixture `case` committed on branch `main` with a clean work tree.
+    pub fn committed(case: &str) -> Sandbox {
+        let sb = Sandbox::tracked(case);
+        sb.git(&["commit", "-q", "-m", "NixOS configuration"]);
+        sb
+    }
+
+    /// The hermetic environment: own HOME, no system config, a fixed identity.
+    fn hermetic(&self, cmd: &mut Command) {
+        for var in [
+            "GIT_DIR",
+            "GIT_WORK_TREE",
+            "GIT_INDEX_FILE",
+            "GIT_OBJECT_DIRECTORY",
+            "GIT_CONFIG",
+            "GIT_CONFIG_GLOBAL",
+            "GIT_CONFIG_SYSTEM",
+            "EMAIL",
+            "NO_COLOR",
+            "CLICOLOR_FORCE",
+            "CLAN_MIGRATE_TEST_FAULT",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join(".config"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", SANDBOX_NAME)
+            .env("GIT_AUTHOR_EMAIL", SANDBOX_EMAIL)
+            .env("GIT_COMMITTER_NAME", SANDBOX_NAME)
+            .env("GIT_COMMITTER_EMAIL", SANDBOX_EMAIL);
+    }
+
+    /// `clan-migrate <args>` with the hermetic environment, run in `repo`.
+    /// Arguments are passed as given (add the directory yourself, usually
+    /// `.`).
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_clan-migrate"));
+        self.hermetic(&mut cmd);
+        cmd.current_dir(&self.repo).args(args);
+        cmd
+    }
+
+    /// Runs `clan-migrate <args>` to completion.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.cmd(args).output().expect("run clan-migrate"))
+    }
+
+    /// `git <args>` in `repo` with the hermetic environment.
+    pub fn git_cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("git");
+        self.hermetic(&mut cmd);
+        cmd.args([
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(&self.repo);
+        cmd
+    }
+
+    /// `git <args>`, which must succeed; its stdout, trimmed.
+    #[track_caller]
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = self.git_cmd(args).output().expect("run git");
+        assert!(
+            out.status.success(),
+            "git {args:?} failed in {}: {}",
+            self.repo.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Whether `git <args>` succeeds.
+    pub fn git_ok(&self, args: &[&str]) -> bool {
+        self.git_cmd(args)
+            .output()
+            .expect("run git")
+            .status
+            .success()
+    }
+
+    /// `git rev-parse --verify <rev>`, if it resolves.
+    pub fn rev(&self, rev: &str) -> Option<String> {
+        let out = self
+            .git_cmd(&["rev-parse", "--verify", "-q", &format!("{rev}^{{commit}}")])
+            .output()
+            .expect("run git");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// The branch HEAD is on (`git symbolic-ref --short HEAD`).
+    pub fn head_branch(&self) -> String {
+        self.git(&["symbolic-ref", "--short", "HEAD"])
+    }
+
+    /// Local branch names, sorted.
+    pub fn branches(&self) -> Vec<String> {
+        let out = self.git(&["for-each-ref", "--format=%(refname:short)", "refs/heads"]);
+        let mut v: Vec<String> = out.lines().map(str::to_string).collect();
+        v.sort();
+        v
+    }
+
+    /// `git status --porcelain --untracked-files=all`.
+    pub fn status(&self) -> String {
+        self.git(&["status", "--porcelain", "--untracked-files=all"])
+    }
+
+    /// Every file of the work tree (`.git` excluded): relative path -> bytes.
+    pub fn files(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        read_tree(&self.repo)
+    }
+
+    /// Writes `text` to `rel` inside the repository (creating directories).
+    pub fn write(&self, rel: &str, text: &str) {
+        let path = self.repo.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// The text of `rel` inside the repository.
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.repo.join(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+    }
+}
+
+/// Every file under `root` (`.git` excluded): relative path -> bytes.
+pub fn read_tree(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    tree_fingerprint(root)
+        .into_keys()
+        .map(|rel| {
+            let bytes = std::fs::read(root.join(&rel)).unwrap();
+            (rel, bytes)
+        })
+        .collect()
+}
+
+/// A finished process: exit code, stdout, stderr (lossy UTF-8).
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Run {
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Panics (showing both streams) unless the exit code is `code`.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "expected exit code {code}, got {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+/// Splits a unified diff (as `plan` prints it) into per-file sections,
+/// each starting with its `diff --git` line: `(path, section)`.
+pub fn diff_sections(diff: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in diff.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix("diff --git a/") {
+            let path = rest
+                .trim_end()
+                .split(" b/")
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            out.push((path, String::new()));
+        }
+        if let Some((_, text)) = out.last_mut() {
+            text.push_str(line);
+        }
+    }
+    out
+}
+
+/// The part of `plan`'s output from the first `diff --git` on.
+pub fn diff_part(plan_stdout: &str) -> &str {
+    match plan_stdout.find("diff --git ") {
+        Some(i) => &plan_stdout[i..],
+        None => "",
+    }
+}
+
+/// Runs `nix-instantiate --parse` on every file (in batches); returns the
+/// failures as `path: message`.
+pub fn nix_parse_failures(files: &[PathBuf]) -> Vec<String> {
+    let mut failures = Vec::new();
+    for chunk in files.chunks(64) {
+        let out = Command::new("nix-instantiate")
+            .args(["--store", "dummy://", "--parse"])
+            .args(chunk)
+            .output()
+            .expect("run nix-instantiate");
+        if !out.status.success() {
+            // Find the culprit(s) one by one for a precise report.
+            for f in chunk {
+                let one = Command::new("nix-instantiate")
+                    .args(["--store", "dummy://", "--parse"])
+                    .arg(f)
+                    .output()
+                    .expect("run nix-instantiate");
+                if !one.status.success() {
+                    failures.push(format!(
+                        "{}: {}",
+                        f.display(),
+                        String::from_utf8_lossy(&one.stderr).trim()
+                    ));
+                }
+            }
+        }
+    }
+    failures
+}
+
+impl Sandbox {
+    /// A scratch flake with hosts `alpha` and `beta` (`./hosts/<h>`), each
+    /// `hosts/<h>/default.nix` given by `host(name)`; not a git repository.
+    pub fn two_hosts(host: impl Fn(&str) -> String) -> Sandbox {
+        let sb = Sandbox::empty();
+        sb.write(
+            "flake.nix",
+            "{\n  outputs = { self, nixpkgs }: {\n    nixosConfigurations.alpha = nixpkgs.lib.nixosSystem { modules = [ ./hosts/alpha ]; };\n    nixosConfigurations.beta = nixpkgs.lib.nixosSystem { modules = [ ./hosts/beta ]; };\n  };\n}\n",
+        );
+        for name in ["alpha", "beta"] {
+            sb.write(&format!("hosts/{name}/default.nix"), &host(name));
+        }
+        sb
+    }
+}
