@@ -115,7 +115,9 @@ impl Scope {
             }
             cur = node.parent.clone();
         }
-        if withs.is_empty() {
+        // Nix's base environment is lexical: `true` or `map` under
+        // `with lib;` are the builtins, whatever the namespace holds.
+        if withs.is_empty() || is_base_env(name) {
             Resolution::Global
         } else {
             Resolution::With(withs)
@@ -126,6 +128,36 @@ impl Scope {
     pub fn is_module_arg(&self, name: &str) -> bool {
         matches!(self.resolve(name), Resolution::ModuleArg)
     }
+}
+
+/// Names Nix binds in the base environment, which no `with` can shadow.
+fn is_base_env(name: &str) -> bool {
+    const BASE: &[&str] = &[
+        "true",
+        "false",
+        "null",
+        "builtins",
+        "import",
+        "map",
+        "toString",
+        "throw",
+        "abort",
+        "baseNameOf",
+        "dirOf",
+        "derivation",
+        "derivationStrict",
+        "fetchGit",
+        "fetchMercurial",
+        "fetchTarball",
+        "fetchTree",
+        "fetchurl",
+        "fromTOML",
+        "isNull",
+        "placeholder",
+        "removeAttrs",
+        "scopedImport",
+    ];
+    name.starts_with("__") || BASE.contains(&name)
 }
 
 fn collect_bindings<N: HasEntry>(node: &N) -> HashMap<String, Binding> {

@@ -247,6 +247,10 @@ pub enum VerifyError {
         "no revision to compare with: HEAD has no parent and no other branch; pass --against REV"
     )]
     NoBase,
+    #[error(
+        "the repository has no commits yet, so there is nothing to compare with; commit the configuration first"
+    )]
+    NoCommits,
     #[error("git: {0}")]
     Git(#[from] git2::Error),
     #[error("the work tree has errors: {0}")]
@@ -315,7 +319,11 @@ pub fn verify_against(
 /// The newest commit where HEAD's history meets another local branch's,
 /// short of HEAD itself; else HEAD's first parent.
 fn branch_point(repo: &git2::Repository) -> Result<(git2::Commit<'_>, String), VerifyError> {
-    let head = repo.head()?.peel_to_commit()?;
+    let head = match repo.head() {
+        Ok(h) => h.peel_to_commit()?,
+        Err(e) if e.code() == git2::ErrorCode::UnbornBranch => return Err(VerifyError::NoCommits),
+        Err(e) => return Err(e.into()),
+    };
     let mut best: Option<(git2::Commit<'_>, String)> = None;
     for branch in repo.branches(Some(git2::BranchType::Local))? {
         let (branch, _) = branch?;

@@ -1331,7 +1331,6 @@ fn verify_without_a_base_revision_says_what_to_do() {
 }
 
 #[test]
-#[ignore = "bug: `verify` in a repository without commits prints the raw libgit2 error `git: reference 'refs/heads/main' not found; class=Reference (4); code=UnbornBranch (-9)` instead of saying there is no commit yet (as `apply` does)"]
 fn verify_in_a_repository_without_commits_says_so() {
     let sb = Sandbox::tracked("example");
     let run = sb.run(&["verify", "."]);
@@ -1344,7 +1343,6 @@ fn verify_in_a_repository_without_commits_says_so() {
 }
 
 #[test]
-#[ignore = "bug: under a file-level `with lib;` (common in NixOS modules), a common `packages = with pkgs; [ git vim ];` makes the planner's own verification refuse the whole user (`skipped alice: verification refused the move, which would change: host alpha: users.users.alice.packages changed: 2 definition(s) before, 2 after`), so nothing of alice moves; without `with lib;` the same user moves"]
 fn nested_with_does_not_block_the_move() {
     let sb = Sandbox::two_hosts(|_| {
         "{ lib, pkgs, ... }:\nwith lib;\n{\n  users.users.alice = {\n    isNormalUser = true;\n    packages = with pkgs; [ git vim ];\n  };\n}\n".into()

@@ -1065,7 +1065,6 @@ per_case! { comments, crate::comments_are_neither_lost_nor_duplicated;
     flake_helper => "flake-helper",
     flake_literal => "flake-literal",
     machines_dir => "machines-dir",
-    #[ignore = "bug: spellings: `# lena uses karl's hardware token` documents `users.users.lena = { inherit (config.users.users.karl) openssh; … }` in hosts/alpha/lab.nix; that binding stays (with the comment), yet the comment is also copied into users/lena/default.nix above `isNormalUser = true;`, duplicated and now describing the wrong attribute"]
     spellings => "spellings",
     traps => "traps",
 }
@@ -1081,7 +1080,6 @@ fn scratch_new_file(sb: &Sandbox, rel: &str) -> String {
 }
 
 #[test]
-#[ignore = "bug: `packages = with pkgs; [ git vim ];` is copied into users/alice/default.nix on one line; RFC 166 expands a list of two elements behind `with` too (`with pkgs; [` / `git` / `vim` / `];`)"]
 fn lists_behind_with_are_expanded_in_new_files() {
     let sb = Sandbox::two_hosts(|_| {
         "{ pkgs, ... }:\n{\n  users.users.alice = {\n    isNormalUser = true;\n    packages = with pkgs; [ git vim ];\n  };\n}\n".into()
@@ -1095,7 +1093,6 @@ fn lists_behind_with_are_expanded_in_new_files() {
 }
 
 #[test]
-#[ignore = "bug: an enclosing `with X;` is wrapped around every moved value, also values that use no variable at all: `isNormalUser = with lib; true;` (file-level `with lib;`) / `isNormalUser = with pkgs; true;` (`users.users.alice = with pkgs; { … }`)"]
 fn with_is_kept_only_around_values_that_need_it() {
     let sb = Sandbox::two_hosts(|_| {
         "{ lib, pkgs, ... }:\nwith lib;\n{\n  users.users.alice = {\n    isNormalUser = true;\n    shell = mkForce pkgs.zsh;\n  };\n}\n".into()

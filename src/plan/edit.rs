@@ -186,6 +186,20 @@ fn comment_ranges(text: &str) -> std::rc::Rc<Vec<Range>> {
     v
 }
 
+/// Where the comments right before `at` start (only spaces between
+/// them and `at`); `at` when there are none.
+pub fn comments_just_before(text: &str, at: usize) -> usize {
+    let comments = comment_ranges(text);
+    let mut p = at;
+    loop {
+        let trimmed = text[..p].trim_end_matches([' ', '\t']).len();
+        match comments.iter().find(|c| c.1 == trimmed) {
+            Some(c) => p = c.0,
+            None => return p,
+        }
+    }
+}
+
 /// Deletions merged where they touch, then tidied so the code around
 /// keeps its paragraphs: a blank line left between two others, or
 /// before a closing bracket, or after an opening one, goes too.

@@ -54,7 +54,7 @@ fn needs(
         return Ok(());
     };
     let mut free = Vec::new();
-    free_vars(&expr, &mut Vec::new(), false, &mut free);
+    free_vars(&expr, &mut Vec::new(), &mut free);
     for (name, ident) in free {
         match walk_scope_at(&ident).resolve(&name) {
             Resolution::Global => {}
@@ -67,7 +67,13 @@ fn needs(
                 ));
             }
             Resolution::With(namespaces) => {
-                for (ns, _) in namespaces.iter().rev() {
+                // Namespaces of `with`s inside the value travel with it.
+                let inside = |ns: &ast::Expr| {
+                    let r = range_of(ns.syntax());
+                    let n = range_of(node);
+                    n.0 <= r.0 && r.1 <= n.1
+                };
+                for (ns, _) in namespaces.iter().rev().filter(|(ns, _)| !inside(ns)) {
                     let text = rebased_text(file, ns.syntax(), new_dir)?;
                     if !out.withs.contains(&text) {
                         needs(file, ns.syntax(), new_dir, out, visiting, depth + 1)?;
@@ -104,15 +110,10 @@ fn needs(
 }
 
 /// Names used but not bound inside `expr`, with the identifier nodes.
-fn free_vars(
-    expr: &ast::Expr,
-    bound: &mut Vec<String>,
-    under_with: bool,
-    out: &mut Vec<(String, SyntaxNode)>,
-) {
+fn free_vars(expr: &ast::Expr, bound: &mut Vec<String>, out: &mut Vec<(String, SyntaxNode)>) {
     let visit = |e: Option<ast::Expr>, bound: &mut Vec<String>, out: &mut Vec<_>| {
         if let Some(e) = e {
-            free_vars(&e, bound, under_with, out);
+            free_vars(&e, bound, out);
         }
     };
     match expr {
@@ -122,13 +123,10 @@ fn free_vars(
                 // Under an inner `with`, an unbound name may come from the
                 // namespace; it is only a dependency if something outside
                 // binds it lexically (which wins over `with`).
-                let lexical = !matches!(
-                    walk_scope_at(i.syntax()).resolve(&name),
-                    Resolution::Global | Resolution::With(_)
-                );
-                if !under_with || lexical {
-                    out.push((name, i.syntax().clone()));
-                }
+                // Under an inner `with` an unbound name may come from its
+                // namespace, or, when that lacks it, from a `with` further
+                // out; `needs` keeps the outer ones only.
+                out.push((name, i.syntax().clone()));
             }
         }
         ast::Expr::Lambda(l) => {
@@ -145,7 +143,7 @@ fn free_vars(
         ast::Expr::LetIn(l) => {
             let n = bound.len();
             bound.extend(entry_names(l));
-            entries_free(l, bound, under_with, out);
+            entries_free(l, bound, out);
             visit(l.body(), bound, out);
             bound.truncate(n);
         }
@@ -154,36 +152,36 @@ fn free_vars(
             if set.rec_token().is_some() {
                 bound.extend(entry_names(set));
             }
-            entries_free(set, bound, under_with, out);
+            entries_free(set, bound, out);
             bound.truncate(n);
         }
         ast::Expr::With(w) => {
             visit(w.namespace(), bound, out);
             if let Some(b) = w.body() {
-                free_vars(&b, bound, true, out);
+                free_vars(&b, bound, out);
             }
         }
         ast::Expr::Select(s) => {
             visit(s.expr(), bound, out);
             if let Some(p) = s.attrpath() {
-                attrpath_free(&p, bound, under_with, out);
+                attrpath_free(&p, bound, out);
             }
             visit(s.default_expr(), bound, out);
         }
         ast::Expr::HasAttr(h) => {
             visit(h.expr(), bound, out);
             if let Some(p) = h.attrpath() {
-                attrpath_free(&p, bound, under_with, out);
+                attrpath_free(&p, bound, out);
             }
         }
         _ => {
             for child in expr.syntax().children() {
                 if let Some(e) = ast::Expr::cast(child.clone()) {
-                    free_vars(&e, bound, under_with, out);
+                    free_vars(&e, bound, out);
                 } else {
                     // Interpolations, list items wrapped in other nodes.
                     for e in child.children().filter_map(ast::Expr::cast) {
-                        free_vars(&e, bound, under_with, out);
+                        free_vars(&e, bound, out);
                     }
                 }
             }
@@ -194,21 +192,20 @@ fn free_vars(
 fn entries_free<N: HasEntry>(
     node: &N,
     bound: &mut Vec<String>,
-    under_with: bool,
     out: &mut Vec<(String, SyntaxNode)>,
 ) {
     for entry in node.entries() {
         match entry {
             ast::Entry::AttrpathValue(av) => {
                 if let Some(p) = av.attrpath() {
-                    attrpath_free(&p, bound, under_with, out);
+                    attrpath_free(&p, bound, out);
                 }
                 if let Some(v) = av.value() {
-                    free_vars(&v, bound, under_with, out);
+                    free_vars(&v, bound, out);
                 }
             }
             ast::Entry::Inherit(inh) => match inh.from().and_then(|f| f.expr()) {
-                Some(from) => free_vars(&from, bound, under_with, out),
+                Some(from) => free_vars(&from, bound, out),
                 None => {
                     for attr in inh.attrs() {
                         if let ast::Attr::Ident(i) = &attr {
@@ -226,14 +223,13 @@ fn entries_free<N: HasEntry>(
 fn attrpath_free(
     path: &ast::Attrpath,
     bound: &mut Vec<String>,
-    under_with: bool,
     out: &mut Vec<(String, SyntaxNode)>,
 ) {
     for attr in path.attrs() {
         if let ast::Attr::Dynamic(d) = attr
             && let Some(e) = d.expr()
         {
-            free_vars(&e, bound, under_with, out);
+            free_vars(&e, bound, out);
         }
     }
 }

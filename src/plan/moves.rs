@@ -594,7 +594,13 @@ struct Printed {
 /// any on its line before it) and after it on its line, outside `inner`.
 fn comments_around(text: &str, entry: Range, inner: Range) -> (Vec<String>, Vec<String>) {
     let ls = super::edit::line_start(text, entry.0);
-    let above = super::edit::comment_lines_above(text, ls);
+    let above = if text[ls..entry.0].trim().is_empty() {
+        super::edit::comment_lines_above(text, ls)
+    } else {
+        // Other code before it on its line: only the comments between
+        // that code and the binding are its own.
+        super::edit::comments_just_before(text, entry.0)
+    };
     let leading = comments_in_outside(text, (above, entry.0), &[inner]);
     let eol = super::edit::rest_of_line(text, entry.1).unwrap_or(entry.1);
     let trailing = comments_in(text, (entry.1, eol));
@@ -634,9 +640,21 @@ fn lift_whole(
     let p = &parsed[&s.file];
     let start = usize::from(s.entry.text_range().start());
     let indent = indent_at(&p.file.text, start).len();
-    let value = match ast::List::cast(s.value.clone()) {
-        // A list written on one line is laid out one element per line in
-        // the new file, as nixfmt would.
+    // A list written on one line (maybe behind `with x;`) is laid out one
+    // element per line in the new file, as nixfmt would.
+    let mut lead = String::new();
+    let mut list_node = s.value.clone();
+    while let Some(w) = ast::With::cast(list_node.clone()) {
+        let (Some(ns), Some(body)) = (w.namespace(), w.body()) else {
+            break;
+        };
+        lead.push_str(&format!(
+            "with {}; ",
+            super::extract::rebased_text(p.file, ns.syntax(), new_dir)?
+        ));
+        list_node = body.syntax().clone();
+    }
+    let value = match ast::List::cast(list_node.clone()) {
         Some(list) if list.items().count() > 1 && !s.value.to_string().contains('\n') => {
             let items: Result<Vec<print::Element>, String> = list
                 .items()
@@ -648,7 +666,7 @@ fn lift_whole(
                     ))
                 })
                 .collect();
-            Value::Elements(items?)
+            Value::Elements(lead, items?)
         }
         _ => Value::Text {
             text: l.text.clone(),
@@ -751,7 +769,7 @@ fn lift_elements(
         })
         .collect();
     let printed = Printed {
-        value: Value::Elements(printed),
+        value: Value::Elements(String::new(), printed),
         lifted: ranges,
         comments,
         trailing: Vec::new(),

@@ -25,8 +25,9 @@ pub enum Value {
         indent: usize,
         multiline_string: bool,
     },
-    /// List elements, each with its source indentation.
-    Elements(Vec<Element>),
+    /// List elements, each with its source indentation, after a prefix
+    /// such as `with pkgs; ` that the list was written behind.
+    Elements(String, Vec<Element>),
 }
 
 /// A list element's rebased text, its source indentation, and whether it
@@ -141,14 +142,15 @@ fn value(v: &Value, withs: &[String], indent: usize) -> String {
             indent: from,
             multiline_string,
         } => super::edit::reindent(text, *from, indent, *multiline_string),
-        Value::Elements(items) => {
+        Value::Elements(lead, items) => {
+            let lead = lead.as_str();
             let single = items.len() == 1 && !items[0].0.contains('\n') && items[0].0.len() <= 60;
             if single {
-                format!("[ {} ]", items[0].0)
+                format!("{lead}[ {} ]", items[0].0)
             } else if items.is_empty() {
-                "[ ]".to_string()
+                format!("{lead}[ ]")
             } else {
-                let mut s = String::from("[\n");
+                let mut s = format!("{lead}[\n");
                 for (text, from, multiline) in items {
                     let t = super::edit::reindent(text, *from, indent + 2, *multiline);
                     let _ = writeln!(s, "{}{t}", " ".repeat(indent + 2));
