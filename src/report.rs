@@ -161,3 +161,34 @@ impl ScanReport {
             .any(|d| d.severity == Severity::Error)
     }
 }
+
+/// A list of host names for people to read: all of them when few, else
+/// the first ones and how many more, so a message about a user on 400
+/// hosts stays one line.
+pub fn host_list<S: AsRef<str>>(hosts: &[S]) -> String {
+    const SHOWN: usize = 8;
+    let names: Vec<&str> = hosts.iter().map(AsRef::as_ref).collect();
+    if names.len() <= SHOWN {
+        names.join(", ")
+    } else {
+        format!(
+            "{} and {} more ({} hosts)",
+            names[..SHOWN].join(", "),
+            names.len() - SHOWN,
+            names.len()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_host_lists_are_shortened() {
+        assert_eq!(super::host_list(&["a", "b"]), "a, b");
+        let many: Vec<String> = (0..10).map(|i| format!("h{i}")).collect();
+        assert_eq!(
+            super::host_list(&many),
+            "h0, h1, h2, h3, h4, h5, h6, h7 and 2 more (10 hosts)"
+        );
+    }
+}

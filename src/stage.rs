@@ -3,7 +3,8 @@
 //! The order of operations is what makes it safe:
 //!
 //! 1. [`check_ready`] refuses anything but a clean, committed, non-bare work
-//!    tree on a branch, with a committer identity, and writes nothing.
+//!    tree on a branch, with a committer identity and no other git process
+//!    holding `index.lock` or `HEAD.lock`, and writes nothing.
 //! 2. [`commit`] builds every commit's tree **in memory** from the previous
 //!    commit's tree (the first one from `HEAD`'s), writing only blobs, trees
 //!    and commits into the object database. The work tree, the index and
@@ -17,7 +18,9 @@
 //!    `HEAD` is pointed at it and the index is written.
 //!
 //! [`write_worktree`] is the `--no-commit` variant: the same refusals, then
-//! every file written atomically (temporary file + rename).
+//! all or nothing: every file written to a temporary file first, then all
+//! renamed into place, the old files kept until the end so that a failure
+//! part-way puts them back.
 //!
 //! The module knows nothing about terminals: every [`StageError`] renders as
 //! a sentence that says what is wrong and what to do about it.
@@ -176,7 +179,7 @@ pub enum StageError {
     },
 
     #[error(
-        "could not {action} `{}`: {source}; files before it may already be written — `git status` shows them and, since the tree was clean before, `git stash -u` sets them aside; fix the cause and run again",
+        "could not {action} `{}`: {source}; the work tree was left as it was (what was already written has been undone) — fix the cause and run again",
         path.display()
     )]
     Io {
@@ -184,6 +187,26 @@ pub enum StageError {
         path: PathBuf,
         #[source]
         source: io::Error,
+    },
+
+    /// [`write_worktree`] failed part-way and could not undo everything it
+    /// had already written.
+    #[error("{}", restore_failed_message(cause, failures))]
+    RestoreFailed {
+        /// What failed first (without the claim that it was undone).
+        cause: String,
+        /// One line per file that could not be restored.
+        failures: Vec<String>,
+    },
+
+    #[error(
+        "`{}` exists: another git process seems to be running in this repository; wait for it to finish or, if none is running (a git that crashed leaves this file behind), delete it (`rm {}`) and run again",
+        lock.display(),
+        lock.display()
+    )]
+    Locked {
+        /// The lock file.
+        lock: PathBuf,
     },
 
     #[error(
@@ -224,6 +247,19 @@ fn dirty_message(count: usize, entries: &[DirtyPath]) -> String {
     out
 }
 
+fn restore_failed_message(cause: &str, failures: &[String]) -> String {
+    let mut out = format!(
+        "{cause}; undoing what was already written failed too, so the work tree is partly changed:"
+    );
+    for f in failures {
+        out.push_str(&format!("\n    {f}"));
+    }
+    out.push_str(
+        "\nthe tree was clean before the run: `git status` shows what changed and `git stash -u` sets it all aside; then fix the cause and run again",
+    );
+    out
+}
+
 fn not_checked_out_message(
     branch: &str,
     original: &str,
@@ -248,17 +284,34 @@ fn not_checked_out_message(
     out
 }
 
-/// Fault injection for tests. [`commit`] calls [`FaultPoint::at`] at named
-/// points; an `Err` aborts the run there with [`StageError::Injected`]
-/// (wrapped in [`StageError::NotCheckedOut`] at `before-checkout`).
+/// Fault injection for tests. [`commit`] and [`write_worktree`] call
+/// [`FaultPoint::at`] at named points; an `Err` aborts the run there with
+/// [`StageError::Injected`] (wrapped in [`StageError::NotCheckedOut`] at
+/// `before-checkout`).
 ///
-/// The points, in order, with `N` counting commits from 1:
+/// The points of [`commit`], in order, with `N` counting commits from 1:
 /// `before-commit-N`, `after-commit-N` (for each commit), `before-ref`,
 /// `before-checkout`.
+///
+/// The points of [`write_worktree`], with `N` counting the changes from 1
+/// in the order given: first `before-write-N` for every change (before its
+/// new contents are written to a temporary file), then `after-write-N` for
+/// every change (after it is put in place: renamed over the old file, or
+/// the file deleted). A failure at `after-write-N` undoes changes `1..=N`.
 pub trait FaultPoint {
     fn at(&self, point: &str) -> Result<(), String> {
         let _ = point;
         Ok(())
+    }
+
+    /// An I/O error to simulate while [`write_worktree`] writes the new
+    /// contents of change `N` (`point` is `write-N`), as if the operating
+    /// system had returned it (say, `StorageFull` for a full disk). It takes
+    /// the path a real write error takes. Changes that delete a file are
+    /// never written, so they have no such point.
+    fn io_error(&self, point: &str) -> Option<io::Error> {
+        let _ = point;
+        None
     }
 }
 
@@ -363,6 +416,7 @@ fn ready(repo_dir: &Path) -> Result<Ready, StageError> {
             hint: hint.into(),
         });
     }
+    unlocked(&repo)?;
 
     let head = match repo.head() {
         Ok(h) => h,
@@ -449,6 +503,19 @@ fn prefix_of(repo_dir: &Path, workdir: &Path) -> Result<Vec<String>, StageError>
         }
     }
     Ok(out)
+}
+
+/// Refuses while `index.lock` or `HEAD.lock` exists: another git process
+/// is writing (or crashed while writing), and the checkout at the end of
+/// [`commit`] would fail after the branch and the work tree were written.
+fn unlocked(repo: &Repository) -> Result<(), StageError> {
+    for name in ["index.lock", "HEAD.lock"] {
+        let lock = repo.path().join(name);
+        if fs::symlink_metadata(&lock).is_ok() {
+            return Err(StageError::Locked { lock });
+        }
+    }
+    Ok(())
 }
 
 fn busy(state: RepositoryState) -> Option<(&'static str, &'static str)> {
@@ -914,7 +981,8 @@ pub fn commit(
 
     inject("before-ref".into())?;
 
-    // Nothing may have moved under us since the checks.
+    // Nothing may have moved or been locked under us since the checks.
+    unlocked(repo)?;
     let now = repo
         .head()
         .ok()
@@ -1022,13 +1090,37 @@ fn room_for_new_file(workdir: &Path, rel: &str) -> Result<(), StageError> {
 /// validated before anything is written: paths stay inside the work tree
 /// and never go through a symbolic link; a changed file must be a tracked
 /// regular file, a new file must not land on an (ignored) existing one, a
-/// deleted file must exist. Each file is written atomically (a temporary
-/// file in the same directory, then a rename), so a crash never leaves a
-/// half-written file; at worst a `.<name>.clan-migrate-*.tmp` file remains.
-/// A changed file keeps its permissions; new files are created like any
-/// other (mode `0666` less the umask); missing directories are created and
-/// directories emptied by a deletion are removed.
-pub fn write_worktree(repo_dir: &Path, changes: &[FileChange]) -> Result<(), StageError> {
+/// deleted file must exist. A changed file keeps its permissions; new files
+/// are created like any other (mode `0666` less the umask); missing
+/// directories are created and directories emptied by a deletion are
+/// removed.
+///
+/// # Failure
+///
+/// The writing is all or nothing. First every new content is written (and
+/// synced) to a temporary file next to its target
+/// (`.<name>.clan-migrate-<pid>-<n>.tmp`); a failure there (a full disk, a
+/// directory that cannot be written) removes the temporary files and the
+/// directories created for them, so nothing changed. Then the files are put
+/// in place one by one, each old file kept under a second name (a hard
+/// link, `.<name>.clan-migrate-<pid>-<n>.bak`) until all are; if one fails,
+/// every file already put in place is put back, by renames only (no data is
+/// written, so this works on a full disk too), and the old files come back
+/// as they were, contents, permissions and modification times. The error is
+/// [`StageError::Io`] (or [`StageError::Injected`]); only if undoing fails
+/// too is it [`StageError::RestoreFailed`], which lists what is left.
+///
+/// A process killed while writing can undo nothing: it leaves temporary or
+/// backup files (untracked, so a rerun refuses the dirty tree and lists
+/// them) and, if it was killed while putting files in place, part of the
+/// new files.
+///
+/// `fault` is for tests (see [`FaultPoint`]); pass [`NoFaults`].
+pub fn write_worktree(
+    repo_dir: &Path,
+    changes: &[FileChange],
+    fault: &dyn FaultPoint,
+) -> Result<(), StageError> {
     let ready = ready(repo_dir)?;
     let repo = &ready.repo;
     let (_, paths) = arrange(&ready.prefix, changes)?;
@@ -1108,61 +1200,295 @@ pub fn write_worktree(repo_dir: &Path, changes: &[FileChange]) -> Result<(), Sta
         ops.push((full, change.contents.as_deref(), meta));
     }
 
-    for (full, contents, meta) in ops {
-        match contents {
-            Some(data) => {
-                if let Some(parent) = full.parent() {
-                    fs::create_dir_all(parent).map_err(|source| StageError::Io {
-                        action: "create directory".into(),
-                        path: parent.to_path_buf(),
-                        source,
-                    })?;
-                }
-                write_atomic(&full, data, meta.map(|m| m.permissions())).map_err(|source| {
-                    StageError::Io {
-                        action: "write".into(),
-                        path: full.clone(),
-                        source,
-                    }
-                })?;
+    let mut steps: Vec<Placement<'_>> = ops
+        .into_iter()
+        .map(|(full, contents, old)| Placement {
+            full,
+            contents,
+            old,
+            tmp: None,
+            backup: None,
+            placed: false,
+        })
+        .collect();
+    let mut created = Vec::new();
+    if let Err(err) = write_steps(&mut steps, &mut created, fault) {
+        let failures = undo(&mut steps, &created);
+        if failures.is_empty() {
+            return Err(err);
+        }
+        return Err(StageError::RestoreFailed {
+            cause: short_cause(&err),
+            failures,
+        });
+    }
+
+    // Done: drop the backups, then directories a deletion left empty.
+    for step in &mut steps {
+        if let Some(b) = step.backup.take() {
+            let _ = fs::remove_file(b.path());
+        }
+    }
+    let mut dirs = BTreeSet::new();
+    for step in &steps {
+        let Some(parent) = step.full.parent() else {
+            continue;
+        };
+        dirs.insert(parent.to_path_buf());
+        if step.contents.is_some() {
+            continue;
+        }
+        // Like git: a directory left empty goes too.
+        let mut dir = Some(parent);
+        while let Some(d) = dir {
+            if d == ready.workdir || !d.starts_with(&ready.workdir) {
+                break;
             }
-            None => {
-                fs::remove_file(&full).map_err(|source| StageError::Io {
-                    action: "delete".into(),
-                    path: full.clone(),
-                    source,
-                })?;
-                // Like git: a directory left empty goes too.
-                let mut dir = full.parent();
-                while let Some(d) = dir {
-                    if d == ready.workdir || !d.starts_with(&ready.workdir) {
-                        break;
-                    }
-                    if fs::remove_dir(d).is_err() {
-                        break;
-                    }
-                    dir = d.parent();
-                }
+            if fs::remove_dir(d).is_err() {
+                break;
             }
+            dir = d.parent();
+        }
+    }
+    // Make the renames durable.
+    #[cfg(unix)]
+    for d in dirs {
+        if let Ok(d) = fs::File::open(d) {
+            let _ = d.sync_all();
         }
     }
     Ok(())
 }
 
-/// Writes `data` to `path` through a temporary file in the same directory
-/// and a rename, so `path` holds either the old or the new contents.
-fn write_atomic(path: &Path, data: &[u8], perms: Option<fs::Permissions>) -> io::Result<()> {
+/// One change of a [`write_worktree`] run, and how far it got.
+struct Placement<'a> {
+    /// Where it goes.
+    full: PathBuf,
+    /// The new contents; `None` deletes the file.
+    contents: Option<&'a [u8]>,
+    /// The file there before the run, if any.
+    old: Option<fs::Metadata>,
+    /// The new contents, written and synced next to `full`, not in place yet.
+    tmp: Option<PathBuf>,
+    /// The old file under a second name, until the whole run succeeded.
+    backup: Option<Backup>,
+    /// Whether `full` holds the new state (the new contents, or nothing).
+    placed: bool,
+}
+
+/// Where [`write_worktree`] keeps an old file while it replaces it.
+enum Backup {
+    /// A hard link: the old file is still at its place too.
+    Linked(PathBuf),
+    /// Renamed away: nothing is at its place until the new file is.
+    Moved(PathBuf),
+}
+
+impl Backup {
+    fn path(&self) -> &Path {
+        match self {
+            Backup::Linked(p) | Backup::Moved(p) => p,
+        }
+    }
+}
+
+fn io_err(action: &str, path: &Path) -> impl FnOnce(io::Error) -> StageError {
+    let (action, path) = (action.to_string(), path.to_path_buf());
+    move |source| StageError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// Writes every temporary file, then puts every change in place; stops at
+/// the first failure, leaving `steps` and `created` to say what to undo.
+fn write_steps(
+    steps: &mut [Placement<'_>],
+    created: &mut Vec<PathBuf>,
+    fault: &dyn FaultPoint,
+) -> Result<(), StageError> {
+    let inject = |point: String| {
+        fault
+            .at(&point)
+            .map_err(|message| StageError::Injected { point, message })
+    };
+    for (i, step) in steps.iter_mut().enumerate() {
+        let n = i + 1;
+        inject(format!("before-write-{n}"))?;
+        let Some(data) = step.contents else {
+            continue;
+        };
+        if let Some(parent) = step.full.parent() {
+            create_dirs(parent, created)?;
+        }
+        let perms = step.old.as_ref().map(|m| m.permissions());
+        let tmp = write_temp(&step.full, data, perms, || {
+            fault.io_error(&format!("write-{n}"))
+        })
+        .map_err(io_err("write", &step.full))?;
+        step.tmp = Some(tmp);
+    }
+    for (i, step) in steps.iter_mut().enumerate() {
+        place(step)?;
+        inject(format!("after-write-{}", i + 1))?;
+    }
+    Ok(())
+}
+
+/// Creates `dir` and its missing parents, recording each one created.
+fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> Result<(), StageError> {
+    let mut missing = Vec::new();
+    let mut cur = Some(dir);
+    while let Some(d) = cur {
+        if fs::symlink_metadata(d).is_ok() {
+            break;
+        }
+        missing.push(d.to_path_buf());
+        cur = d.parent();
+    }
+    for d in missing.into_iter().rev() {
+        match fs::create_dir(&d) {
+            Ok(()) => created.push(d),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && d.is_dir() => {}
+            Err(e) => return Err(io_err("create directory", &d)(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Puts one change in place, keeping the old file under a second name.
+fn place(step: &mut Placement<'_>) -> Result<(), StageError> {
+    if step.contents.is_some() {
+        if step.old.is_some() {
+            step.backup = Some(keep(&step.full).map_err(io_err("keep a backup of", &step.full))?);
+        }
+        let tmp = step.tmp.as_ref().expect("written before it is placed");
+        fs::rename(tmp, &step.full).map_err(io_err("write", &step.full))?;
+        step.tmp = None;
+    } else {
+        let backup = unused_sibling(&step.full, "bak");
+        fs::rename(&step.full, &backup).map_err(io_err("delete", &step.full))?;
+        step.backup = Some(Backup::Moved(backup));
+    }
+    step.placed = true;
+    Ok(())
+}
+
+/// Keeps `path` under a second name: a hard link if the file system has
+/// them, else a rename.
+fn keep(path: &Path) -> io::Result<Backup> {
+    for n in 0..1000 {
+        let link = sibling(path, n, "bak");
+        match fs::hard_link(path, &link) {
+            Ok(()) => return Ok(Backup::Linked(link)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(_) => break,
+        }
+    }
+    let moved = unused_sibling(path, "bak");
+    fs::rename(path, &moved)?;
+    Ok(Backup::Moved(moved))
+}
+
+/// `.<name>.clan-migrate-<pid>-<n>.<ext>` next to `path`.
+fn sibling(path: &Path, n: u32, ext: &str) -> PathBuf {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    dir.join(format!(
+        ".{name}.clan-migrate-{}-{n}.{ext}",
+        std::process::id()
+    ))
+}
+
+/// The first [`sibling`] of `path` that does not exist.
+fn unused_sibling(path: &Path, ext: &str) -> PathBuf {
+    (0..)
+        .map(|n| sibling(path, n, ext))
+        .find(|p| fs::symlink_metadata(p).is_err())
+        .expect("an unused name")
+}
+
+/// Undoes a failed [`write_steps`], newest change first, by renames and
+/// removals only. Returns what could not be undone, one line each.
+fn undo(steps: &mut [Placement<'_>], created: &[PathBuf]) -> Vec<String> {
+    let mut failures = Vec::new();
+    for step in steps.iter_mut().rev() {
+        let shown = step.full.display().to_string();
+        if let Some(tmp) = step.tmp.take()
+            && let Err(e) = fs::remove_file(&tmp)
+            && e.kind() != io::ErrorKind::NotFound
+        {
+            failures.push(format!(
+                "`{}`: could not remove this temporary file: {e}",
+                tmp.display()
+            ));
+        }
+        match (step.backup.take(), step.placed) {
+            // Still in place as it was: the second name goes.
+            (Some(Backup::Linked(link)), false) => {
+                if let Err(e) = fs::remove_file(&link) {
+                    failures.push(format!(
+                        "`{}`: could not remove this copy of `{shown}`: {e}",
+                        link.display()
+                    ));
+                }
+            }
+            (Some(backup), _) => {
+                if let Err(e) = fs::rename(backup.path(), &step.full) {
+                    failures.push(format!(
+                        "`{shown}`: could not put the original back from `{}`: {e}",
+                        backup.path().display()
+                    ));
+                }
+            }
+            // A new file: it goes.
+            (None, true) => {
+                if let Err(e) = fs::remove_file(&step.full) {
+                    failures.push(format!("`{shown}`: could not remove this new file: {e}"));
+                }
+            }
+            (None, false) => {}
+        }
+        step.placed = false;
+    }
+    for d in created.iter().rev() {
+        let _ = fs::remove_dir(d);
+    }
+    failures
+}
+
+/// `err`'s message without what it says about the state of the work tree.
+fn short_cause(err: &StageError) -> String {
+    match err {
+        StageError::Io {
+            action,
+            path,
+            source,
+        } => format!("could not {action} `{}`: {source}", path.display()),
+        StageError::Injected { point, message } => {
+            format!("stopped by an injected fault at `{point}`: {message}")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Writes `data` (and `perms`) to a new temporary file next to `path` and
+/// syncs it; returns its name. On failure, nothing is left. `injected` may
+/// simulate an error after the data is written (see
+/// [`FaultPoint::io_error`]).
+fn write_temp(
+    path: &Path,
+    data: &[u8],
+    perms: Option<fs::Permissions>,
+    injected: impl FnOnce() -> Option<io::Error>,
+) -> io::Result<PathBuf> {
     let mut attempt = 0u32;
     let (tmp, mut file) = loop {
-        let tmp = dir.join(format!(
-            ".{name}.clan-migrate-{}-{attempt}.tmp",
-            std::process::id()
-        ));
+        let tmp = sibling(path, attempt, "tmp");
         let mut opts = fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
@@ -1178,23 +1504,24 @@ fn write_atomic(path: &Path, data: &[u8], perms: Option<fs::Permissions>) -> io:
     };
     let result = (|| {
         file.write_all(data)?;
+        if let Some(e) = injected() {
+            return Err(e);
+        }
         if let Some(perms) = perms {
             file.set_permissions(perms)?;
         }
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)
+        file.sync_all()
     })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-        return result;
+    drop(file);
+    match result {
+        Ok(()) => Ok(tmp),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
     }
-    #[cfg(unix)]
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
+
 
 #[cfg(test)]
 mod tests {
@@ -1533,17 +1860,34 @@ mod tests {
         assert_eq!(fx.status(), "");
     }
 
-    /// Records every fault point and fails at one of them.
+    /// Records every fault point (and every `write-N` I/O point), fails at
+    /// one of them or simulates a full disk at one `write-N`.
     struct Faults {
         fail_at: Option<String>,
+        disk_full: Option<String>,
         seen: RefCell<Vec<String>>,
     }
 
     impl Faults {
+        fn none() -> Faults {
+            Faults {
+                fail_at: None,
+                disk_full: None,
+                seen: RefCell::new(Vec::new()),
+            }
+        }
+
         fn at(point: &str) -> Faults {
             Faults {
                 fail_at: Some(point.to_string()),
-                seen: RefCell::new(Vec::new()),
+                ..Faults::none()
+            }
+        }
+
+        fn disk_full(point: &str) -> Faults {
+            Faults {
+                disk_full: Some(point.to_string()),
+                ..Faults::none()
             }
         }
     }
@@ -1557,15 +1901,28 @@ mod tests {
                 Ok(())
             }
         }
+
+        fn io_error(&self, point: &str) -> Option<io::Error> {
+            self.seen.borrow_mut().push(point.to_string());
+            (self.disk_full.as_deref() == Some(point))
+                .then(|| io::Error::new(io::ErrorKind::StorageFull, "No space left on device"))
+        }
+    }
+
+    /// Runs a closure at every fault point: it may change the repository
+    /// as a concurrent process would, and fail.
+    struct Hook<F: Fn(&str) -> Result<(), String>>(F);
+
+    impl<F: Fn(&str) -> Result<(), String>> FaultPoint for Hook<F> {
+        fn at(&self, point: &str) -> Result<(), String> {
+            (self.0)(point)
+        }
     }
 
     #[test]
     fn fault_points_are_called_in_order() {
         let fx = Fixture::new();
-        let faults = Faults {
-            fail_at: None,
-            seen: RefCell::new(Vec::new()),
-        };
+        let faults = Faults::none();
         commit(&fx.repo, BRANCH, &specs(), &faults).unwrap();
         assert_eq!(
             faults.seen.into_inner(),
@@ -1677,7 +2034,7 @@ mod tests {
         let err = check_ready(dir).unwrap_err();
         let again = commit(dir, BRANCH, &specs(), &NoFaults).unwrap_err();
         assert_eq!(err.to_string(), again.to_string());
-        let wt = write_worktree(dir, &specs()[0].changes).unwrap_err();
+        let wt = write_worktree(dir, &specs()[0].changes, &NoFaults).unwrap_err();
         assert_eq!(err.to_string(), wt.to_string());
         if let Some(before) = before {
             assert_eq!(fx.snapshot(true), before);
@@ -1939,6 +2296,7 @@ mod tests {
             let err = write_worktree(
                 &fx.repo,
                 &[specs[0].changes.clone(), changes.clone()].concat(),
+                &NoFaults,
             )
             .unwrap_err();
             assert!(
@@ -1980,7 +2338,7 @@ mod tests {
             };
             let err = commit(&fx.repo, BRANCH, &[spec], &NoFaults).unwrap_err();
             assert!(err.to_string().contains("symbolic link"), "{err}");
-            let err = write_worktree(&fx.repo, &changes).unwrap_err();
+            let err = write_worktree(&fx.repo, &changes, &NoFaults).unwrap_err();
             assert!(err.to_string().contains("symbolic link"), "{err}");
         }
         assert_eq!(fx.snapshot(true), before);
@@ -2017,7 +2375,7 @@ mod tests {
         let head = fx.git(&["rev-parse", "HEAD"]);
         let index = fs::read(fx.repo.join(".git/index")).unwrap();
         let changes: Vec<FileChange> = specs().into_iter().flat_map(|s| s.changes).collect();
-        write_worktree(&fx.repo, &changes).unwrap();
+        write_worktree(&fx.repo, &changes, &NoFaults).unwrap();
         assert_eq!(fx.read("users/alice/default.nix"), ALICE);
         assert_eq!(fx.read("hosts/a/configuration.nix"), HOST_A2);
         assert_eq!(fx.read("scripts/deploy.sh"), DEPLOY2);
@@ -2050,7 +2408,10 @@ mod tests {
         // No temporary file is left behind.
         let mut files = Vec::new();
         walk(&fx.repo, &fx.repo, &mut files);
-        assert!(files.iter().all(|f| !f.contains(".tmp")), "{files:?}");
+        assert!(
+            files.iter().all(|f| !f.contains(".clan-migrate-")),
+            "{files:?}"
+        );
         // Deleting the last file of a directory removes the directory.
         fx.git(&["stash", "-q", "-u"]);
         write_worktree(
@@ -2059,13 +2420,228 @@ mod tests {
                 change("hosts/a/hardware.nix", None),
                 change("hosts/a/configuration.nix", None),
             ],
+            &NoFaults,
         )
         .unwrap();
         assert!(!fx.repo.join("hosts/a").exists());
         assert!(fx.repo.join("hosts/b").exists());
         // And it refuses a dirty tree like commit does.
-        let err = write_worktree(&fx.repo, &[change("x.nix", Some("{ }\n"))]).unwrap_err();
+        let err = write_worktree(&fx.repo, &[change("x.nix", Some("{ }\n"))], &NoFaults).unwrap_err();
         assert!(matches!(err, StageError::DirtyWorktree { .. }), "{err:?}");
+    }
+
+    /// Every change of [`specs`], in order: a new file, two changed files,
+    /// a deletion, a changed executable.
+    fn all_changes() -> Vec<FileChange> {
+        specs().into_iter().flat_map(|s| s.changes).collect()
+    }
+
+    /// Modification time of every file of the work tree (`.git` excluded).
+    fn mtimes(root: &Path) -> BTreeMap<String, std::time::SystemTime> {
+        let mut files = Vec::new();
+        walk(root, root, &mut files);
+        files
+            .iter()
+            .filter(|f| !f.ends_with('/'))
+            .map(|f| f.split(' ').next().unwrap().to_string())
+            .map(|rel| {
+                let t = fs::symlink_metadata(root.join(&rel))
+                    .unwrap()
+                    .modified()
+                    .unwrap();
+                (rel, t)
+            })
+            .collect()
+    }
+
+    /// What `write_worktree(all_changes())` leaves in `git status`.
+    const WRITTEN_STATUS: &str = " M hosts/a/configuration.nix\n M hosts/b/configuration.nix\n D old.nix\n M scripts/deploy.sh\n?? users/alice/default.nix";
+
+    fn written_status(fx: &Fixture) -> String {
+        fx.git(&[
+            "--no-optional-locks",
+            "status",
+            "--porcelain",
+            "--untracked-files=all",
+        ])
+    }
+
+    #[test]
+    fn write_worktree_fault_points_are_called_in_order() {
+        let fx = Fixture::new();
+        let faults = Faults::none();
+        write_worktree(&fx.repo, &all_changes(), &faults).unwrap();
+        assert_eq!(
+            faults.seen.into_inner(),
+            [
+                "before-write-1",
+                "write-1",
+                "before-write-2",
+                "write-2",
+                "before-write-3",
+                "write-3",
+                // 4 deletes old.nix: nothing to write.
+                "before-write-4",
+                "before-write-5",
+                "write-5",
+                "after-write-1",
+                "after-write-2",
+                "after-write-3",
+                "after-write-4",
+                "after-write-5",
+            ]
+        );
+        assert_eq!(written_status(&fx), WRITTEN_STATUS);
+    }
+
+    #[test]
+    fn a_failure_part_way_through_write_worktree_restores_every_file() {
+        let mut cases: Vec<(String, Faults)> = Vec::new();
+        for n in 1..=5 {
+            for point in [format!("before-write-{n}"), format!("after-write-{n}")] {
+                cases.push((point.clone(), Faults::at(&point)));
+            }
+        }
+        for n in [1, 2, 3, 5] {
+            let point = format!("write-{n}");
+            cases.push((point.clone(), Faults::disk_full(&point)));
+        }
+        for (point, faults) in cases {
+            let fx = Fixture::new();
+            let before = fx.snapshot(true);
+            let times = mtimes(&fx.repo);
+            let err = write_worktree(&fx.repo, &all_changes(), &faults).unwrap_err();
+            match &err {
+                StageError::Injected { point: p, .. } => assert_eq!(p, &point),
+                StageError::Io { action, source, .. } => {
+                    assert!(point.starts_with("write-"), "{point}: {err}");
+                    assert_eq!(action, "write");
+                    assert_eq!(source.kind(), io::ErrorKind::StorageFull);
+                    assert!(err.to_string().contains("left as it was"), "{err}");
+                }
+                other => panic!("{point}: unexpected {other:?}"),
+            }
+            // Contents, modes, directories, no temporary or backup file
+            // left, and the old files are the old files (same mtimes).
+            assert_eq!(fx.snapshot(true), before, "{point} changed something");
+            assert_eq!(mtimes(&fx.repo), times, "{point}: a file was rewritten");
+            assert!(!fx.repo.join("users").exists(), "{point}");
+            // A rerun without the fault works.
+            write_worktree(&fx.repo, &all_changes(), &NoFaults).unwrap();
+            assert_eq!(written_status(&fx), WRITTEN_STATUS, "{point}");
+            assert_eq!(fx.read("hosts/a/configuration.nix"), HOST_A2);
+        }
+    }
+
+    #[test]
+    fn a_real_error_while_putting_files_in_place_is_undone() {
+        let fx = Fixture::new();
+        let before = fx.snapshot(true);
+        let times = mtimes(&fx.repo);
+        // Another process takes old.nix away before it is deleted (change 4).
+        let away = fx.tmp.path().join("old.nix");
+        let hook = Hook(|point: &str| {
+            if point == "after-write-3" {
+                fs::rename(fx.repo.join("old.nix"), &away).unwrap();
+            }
+            Ok(())
+        });
+        let err = write_worktree(&fx.repo, &all_changes(), &hook).unwrap_err();
+        let StageError::Io {
+            action,
+            path,
+            source,
+        } = &err
+        else {
+            panic!("unexpected {err:?}");
+        };
+        assert_eq!(action, "delete");
+        assert!(path.ends_with("old.nix"), "{err}");
+        assert_eq!(source.kind(), io::ErrorKind::NotFound);
+        assert!(err.to_string().contains("left as it was"), "{err}");
+        fs::rename(&away, fx.repo.join("old.nix")).unwrap();
+        assert_eq!(fx.snapshot(true), before);
+        assert_eq!(mtimes(&fx.repo), times);
+    }
+
+    #[test]
+    fn a_failed_undo_says_what_is_left() {
+        let fx = Fixture::new();
+        // The backup of hosts/a/configuration.nix (change 2) disappears,
+        // then the run fails.
+        let hook = Hook(|point: &str| {
+            if point != "after-write-2" {
+                return Ok(());
+            }
+            for entry in fs::read_dir(fx.repo.join("hosts/a")).unwrap() {
+                let name = entry.unwrap().file_name().into_string().unwrap();
+                if name.starts_with(".configuration.nix.clan-migrate-") && name.ends_with(".bak")
+                {
+                    fs::remove_file(fx.repo.join("hosts/a").join(name)).unwrap();
+                }
+            }
+            Err("simulated crash".into())
+        });
+        let err = write_worktree(&fx.repo, &all_changes(), &hook).unwrap_err();
+        let StageError::RestoreFailed { failures, .. } = &err else {
+            panic!("unexpected {err:?}");
+        };
+        assert_eq!(failures.len(), 1, "{err}");
+        let msg = err.to_string();
+        for needle in [
+            "injected fault at `after-write-2`",
+            "hosts/a/configuration.nix",
+            "partly changed",
+            "git stash -u",
+        ] {
+            assert!(msg.contains(needle), "{needle}: {msg}");
+        }
+        // Everything else was undone.
+        assert_eq!(
+            written_status(&fx),
+            " M hosts/a/configuration.nix",
+            "{msg}"
+        );
+        assert_eq!(fx.read("hosts/a/configuration.nix"), HOST_A2);
+    }
+
+    #[test]
+    fn refuses_a_locked_index_or_head() {
+        for name in ["index.lock", "HEAD.lock"] {
+            let fx = Fixture::new();
+            let lock = fx.repo.join(".git").join(name);
+            fs::write(&lock, "").unwrap();
+            let err = refused(&fx, &fx.repo);
+            assert!(matches!(err, StageError::Locked { .. }), "{err:?}");
+            let msg = err.to_string();
+            assert!(
+                msg.contains(&lock.display().to_string())
+                    && msg.contains("another git process")
+                    && msg.contains("rm "),
+                "{msg}"
+            );
+            fs::remove_file(&lock).unwrap();
+            check_ready(&fx.repo).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_lock_taken_during_the_run_stops_it_before_the_ref() {
+        let fx = Fixture::new();
+        let before = fx.snapshot(true);
+        let lock = fx.repo.join(".git/index.lock");
+        let hook = Hook(|point: &str| {
+            if point == "after-commit-2" {
+                fs::write(&lock, "").unwrap();
+            }
+            Ok(())
+        });
+        let err = commit(&fx.repo, BRANCH, &specs(), &hook).unwrap_err();
+        assert!(matches!(err, StageError::Locked { .. }), "{err:?}");
+        assert_eq!(fx.snapshot(true), before);
+        fs::remove_file(&lock).unwrap();
+        commit(&fx.repo, BRANCH, &specs(), &NoFaults).unwrap();
+        assert_eq!(fx.status(), "");
     }
 
     #[test]
@@ -2083,6 +2659,13 @@ mod tests {
                 action: "write".into(),
                 path: "x".into(),
                 source: io::Error::other("disk full"),
+            },
+            StageError::RestoreFailed {
+                cause: "could not write `x`: disk full".into(),
+                failures: vec!["`y`: could not remove this new file: boom".into()],
+            },
+            StageError::Locked {
+                lock: ".git/index.lock".into(),
             },
             StageError::NotCheckedOut {
                 branch: "b".into(),

@@ -122,15 +122,14 @@ pub fn render(report: &ScanReport, color: bool) -> String {
             "{} ({}), repeated on {}",
             p.bold(&label(u)),
             u.option.as_str(),
-            u.hosts.join(", ")
+            clan_migrate::report::host_list(&u.hosts)
         );
         let _ = writeln!(out, "  common:    {}", list_or_none(&u.common));
         let _ = writeln!(out, "  differing: {}", list_or_none(&u.differing));
         for d in &u.definitions {
-            let host = d
-                .host
-                .clone()
-                .unwrap_or_else(|| format!("shared by {}", d.hosts.join(", ")));
+            let host = d.host.clone().unwrap_or_else(|| {
+                format!("shared by {}", clan_migrate::report::host_list(&d.hosts))
+            });
             let cond = if d.conditional { ", conditional" } else { "" };
             let _ = writeln!(
                 out,

@@ -88,7 +88,7 @@ fn summary(p: &Plan, color: bool) -> String {
                 "{} ({}) on {}\n",
                 bold(&m.user),
                 m.option.as_str(),
-                m.hosts.join(", ")
+                clan_migrate::report::host_list(&m.hosts)
             ));
             out.push_str(&format!(
                 "  to {}\n",
@@ -189,10 +189,13 @@ pub fn plan_cmd(args: &PlanArgs) -> ExitCode {
                     clan_migrate::source::display_path(&f.path)
                 ));
             }
+            let plural = |n: usize, one: &str, many: &str| {
+                format!("{n} {}", if n == 1 { one } else { many })
+            };
             out.push_str(&format!(
-                " {} users, {} files changed\n",
-                p.steps.len(),
-                p.files().len()
+                " {}, {} changed\n",
+                plural(p.steps.len(), "user", "users"),
+                plural(p.files().len(), "file", "files")
             ));
         } else {
             for f in p.files() {
@@ -208,7 +211,11 @@ pub fn plan_cmd(args: &PlanArgs) -> ExitCode {
 }
 
 /// A fault injection point for tests: `CLAN_MIGRATE_TEST_FAULT=POINT`
-/// fails there, `POINT:sleep` waits there so a test can kill the process.
+/// fails there, `POINT:sleep` waits there so a test can kill the process
+/// (saying so on stderr first, so the test knows when). For the
+/// `--no-commit` writer, `write-N:enospc` and `write-N:eacces` make writing
+/// the N-th file fail as on a full disk or an unwritable file (see
+/// [`stage::FaultPoint`] for the points).
 struct EnvFault(Option<String>);
 
 impl stage::FaultPoint for EnvFault {
@@ -216,10 +223,30 @@ impl stage::FaultPoint for EnvFault {
         match self.0.as_deref() {
             Some(spec) if spec == point => Err(format!("test fault at {point}")),
             Some(spec) if spec.strip_suffix(":sleep") == Some(point) => {
+                eprintln!("clan-migrate: test fault: sleeping 60 s at {point}");
                 std::thread::sleep(std::time::Duration::from_secs(60));
                 Ok(())
             }
             _ => Ok(()),
+        }
+    }
+
+    fn io_error(&self, point: &str) -> Option<std::io::Error> {
+        use std::io::{Error, ErrorKind};
+        let (at, what) = self.0.as_deref()?.split_once(':')?;
+        if at != point {
+            return None;
+        }
+        match what {
+            "enospc" => Some(Error::new(
+                ErrorKind::StorageFull,
+                "No space left on device (simulated by CLAN_MIGRATE_TEST_FAULT)",
+            )),
+            "eacces" => Some(Error::new(
+                ErrorKind::PermissionDenied,
+                "Permission denied (simulated by CLAN_MIGRATE_TEST_FAULT)",
+            )),
+            _ => None,
         }
     }
 }
@@ -251,9 +278,10 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
         path: f.path.clone(),
         contents: f.after.as_ref().map(|t| t.as_bytes().to_vec()),
     };
+    let fault = EnvFault(std::env::var("CLAN_MIGRATE_TEST_FAULT").ok());
     if args.no_commit {
         let changes: Vec<stage::FileChange> = p.files().iter().map(to_change).collect();
-        return match stage::write_worktree(dir, &changes) {
+        return match stage::write_worktree(dir, &changes, &fault) {
             Ok(()) => {
                 let _ = writeln!(
                     out,
@@ -285,7 +313,6 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
             changes: files.iter().map(to_change).collect(),
         })
         .collect();
-    let fault = EnvFault(std::env::var("CLAN_MIGRATE_TEST_FAULT").ok());
     match stage::commit(dir, &args.branch, &commits, &fault) {
         Ok(staged) => {
             let _ = writeln!(

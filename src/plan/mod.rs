@@ -59,7 +59,12 @@ impl Step {
             .flat_map(|m| m.hosts.iter().map(String::as_str))
             .collect();
         let hosts: Vec<&str> = hosts.into_iter().collect();
-        let mut msg = format!("users: share {} across {}\n", self.user, hosts.join(", "));
+        let across = if hosts.len() <= 8 {
+            hosts.join(", ")
+        } else {
+            format!("{} hosts", hosts.len())
+        };
+        let mut msg = format!("users: share {} across {across}\n", self.user);
         for m in &self.moves {
             msg.push('\n');
             msg.push_str(&format!(
@@ -215,7 +220,7 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
                 option: u.option,
                 reason: match u.status {
                     Status::Shared => "already shared through a module every host imports".into(),
-                    _ => format!("defined on {} only", u.hosts.join(", ")),
+                    _ => format!("defined on {} only", crate::report::host_list(&u.hosts)),
                 },
             });
         }

@@ -243,7 +243,7 @@ pub fn plan_user(
             mv.stays.push(Stay {
                 attr: label,
                 host: None,
-                reason: format!("set on {} only", on.join(", ")),
+                reason: format!("set on {} only", crate::report::host_list(&on)),
             });
             continue;
         }
