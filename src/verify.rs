@@ -16,76 +16,82 @@ use crate::index::{UserName, UserOption};
 use crate::load::ModuleGraph;
 use crate::syntax::{AttrName, attr_name, strip_parens};
 
-/// Per host, per (option, user): attribute path -> sorted definitions.
-pub type Effective =
-    BTreeMap<String, BTreeMap<(UserOption, String), BTreeMap<Vec<String>, Vec<String>>>>;
+/// One host's users: per (option, user), attribute path -> sorted definitions.
+pub type HostUsers = BTreeMap<(UserOption, String), BTreeMap<Vec<String>, Vec<String>>>;
+
+/// Per host, its effective users.
+pub type Effective = BTreeMap<String, HostUsers>;
 
 pub fn effective(
     hosts: &[Host],
     graph: &ModuleGraph,
     only: Option<&BTreeSet<String>>,
 ) -> Effective {
-    let mut out = Effective::new();
-    for host in hosts {
-        if only.is_some_and(|o| !o.contains(&host.name)) {
-            continue;
-        }
-        let users = out.entry(host.name.clone()).or_default();
-        for (id, conditional) in graph.closure(&host.modules) {
-            for def in &graph.modules[id].definitions {
-                let name = match &def.user {
-                    UserName::Static(n) => n.clone(),
-                    UserName::Computed(t) | UserName::Generated(t) => format!("dynamic {t}"),
-                };
-                let attrs = users.entry((def.option, name)).or_default();
-                let outer: Vec<String> = def.wrappers.iter().map(|w| format!("{w:?}")).collect();
-                let cond = if conditional {
-                    "conditional-import|"
-                } else {
-                    ""
-                };
-                if def.leaves.is_empty() {
-                    attrs
-                        .entry(Vec::new())
-                        .or_default()
-                        .push(format!("{cond}{}|empty", outer.join(",")));
-                }
-                for leaf in &def.leaves {
-                    let wrapped = !outer.is_empty() || !leaf.wrappers.is_empty() || conditional;
-                    let slot = attrs.entry(leaf.path.clone()).or_default();
-                    match &leaf.elements {
-                        Some(els) if !wrapped && def.option.is_list_option(&leaf.path) => {
-                            slot.extend(els.iter().map(|e| format!("element {e}")));
-                        }
-                        _ => {
-                            let ws: Vec<String> = outer
-                                .iter()
-                                .cloned()
-                                .chain(leaf.wrappers.iter().map(|w| format!("{w:?}")))
-                                .collect();
-                            slot.push(format!("{cond}{}|{}", ws.join(","), leaf.value));
-                        }
+    use rayon::prelude::*;
+    hosts
+        .par_iter()
+        .filter(|h| only.is_none_or(|o| o.contains(&h.name)))
+        .map(|h| (h.name.clone(), host_effective(graph, h)))
+        .collect()
+}
+
+/// One host's effective users.
+fn host_effective(graph: &ModuleGraph, host: &Host) -> HostUsers {
+    let mut users = HostUsers::new();
+    for (id, conditional) in graph.closure(&host.modules) {
+        for def in &graph.modules[id].definitions {
+            let name = match &def.user {
+                UserName::Static(n) => n.clone(),
+                UserName::Computed(t) | UserName::Generated(t) => format!("dynamic {t}"),
+            };
+            let attrs = users.entry((def.option, name)).or_default();
+            let outer: Vec<String> = def.wrappers.iter().map(|w| format!("{w:?}")).collect();
+            let cond = if conditional {
+                "conditional-import|"
+            } else {
+                ""
+            };
+            if def.leaves.is_empty() {
+                attrs
+                    .entry(Vec::new())
+                    .or_default()
+                    .push(format!("{cond}{}|empty", outer.join(",")));
+            }
+            for leaf in &def.leaves {
+                let wrapped = !outer.is_empty() || !leaf.wrappers.is_empty() || conditional;
+                let slot = attrs.entry(leaf.path.clone()).or_default();
+                match &leaf.elements {
+                    Some(els) if !wrapped && def.option.is_list_option(&leaf.path) => {
+                        slot.extend(els.iter().map(|e| format!("element {e}")));
+                    }
+                    _ => {
+                        let ws: Vec<String> = outer
+                            .iter()
+                            .cloned()
+                            .chain(leaf.wrappers.iter().map(|w| format!("{w:?}")))
+                            .collect();
+                        slot.push(format!("{cond}{}|{}", ws.join(","), leaf.value));
                     }
                 }
             }
         }
-        for attrs in users.values_mut() {
-            for v in attrs.values_mut() {
-                v.sort();
-            }
-            // An empty definition (`alice = { };`) adds nothing once the
-            // user has any attribute.
-            if attrs.len() > 1 {
-                attrs.retain(|path, defs| {
-                    !(path.is_empty()
-                        && defs
-                            .iter()
-                            .all(|d| d.ends_with("|empty") && !d.contains('(')))
-                });
-            }
+    }
+    for attrs in users.values_mut() {
+        for v in attrs.values_mut() {
+            v.sort();
+        }
+        // An empty definition (`alice = { };`) adds nothing once the
+        // user has any attribute.
+        if attrs.len() > 1 {
+            attrs.retain(|path, defs| {
+                !(path.is_empty()
+                    && defs
+                        .iter()
+                        .all(|d| d.ends_with("|empty") && !d.contains('(')))
+            });
         }
     }
-    out
+    users
 }
 
 /// The users whose effective definitions differ, on any host.

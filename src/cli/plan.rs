@@ -198,8 +198,14 @@ pub fn plan_cmd(args: &PlanArgs) -> ExitCode {
                 plural(p.files().len(), "file", "files")
             ));
         } else {
-            for f in p.files() {
-                out.push_str(&colour_diff(&plan::unified_diff(&f), color));
+            use rayon::prelude::*;
+            let diffs: Vec<String> = p
+                .files()
+                .par_iter()
+                .map(|f| colour_diff(&plan::unified_diff(f), color))
+                .collect();
+            for d in diffs {
+                out.push_str(&d);
             }
         }
     }
