@@ -355,7 +355,8 @@ fn stat_prints_one_line_per_file_matching_the_diff() {
         }
         let steps = library_plan(&fixture(case), &[]).steps.len();
         let total = stat.stdout.lines().last().unwrap_or_default().trim();
-        let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         assert!(
             total.starts_with(&format!(
                 "{}, {} changed",
