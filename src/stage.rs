@@ -1522,7 +1522,6 @@ fn write_temp(
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2426,7 +2425,8 @@ mod tests {
         assert!(!fx.repo.join("hosts/a").exists());
         assert!(fx.repo.join("hosts/b").exists());
         // And it refuses a dirty tree like commit does.
-        let err = write_worktree(&fx.repo, &[change("x.nix", Some("{ }\n"))], &NoFaults).unwrap_err();
+        let err =
+            write_worktree(&fx.repo, &[change("x.nix", Some("{ }\n"))], &NoFaults).unwrap_err();
         assert!(matches!(err, StageError::DirtyWorktree { .. }), "{err:?}");
     }
 
@@ -2575,8 +2575,7 @@ mod tests {
             }
             for entry in fs::read_dir(fx.repo.join("hosts/a")).unwrap() {
                 let name = entry.unwrap().file_name().into_string().unwrap();
-                if name.starts_with(".configuration.nix.clan-migrate-") && name.ends_with(".bak")
-                {
+                if name.starts_with(".configuration.nix.clan-migrate-") && name.ends_with(".bak") {
                     fs::remove_file(fx.repo.join("hosts/a").join(name)).unwrap();
                 }
             }
@@ -2597,11 +2596,7 @@ mod tests {
             assert!(msg.contains(needle), "{needle}: {msg}");
         }
         // Everything else was undone.
-        assert_eq!(
-            written_status(&fx),
-            " M hosts/a/configuration.nix",
-            "{msg}"
-        );
+        assert_eq!(written_status(&fx), " M hosts/a/configuration.nix", "{msg}");
         assert_eq!(fx.read("hosts/a/configuration.nix"), HOST_A2);
     }
 
