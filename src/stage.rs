@@ -268,6 +268,12 @@ fn not_checked_out_message(
     cause: &StageError,
     worktree_touched: bool,
 ) -> String {
+    // A git error's own text says nothing was changed, which is not so
+    // once the checkout has started: name only what failed.
+    let cause = match cause {
+        StageError::Git { action, source } => format!("git failed while {action}: {source}"),
+        other => other.to_string(),
+    };
     let mut out = format!(
         "branch `{branch}` was created with {count} commit{} (tip {tip}) but was not checked out: {cause}\n",
         if count == 1 { "" } else { "s" }
@@ -632,6 +638,19 @@ fn branch_free(repo: &Repository, branch: &str) -> Result<(), StageError> {
     }
     let refname = format!("refs/heads/{branch}");
     match repo.find_reference(&refname) {
+        Ok(_)
+            if repo
+                .head()
+                .ok()
+                .and_then(|h| h.name().ok().map(str::to_string))
+                .as_deref()
+                == Some(refname.as_str()) =>
+        {
+            return Err(StageError::InvalidBranchName {
+                branch: branch.to_string(),
+                reason: "it is the branch you are on, and the commits go on a new branch".into(),
+            });
+        }
         Ok(_) => {
             return Err(StageError::BranchExists {
                 branch: branch.to_string(),
@@ -1829,14 +1848,17 @@ mod tests {
         check_branch(&fx.repo, BRANCH).unwrap();
         let staged = commit(&fx.repo, BRANCH, &specs(), &NoFaults).unwrap();
         assert_migrated(&fx, &staged, &main_before);
-        // The branch exists now: a second run with the same name is refused.
-        assert!(matches!(
-            commit(&fx.repo, BRANCH, &specs(), &NoFaults),
-            Err(StageError::BranchExists { .. })
-        ));
+        // The branch exists now, checked out: a second run with the same
+        // name is refused, saying it is the current branch.
+        let err = commit(&fx.repo, BRANCH, &specs(), &NoFaults).unwrap_err();
+        assert!(
+            matches!(err, StageError::InvalidBranchName { .. })
+                && err.to_string().contains("you are on"),
+            "{err:?}"
+        );
         assert!(matches!(
             check_branch(&fx.repo, BRANCH),
-            Err(StageError::BranchExists { .. })
+            Err(StageError::InvalidBranchName { .. })
         ));
     }
 
@@ -2216,8 +2238,13 @@ mod tests {
             msg.contains("--branch NAME") && msg.contains("git branch -D taken"),
             "{msg}"
         );
+        // The current branch is refused without suggesting to delete it.
         let err = commit(&fx.repo, "main", &specs(), &NoFaults).unwrap_err();
-        assert!(matches!(err, StageError::BranchExists { .. }), "{err:?}");
+        assert!(
+            matches!(err, StageError::InvalidBranchName { .. })
+                && !err.to_string().contains("branch -D"),
+            "{err:?}"
+        );
         let err = commit(&fx.repo, "clan/users", &specs(), &NoFaults).unwrap_err();
         assert!(
             matches!(err, StageError::InvalidBranchName { .. }),

@@ -305,12 +305,27 @@ pub fn verify_against(
         &discovery,
         &crate::load::Silent,
     );
-    if let Some(e) = now
+    // A host that cannot be found or a file that does not parse would
+    // make the comparison meaningless: refuse, saying where.
+    if let Some(e) = discovery
         .diagnostics
         .iter()
+        .chain(&now.diagnostics)
         .find(|d| d.severity == crate::diagnostic::Severity::Error)
     {
-        return Err(VerifyError::Broken(e.message.clone()));
+        let at = e
+            .location
+            .as_ref()
+            .map(|l| {
+                format!(
+                    "{}:{}:{}: ",
+                    crate::source::display_path(&l.file),
+                    l.start.line,
+                    l.start.column
+                )
+            })
+            .unwrap_or_default();
+        return Err(VerifyError::Broken(format!("{at}{}", e.message)));
     }
     let before_graph = crate::load::load(&old, &discovery, &crate::load::Silent);
     let before = effective(&discovery.hosts, &before_graph, None);

@@ -679,3 +679,19 @@ fn scanning_a_git_repo_leaves_it_clean() {
     );
     assert!(Path::new(&tmp.path().join(".git")).is_dir());
 }
+
+#[test]
+fn flags_that_contradict_each_other_are_usage_errors() {
+    for args in [
+        vec!["apply", "--no-commit", "--branch", "x"],
+        vec!["scan", "-q", "-v"],
+        vec!["plan", "--quiet", "--verbose"],
+    ] {
+        let mut c = cmd();
+        c.args(&args).arg(fixture("example"));
+        c.assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains("cannot be used with"));
+    }
+}

@@ -716,7 +716,7 @@ fn bad_host_flags_are_refused() {
 }
 
 #[test]
-#[ignore = "bug: verify drops a --host whose path is missing and exits 0 (src/verify.rs ignores discovery diagnostics)"]
+
 fn verify_refuses_a_host_flag_with_a_missing_path() {
     let sb = Sandbox::committed("example");
     bad_input(
@@ -737,7 +737,7 @@ fn verify_refuses_a_host_flag_with_a_missing_path() {
 }
 
 #[test]
-#[ignore = "bug: verify reports a syntax error without its file and position (VerifyError::Broken keeps only the message)"]
+
 fn verify_reports_a_syntax_error_with_its_location() {
     let sb = Sandbox::committed("broken-file");
     bad_input(

@@ -85,11 +85,11 @@ pub struct ApplyArgs {
     pub common: Common,
     #[command(flatten)]
     pub select: Select,
-    /// The branch to create for the commits.
-    #[arg(long, default_value = "clan-migrate/users")]
-    pub branch: String,
-    /// Write the files into the work tree instead of committing.
+    /// The branch to create for the commits [default: clan-migrate/users].
     #[arg(long)]
+    pub branch: Option<String>,
+    /// Write the files into the work tree instead of committing.
+    #[arg(long, conflicts_with = "branch")]
     pub no_commit: bool,
 }
 
@@ -130,7 +130,7 @@ pub struct Common {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Print only errors.
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
     /// Say more about what is done.
     #[arg(short, long, action = clap::ArgAction::Count)]

@@ -259,12 +259,20 @@ impl stage::FaultPoint for EnvFault {
 
 pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
     let dir = &args.common.dir;
+    if !dir.is_dir() {
+        eprintln!("error: {}: no such directory", dir.display());
+        eprintln!(
+            "  help: pass the path of the configuration repository, e.g. `clan-migrate apply ~/nixos-config`"
+        );
+        return ExitCode::from(EXIT_ERROR);
+    }
+    let branch = args.branch.as_deref().unwrap_or("clan-migrate/users");
     if let Err(e) = stage::check_ready(dir) {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_ERROR);
     }
     if !args.no_commit
-        && let Err(e) = stage::check_branch(dir, &args.branch)
+        && let Err(e) = stage::check_branch(dir, branch)
     {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_ERROR);
@@ -319,7 +327,7 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
             changes: files.iter().map(to_change).collect(),
         })
         .collect();
-    match stage::commit(dir, &args.branch, &commits, &fault) {
+    match stage::commit(dir, branch, &commits, &fault) {
         Ok(staged) => {
             let _ = writeln!(
                 out,
