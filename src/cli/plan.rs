@@ -106,12 +106,7 @@ fn summary(p: &Plan, color: bool) -> String {
                 out.push_str(&format!("  moves:  {a} (elements common to every host; their order across modules may change)\n"));
             }
             for s in &m.stays {
-                let on = s
-                    .host
-                    .as_deref()
-                    .map(|h| format!(" on {h}"))
-                    .unwrap_or_default();
-                out.push_str(&format!("  stays:  {}{on}: {}\n", s.attr, s.reason));
+                out.push_str(&format!("  stays:  {s}\n"));
             }
         }
     }

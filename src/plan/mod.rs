@@ -80,12 +80,7 @@ impl Step {
             if !m.stays.is_empty() {
                 msg.push_str("Stays on the hosts:\n");
                 for s in &m.stays {
-                    let on = s
-                        .host
-                        .as_deref()
-                        .map(|h| format!(" on {h}"))
-                        .unwrap_or_default();
-                    msg.push_str(&format!("- {}{on}: {}\n", s.attr, s.reason));
+                    msg.push_str(&format!("- {s}\n"));
                 }
             }
         }

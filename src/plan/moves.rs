@@ -32,6 +32,17 @@ pub struct Stay {
     pub reason: String,
 }
 
+impl std::fmt::Display for Stay {
+    /// `extraGroups on beta: differs between hosts`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.attr)?;
+        if let Some(h) = &self.host {
+            write!(f, " on {h}")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct UserMove {
     pub user: String,
