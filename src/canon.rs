@@ -133,8 +133,12 @@ impl<'a> Canonicalizer<'a> {
                 let _ = write!(out, "lit:{}", l.syntax().text());
             }
             ast::Expr::Str(s) => {
+                let Some(parts) = crate::syntax::string_parts(s) else {
+                    let _ = write!(out, "raw:{}", compact(Some(s.syntax().clone())));
+                    return;
+                };
                 out.push_str("str(");
-                for part in s.normalized_parts() {
+                for part in parts {
                     match part {
                         InterpolPart::Literal(l) => {
                             let _ = write!(out, "{l:?}");
@@ -153,10 +157,14 @@ impl<'a> Canonicalizer<'a> {
             ast::Expr::PathRel(p) => {
                 let mut text = String::new();
                 let mut exact = true;
-                for part in p.parts() {
+                let Some(parts) = crate::syntax::path_parts(p.syntax()) else {
+                    let _ = write!(out, "raw:{}", compact(Some(p.syntax().clone())));
+                    return;
+                };
+                for part in parts {
                     match part {
-                        InterpolPart::Literal(l) => text.push_str(l.text()),
-                        InterpolPart::Interpolation(i) => {
+                        crate::syntax::PathPart::Literal(l) => text.push_str(&l),
+                        crate::syntax::PathPart::Interpolation(i) => {
                             exact = false;
                             text.push_str("${");
                             if let Some(e) = i.expr() {

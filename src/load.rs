@@ -300,6 +300,9 @@ fn process_file(fs: &dyn Fs, path: &Path) -> FileOutcome {
     if !parse.errors().is_empty() {
         return FileOutcome::Broken(parse_diagnostics(&file, parse.errors()));
     }
+    if let Some(range) = crate::syntax::malformed(&parse.syntax()) {
+        return FileOutcome::Broken(vec![malformed_diagnostic(&file, range)]);
+    }
     FileOutcome::Indexed(
         index_file(&file, &parse.tree())
             .into_iter()
@@ -385,6 +388,16 @@ pub fn parse_diagnostics(file: &SourceFile, errors: &[ParseError]) -> Vec<Diagno
         }
     }
     out
+}
+
+/// A path or string that rnix accepts but Nix rejects (`./x ${y}`).
+pub fn malformed_diagnostic(file: &SourceFile, range: (usize, usize)) -> Diagnostic {
+    Diagnostic::error(
+        codes::PARSE_ERROR,
+        "syntax error: this path or string is not valid Nix (an interpolation cannot follow a space in a path)",
+    )
+    .at(Location::new(file, range))
+    .help("fix the syntax (check with `nix-instantiate --parse FILE`); this file is never edited while it does not parse")
 }
 
 fn span(r: rnix::TextRange) -> (usize, usize) {

@@ -76,13 +76,68 @@ pub fn ident_text(ident: &ast::Ident) -> String {
         .unwrap_or_else(|| ident.syntax().to_string())
 }
 
+/// A string's parts, or `None` when rnix built a string node Nix itself
+/// would reject (rnix's own accessors assert on such nodes).
+pub fn string_parts(s: &ast::Str) -> Option<Vec<InterpolPart<String>>> {
+    let well_formed = s.syntax().children_with_tokens().all(|c| match c {
+        rowan::NodeOrToken::Token(t) => matches!(
+            t.kind(),
+            SyntaxKind::TOKEN_STRING_START
+                | SyntaxKind::TOKEN_STRING_END
+                | SyntaxKind::TOKEN_STRING_CONTENT
+        ),
+        rowan::NodeOrToken::Node(n) => n.kind() == SyntaxKind::NODE_INTERPOL,
+    });
+    well_formed.then(|| s.normalized_parts())
+}
+
+/// One piece of a path literal: its text, or an interpolation.
+pub enum PathPart {
+    Literal(String),
+    Interpolation(ast::Interpol),
+}
+
+/// A path's parts, or `None` for a path node Nix would reject (rnix
+/// accepts `./x ${y}` as one path and its accessor then panics).
+pub fn path_parts(node: &SyntaxNode) -> Option<Vec<PathPart>> {
+    node.children_with_tokens()
+        .map(|c| match c {
+            rowan::NodeOrToken::Token(t) => matches!(
+                t.kind(),
+                SyntaxKind::TOKEN_PATH_ABS
+                    | SyntaxKind::TOKEN_PATH_REL
+                    | SyntaxKind::TOKEN_PATH_HOME
+            )
+            .then(|| PathPart::Literal(t.text().to_string())),
+            rowan::NodeOrToken::Node(n) => ast::Interpol::cast(n).map(PathPart::Interpolation),
+        })
+        .collect()
+}
+
+/// Where a tree holds a path or string node Nix would reject although
+/// rnix parsed it without error: reported as a syntax error.
+pub fn malformed(root: &SyntaxNode) -> Option<Range> {
+    root.descendants().find_map(|n| {
+        let bad = match n.kind() {
+            SyntaxKind::NODE_PATH_ABS | SyntaxKind::NODE_PATH_REL | SyntaxKind::NODE_PATH_HOME => {
+                path_parts(&n).is_none()
+            }
+            SyntaxKind::NODE_STRING => {
+                ast::Str::cast(n.clone()).is_some_and(|s| string_parts(&s).is_none())
+            }
+            _ => false,
+        };
+        bad.then(|| range_of(&n))
+    })
+}
+
 /// The value of a string without interpolations.
 pub fn string_literal(s: &ast::Str) -> Option<String> {
     if s.syntax().children().next().is_some() {
         return None;
     }
     let mut out = String::new();
-    for part in s.normalized_parts() {
+    for part in string_parts(s)? {
         match part {
             InterpolPart::Literal(l) => out.push_str(&l),
             InterpolPart::Interpolation(_) => return None,
@@ -205,7 +260,7 @@ pub fn static_value(expr: &ast::Expr, dir: &Path, env: &StaticEnv) -> Option<Sta
     match strip_parens(expr.clone()) {
         ast::Expr::Str(s) => {
             let mut out = String::new();
-            for part in s.normalized_parts() {
+            for part in string_parts(&s)? {
                 match part {
                     InterpolPart::Literal(l) => out.push_str(&l),
                     InterpolPart::Interpolation(i) => match static_value(&i.expr()?, dir, env)? {
@@ -218,10 +273,10 @@ pub fn static_value(expr: &ast::Expr, dir: &Path, env: &StaticEnv) -> Option<Sta
         }
         ast::Expr::PathRel(p) => {
             let mut text = String::new();
-            for part in p.parts() {
+            for part in path_parts(p.syntax())? {
                 match part {
-                    InterpolPart::Literal(l) => text.push_str(l.text()),
-                    InterpolPart::Interpolation(i) => match static_value(&i.expr()?, dir, env)? {
+                    PathPart::Literal(l) => text.push_str(&l),
+                    PathPart::Interpolation(i) => match static_value(&i.expr()?, dir, env)? {
                         StaticValue::Str(v) => text.push_str(&v),
                         StaticValue::Path(_) => return None,
                     },
@@ -309,4 +364,19 @@ pub fn short_text(node: &SyntaxNode) -> String {
         s.push('…');
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_nix_rejects_are_malformed_not_a_panic() {
+        // rnix parses this without error; Nix says "unexpected DOLLAR_CURLY".
+        let parse = rnix::Root::parse("{ imports = [ ./x ${x} ]; }");
+        assert!(parse.errors().is_empty());
+        assert!(malformed(&parse.syntax()).is_some());
+        let ok = rnix::Root::parse("{ imports = [ ./x/${y} \"a${b}\" ]; }");
+        assert!(malformed(&ok.syntax()).is_none());
+    }
 }

@@ -154,6 +154,9 @@ pub fn check_parse(parse: &rnix::Parse<Root>) -> Result<(), String> {
     if let Some(e) = parse.errors().first() {
         return Err(format!("it would not parse: {e}"));
     }
+    if crate::syntax::malformed(&parse.syntax()).is_some() {
+        return Err("it would hold a path or string Nix rejects".into());
+    }
     for node in parse.syntax().descendants() {
         if let Some(set) = ast::AttrSet::cast(node.clone()) {
             duplicates(&set)?;

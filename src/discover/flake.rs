@@ -34,6 +34,13 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
         d.broken_files.push(file.path.clone());
         return Vec::new();
     }
+    if let Some(range) = crate::syntax::malformed(&parse.syntax()) {
+        d.diagnostics
+            .push(crate::load::malformed_diagnostic(&file, range));
+        d.broken_files.push(file.path.clone());
+        return Vec::new();
+    }
+
     let root = parse.tree();
     let mut finder = Finder {
         repo,
