@@ -1,0 +1,8 @@
+{ lib, ... }:
+
+{
+  users.users = lib.mkMerge [
+    { judy.isNormalUser = true; }
+    { judy.extraGroups = [ "wheel" ]; }
+  ];
+}
