@@ -106,8 +106,12 @@ pub fn analyse_only<'g>(
         None => {
             let mut module_hosts: Vec<Vec<String>> = vec![Vec::new(); graph.modules.len()];
             let mut always = vec![false; graph.modules.len()];
-            for host in hosts {
-                let closure = graph.closure(&host.modules);
+            use rayon::prelude::*;
+            let closures: Vec<Vec<(usize, bool)>> = hosts
+                .par_iter()
+                .map(|h| graph.closure(&h.modules))
+                .collect();
+            for (host, closure) in hosts.iter().zip(closures) {
                 for &(id, conditional) in &closure {
                     module_hosts[id].push(host.name.clone());
                     always[id] |= !conditional;
@@ -150,44 +154,58 @@ pub fn analyse_only<'g>(
         }
     }
 
-    for ((name, option, dynamic), mut defs) in groups {
-        defs.sort_by(|a, b| a.definition.location.cmp(&b.definition.location));
-        let hosts: Vec<String> = defs
-            .iter()
-            .flat_map(|d| d.hosts.iter().cloned())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let local_hosts: BTreeSet<&str> = defs
-            .iter()
-            .filter(|d| d.is_local())
-            .map(|d| d.hosts[0].as_str())
-            .collect();
-        let status = if dynamic {
-            Status::Dynamic
-        } else if local_hosts.len() >= min_hosts.max(2) {
-            Status::Repeated
-        } else if defs.iter().any(|d| !d.is_local()) {
-            Status::Shared
-        } else {
-            Status::Single
-        };
-        let (common, differing) = if status == Status::Repeated {
-            compare(option, &defs, &local_hosts)
-        } else {
-            (Vec::new(), Vec::new())
-        };
-        a.users.push(User {
-            name,
-            option,
-            status,
-            hosts,
-            definitions: defs,
-            common,
-            differing,
-        });
-    }
+    // Users are independent of each other: compare them in parallel.
+    use rayon::prelude::*;
+    let groups: Vec<((String, UserOption, bool), Vec<Placed<'g>>)> = groups.into_iter().collect();
+    a.users = groups
+        .into_par_iter()
+        .map(|((name, option, dynamic), defs)| user(name, option, dynamic, defs, min_hosts))
+        .collect();
     a
+}
+
+fn user<'g>(
+    name: String,
+    option: UserOption,
+    dynamic: bool,
+    mut defs: Vec<Placed<'g>>,
+    min_hosts: usize,
+) -> User<'g> {
+    defs.sort_by(|a, b| a.definition.location.cmp(&b.definition.location));
+    let hosts: Vec<String> = defs
+        .iter()
+        .flat_map(|d| d.hosts.iter().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let local_hosts: BTreeSet<&str> = defs
+        .iter()
+        .filter(|d| d.is_local())
+        .map(|d| d.hosts[0].as_str())
+        .collect();
+    let status = if dynamic {
+        Status::Dynamic
+    } else if local_hosts.len() >= min_hosts.max(2) {
+        Status::Repeated
+    } else if defs.iter().any(|d| !d.is_local()) {
+        Status::Shared
+    } else {
+        Status::Single
+    };
+    let (common, differing) = if status == Status::Repeated {
+        compare(option, &defs, &local_hosts)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    User {
+        name,
+        option,
+        status,
+        hosts,
+        definitions: defs,
+        common,
+        differing,
+    }
 }
 
 /// What one host sets at one attribute path.

@@ -191,13 +191,24 @@ impl ModuleGraph {
     /// id, each with `true` when it is reached only through conditional
     /// imports.
     pub fn closure(&self, roots: &[ModuleKey]) -> Vec<(usize, bool)> {
-        let start: Vec<usize> = roots.iter().filter_map(|k| self.id(k)).collect();
-        let sure = self.reach(&start, false);
-        let all = self.reach(&start, true);
-        (0..self.modules.len())
-            .filter(|&i| all[i])
-            .map(|i| (i, !sure[i]))
-            .collect()
+        // A host reaches a handful of modules: a small list beats a
+        // bitmap over every module of the fleet, allocated per host.
+        let mut seen: Vec<(usize, bool)> = Vec::new();
+        let mut stack: Vec<(usize, bool)> = roots
+            .iter()
+            .filter_map(|k| self.id(k))
+            .map(|i| (i, true))
+            .collect();
+        while let Some((m, sure)) = stack.pop() {
+            match seen.iter_mut().find(|(i, _)| *i == m) {
+                Some((_, s)) if *s || !sure => continue,
+                Some((_, s)) => *s = true,
+                None => seen.push((m, sure)),
+            }
+            stack.extend(self.edges[m].iter().map(|&(c, cond)| (c, sure && !cond)));
+        }
+        seen.sort_unstable();
+        seen.into_iter().map(|(i, sure)| (i, !sure)).collect()
     }
 
     /// For each module in `targets`, the hosts that evaluate it and
@@ -255,23 +266,6 @@ impl ModuleGraph {
         }
         (module_hosts, always)
     }
-
-    fn reach(&self, start: &[usize], through_conditional: bool) -> Vec<bool> {
-        let mut seen = vec![false; self.modules.len()];
-        let mut stack = start.to_vec();
-        while let Some(i) = stack.pop() {
-            if std::mem::replace(&mut seen[i], true) {
-                continue;
-            }
-            stack.extend(
-                self.edges[i]
-                    .iter()
-                    .filter(|(_, c)| through_conditional || !c)
-                    .map(|(j, _)| *j),
-            );
-        }
-        seen
-    }
 }
 
 /// `p` as a module file: a `.nix` file, or a directory's `default.nix`.
@@ -300,7 +294,7 @@ fn process_file(fs: &dyn Fs, path: &Path) -> FileOutcome {
     if !parse.errors().is_empty() {
         return FileOutcome::Broken(parse_diagnostics(&file, parse.errors()));
     }
-    if let Some(range) = crate::syntax::malformed(&parse.syntax()) {
+    if let Some(range) = crate::syntax::malformed(&file.text, &parse.syntax()) {
         return FileOutcome::Broken(vec![malformed_diagnostic(&file, range)]);
     }
     FileOutcome::Indexed(

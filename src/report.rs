@@ -109,9 +109,10 @@ impl ScanReport {
                 }
             })
             .collect();
+        use rayon::prelude::*;
         let users = analysis
             .users
-            .iter()
+            .par_iter()
             .map(|u| UserReport {
                 name: u.name.clone(),
                 option: u.option,

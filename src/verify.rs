@@ -146,15 +146,15 @@ pub fn differences(before: &Effective, after: &Effective) -> Vec<String> {
 /// A changed file must parse and must not bind an attribute twice (which
 /// rnix accepts and Nix rejects).
 pub fn check_text(text: &str) -> Result<(), String> {
-    check_parse(&Root::parse(text))
+    check_parse(text, &Root::parse(text))
 }
 
 /// `check_text` on a parse the caller has already.
-pub fn check_parse(parse: &rnix::Parse<Root>) -> Result<(), String> {
+pub fn check_parse(text: &str, parse: &rnix::Parse<Root>) -> Result<(), String> {
     if let Some(e) = parse.errors().first() {
         return Err(format!("it would not parse: {e}"));
     }
-    if crate::syntax::malformed(&parse.syntax()).is_some() {
+    if crate::syntax::malformed(text, &parse.syntax()).is_some() {
         return Err("it would hold a path or string Nix rejects".into());
     }
     for node in parse.syntax().descendants() {

@@ -68,15 +68,23 @@ fn scan(common: &Common, json: bool) -> ExitCode {
     let stdout = std::io::stdout();
     let color_out = use_color(common.color, stdout.is_terminal());
     let color_err = use_color(common.color, std::io::stderr().is_terminal());
-    let text = if json {
-        let mut s = serde_json::to_string_pretty(&report).expect("report serialises");
-        s.push('\n');
-        s
-    } else {
-        human::render(&report, color_out)
-    };
     // A closed pipe (`| head`) is not an error worth a panic.
-    let _ = stdout.lock().write_all(text.as_bytes());
+    if json {
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        // Indented for a person at a terminal; compact for the tools it
+        // is piped into (half the bytes on a large fleet).
+        let _ = if stdout.is_terminal() {
+            serde_json::to_writer_pretty(&mut out, &report)
+        } else {
+            serde_json::to_writer(&mut out, &report)
+        };
+        let _ = out.write_all(b"\n");
+        let _ = out.flush();
+    } else {
+        let _ = stdout
+            .lock()
+            .write_all(human::render(&report, color_out).as_bytes());
+    }
     print_diagnostics(&common.dir, &report, json, common.quiet, color_err);
     if report.has_errors() {
         ExitCode::from(EXIT_ERROR)

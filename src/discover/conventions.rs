@@ -134,7 +134,7 @@ pub fn discover(repo: &Path, d: &mut Discovery, allow_lone: bool) -> Vec<Host> {
 fn lone_host_name(repo: &Path) -> Option<String> {
     let text = std::fs::read_to_string(repo.join("configuration.nix")).ok()?;
     let parse = rnix::Root::parse(&text);
-    if !parse.errors().is_empty() || crate::syntax::malformed(&parse.syntax()).is_some() {
+    if !parse.errors().is_empty() || crate::syntax::malformed(&text, &parse.syntax()).is_some() {
         return None;
     }
     let file = crate::source::SourceFile::new("configuration.nix".into(), text);

@@ -34,7 +34,7 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
         d.broken_files.push(file.path.clone());
         return Vec::new();
     }
-    if let Some(range) = crate::syntax::malformed(&parse.syntax()) {
+    if let Some(range) = crate::syntax::malformed(&file.text, &parse.syntax()) {
         d.diagnostics
             .push(crate::load::malformed_diagnostic(&file, range));
         d.broken_files.push(file.path.clone());

@@ -346,7 +346,7 @@ fn batched(
             .map(|(p, t)| ParsedFile::new(p.clone(), t.clone()))
             .collect();
         if let Some(bad) = parsed.iter().find_map(|p| {
-            verify::check_parse(&p.parse)
+            verify::check_parse(&p.file.text, &p.parse)
                 .err()
                 .map(|e| (p.file.path.clone(), e))
         }) {
@@ -708,7 +708,8 @@ fn try_move(
         .map(|c| ParsedFile::new(c.path.clone(), c.after.clone().unwrap_or_default()))
         .collect();
     for p in &parsed {
-        verify::check_parse(&p.parse).map_err(|e| format!("{}: {e}", p.file.path.display()))?;
+        verify::check_parse(&p.file.text, &p.parse)
+            .map_err(|e| format!("{}: {e}", p.file.path.display()))?;
     }
     let previous: Vec<Previous> = changes
         .iter()
