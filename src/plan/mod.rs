@@ -485,26 +485,41 @@ fn steps_of(moves: Vec<UserMove>) -> Vec<Step> {
 /// Each step's files, every file rendered with every move up to that
 /// step, so each commit holds exactly that user's change.
 fn files_of_steps(trees: &Trees, steps: &[Step]) -> Vec<Vec<FileChange>> {
-    let mut applied: HashMap<&Path, Vec<&UserMove>> = HashMap::new();
-    let mut current: HashMap<&Path, String> = HashMap::new();
-    let mut out = Vec::new();
-    for step in steps {
+    // Per file, the steps that touch it and their moves, in order; files
+    // are independent, so each file's history is rendered in parallel.
+    let mut per_file: HashMap<&Path, Vec<(usize, Vec<&UserMove>)>> = HashMap::new();
+    for (k, step) in steps.iter().enumerate() {
         let refs: Vec<&UserMove> = step.moves.iter().collect();
-        let mut changes = Vec::new();
         for (f, ms) in moves_by_file(&refs) {
-            let so_far = applied.entry(f).or_default();
-            so_far.extend(ms);
-            let pf = &trees[f];
-            let after = render::render_file(pf, so_far).expect("rendered in full before");
-            let before = current
-                .insert(f, after.clone())
-                .unwrap_or_else(|| pf.file.text.clone());
-            changes.push(FileChange {
-                path: f.to_path_buf(),
-                before: Some(before),
-                after: Some(after),
-            });
+            per_file.entry(f).or_default().push((k, ms));
         }
+    }
+    let rendered: Vec<(usize, FileChange)> = per_file
+        .par_iter()
+        .flat_map_iter(|(f, history)| {
+            let pf = &trees[*f];
+            let mut so_far: Vec<&UserMove> = Vec::new();
+            let mut before = pf.file.text.clone();
+            history
+                .iter()
+                .map(|(k, ms)| {
+                    so_far.extend(ms);
+                    let after = render::render_file(pf, &so_far).expect("rendered in full before");
+                    let change = FileChange {
+                        path: f.to_path_buf(),
+                        before: Some(std::mem::replace(&mut before, after.clone())),
+                        after: Some(after),
+                    };
+                    (*k, change)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut out: Vec<Vec<FileChange>> = vec![Vec::new(); steps.len()];
+    for (k, change) in rendered {
+        out[k].push(change);
+    }
+    for (changes, step) in out.iter_mut().zip(steps) {
         for m in &step.moves {
             changes.push(FileChange {
                 path: m.new_file.clone(),
@@ -513,7 +528,6 @@ fn files_of_steps(trees: &Trees, steps: &[Step]) -> Vec<Vec<FileChange>> {
             });
         }
         changes.sort_by(|a, b| a.path.cmp(&b.path));
-        out.push(changes);
     }
     out
 }
