@@ -152,25 +152,20 @@ pub fn comments_in(text: &str, range: Range) -> Vec<String> {
 }
 
 /// Where the comments of `text` are. The planner asks about the same
-/// file many times in a row, so the last answer is kept (keyed by the
-/// text's hash, which costs far less than tokenizing it again).
+/// files many times, so answers are kept per thread, keyed by the text's
+/// hash (which costs far less than tokenizing it again).
 fn comment_ranges(text: &str) -> std::rc::Rc<Vec<Range>> {
     use std::cell::RefCell;
+    use std::collections::HashMap;
     use std::hash::{Hash, Hasher};
-    /// The hash and length of the text last asked about, and its answer.
-    type Last = Option<(u64, usize, std::rc::Rc<Vec<Range>>)>;
+    type Known = HashMap<(u64, usize), std::rc::Rc<Vec<Range>>>;
     thread_local! {
-        static LAST: RefCell<Last> = const { RefCell::new(None) };
+        static KNOWN: RefCell<Known> = RefCell::new(HashMap::new());
     }
     let mut h = std::collections::hash_map::DefaultHasher::new();
     text.hash(&mut h);
-    let key = h.finish();
-    if let Some(hit) = LAST.with(|l| {
-        l.borrow()
-            .as_ref()
-            .filter(|(k, len, _)| *k == key && *len == text.len())
-            .map(|(_, _, v)| v.clone())
-    }) {
+    let key = (h.finish(), text.len());
+    if let Some(hit) = KNOWN.with(|k| k.borrow().get(&key).cloned()) {
         return hit;
     }
     let mut out = Vec::new();
@@ -182,7 +177,14 @@ fn comment_ranges(text: &str) -> std::rc::Rc<Vec<Range>> {
         at += piece.len();
     }
     let v = std::rc::Rc::new(out);
-    LAST.with(|l| *l.borrow_mut() = Some((key, text.len(), v.clone())));
+    KNOWN.with(|k| {
+        let mut k = k.borrow_mut();
+        // Bounded: a fleet's files, not every text ever seen.
+        if k.len() > 16_384 {
+            k.clear();
+        }
+        k.insert(key, v.clone());
+    });
     v
 }
 

@@ -226,7 +226,7 @@ pub fn plan_user(
     let mut binding_sites: BTreeMap<String, (usize, usize, PathBuf)> = BTreeMap::new();
     let mut withs: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
     let mut deleted: BTreeMap<PathBuf, Vec<Range>> = BTreeMap::new();
-    let mut lifted_ranges: Vec<(PathBuf, Range)> = Vec::new();
+    let mut lifted_ranges: HashMap<PathBuf, Vec<Range>> = HashMap::new();
 
     let mut sites_by_path: HashMap<&Vec<String>, Vec<usize>> = HashMap::new();
     for (i, site) in sites.iter().enumerate() {
@@ -361,7 +361,9 @@ pub fn plan_user(
                 });
             }
         }
-        lifted_ranges.extend(entry_value.lifted.iter().cloned());
+        for (f, r) in &entry_value.lifted {
+            lifted_ranges.entry(f.clone()).or_default().push(*r);
+        }
         entries.push(Entry {
             path: path.clone(),
             value: entry_value.value,
@@ -401,14 +403,10 @@ pub fn plan_user(
     for (file, ranges) in &deleted {
         let p = &parsed[file];
         let nodes = cascade(&p.root, ranges, &|r| own_entries.contains(&r), &|_, _| true);
-        let lifted_here: Vec<Range> = lifted_ranges
-            .iter()
-            .filter(|(f, _)| f == file)
-            .map(|(_, r)| *r)
-            .collect();
+        let lifted_here: &[Range] = lifted_ranges.get(file).map_or(&[], Vec::as_slice);
         for &n in &nodes {
             let r = deletion(&p.file.text, n);
-            for c in comments_in_outside(&p.file.text, r, &lifted_here) {
+            for c in comments_in_outside(&p.file.text, r, lifted_here) {
                 let attached = entries
                     .iter()
                     .any(|e| e.comments.contains(&c) || e.trailing.contains(&c));
@@ -421,13 +419,16 @@ pub fn plan_user(
     }
 
     // Each host imports the new module from the file that defined the user.
+    let mut by_host: HashMap<&str, Vec<&&Placed<'_>>> = HashMap::new();
+    for d in &local {
+        if !frozen.contains(&d.module.file) {
+            by_host.entry(d.hosts[0].as_str()).or_default().push(d);
+        }
+    }
     for host in &hosts {
         // The first file of the host's own that defines the user: a whole
         // file rather than an inline module, and never a frozen file.
-        let mut own: Vec<&&Placed<'_>> = local
-            .iter()
-            .filter(|d| d.hosts[0] == *host && !frozen.contains(&d.module.file))
-            .collect();
+        let mut own: Vec<&&Placed<'_>> = by_host.remove(host.as_str()).unwrap_or_default();
         own.sort_by_key(|d| d.module.inline.is_some());
         let Some(d) = own.first() else {
             return Err(format!(
