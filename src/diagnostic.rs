@@ -117,6 +117,7 @@ pub mod codes {
     pub const HOST_MODULE_UNRESOLVED: &str = "host-module-unresolved";
     pub const HOST_PATH_MISSING: &str = "host-path-missing";
     pub const NO_HOSTS: &str = "no-hosts";
+    pub const HOST_NAME_GUESSED: &str = "host-name-guessed";
     pub const ORPHAN_HOST: &str = "orphan-host";
     pub const ORPHAN_MODULE: &str = "orphan-module";
     pub const DYNAMIC_USER_NAME: &str = "dynamic-user-name";

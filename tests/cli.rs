@@ -695,3 +695,43 @@ fn flags_that_contradict_each_other_are_usage_errors() {
             .stderr(predicate::str::contains("cannot be used with"));
     }
 }
+
+#[test]
+fn an_explicit_host_settles_a_host_the_flake_could_not_resolve() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("hosts/alpha")).unwrap();
+    std::fs::write(
+        root.join("flake.nix"),
+        "{\n  outputs = { self, nixpkgs }: {\n    nixosConfigurations.alpha = nixpkgs.lib.nixosSystem { modules = self.hostModules; };\n  };\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("hosts/alpha/default.nix"),
+        "{ ... }:\n{\n  networking.hostName = \"alpha\";\n  users.users.alice.isNormalUser = true;\n}\n",
+    )
+    .unwrap();
+    // Guessed from the directory, with a warning saying so.
+    let guessed = cmd().args(["scan", "--json"]).arg(root).output().unwrap();
+    let report = stdout_json(&guessed);
+    assert!(
+        report["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["code"] == "host-module-unresolved"),
+        "{report}"
+    );
+    // Named explicitly: settled, no warning left.
+    let explicit = cmd()
+        .args(["scan", "--json", "--host", "alpha=hosts/alpha"])
+        .arg(root)
+        .output()
+        .unwrap();
+    let report = stdout_json(&explicit);
+    assert_eq!(report["hosts"][0]["found_by"], "flag");
+    assert!(
+        report["diagnostics"].as_array().unwrap().is_empty(),
+        "{report}"
+    );
+}

@@ -111,7 +111,7 @@ pub fn discover(repo: &Path, d: &mut Discovery, allow_lone: bool) -> Vec<Host> {
         let name = lone_host_name(repo).unwrap_or_else(|| {
             d.diagnostics.push(
                 Diagnostic::note(
-                    codes::NO_HOSTS,
+                    codes::HOST_NAME_GUESSED,
                     "configuration.nix sets no literal networking.hostName; the host is named after the directory",
                 )
                 .at(Location::file(&root)),

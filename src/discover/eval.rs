@@ -40,6 +40,10 @@ pub fn discover(repo: &Path, hosts: &mut BTreeMap<String, Host>, d: &mut Discove
         }
         match hosts.get_mut(&name) {
             Some(h) => {
+                // A directory-convention guess is now what Nix said.
+                if h.found_by == FoundBy::Directory {
+                    h.found_by = FoundBy::Eval;
+                }
                 for m in modules {
                     if !h.modules.contains(&m) {
                         h.modules.push(m);

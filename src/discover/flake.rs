@@ -239,6 +239,7 @@ impl Finder<'_> {
                 format!("cannot tell statically which modules host `{name}` uses"),
             )
             .at(Location::new(self.file, range_of(at)));
+            let host = name.clone();
             match fallback {
                 Some(root) => {
                     diag = diag.help(format!(
@@ -256,7 +257,7 @@ impl Finder<'_> {
                     diag = diag.help(format!("pass --host {name}=PATH, or run with --eval"));
                 }
             }
-            self.d.diagnostics.push(diag);
+            self.d.guessed.push((host, diag));
             return;
         };
         let mut modules = Vec::new();

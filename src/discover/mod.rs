@@ -75,6 +75,9 @@ pub struct Discovery {
     pub diagnostics: Vec<Diagnostic>,
     /// Files read while discovering that failed to parse.
     pub broken_files: Vec<PathBuf>,
+    /// Findings about a host's modules guessed from syntax, by host: kept
+    /// only if no stronger source settles that host.
+    pub guessed: Vec<(String, Diagnostic)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -105,16 +108,6 @@ pub fn discover(repo: &Path, opts: &DiscoverOptions) -> Discovery {
 
     if opts.eval {
         eval::discover(repo, &mut hosts, &mut d);
-        // Hosts Nix named need no syntactic guess any more.
-        d.diagnostics.retain(|diag| {
-            diag.code != codes::HOST_MODULE_UNRESOLVED
-                || !hosts
-                    .keys()
-                    .any(|h| diag.message.contains(&format!("`{h}`")))
-        });
-        if !hosts.is_empty() {
-            d.diagnostics.retain(|diag| diag.code != codes::NO_HOSTS);
-        }
     }
 
     let mut explicit = match load_config(repo) {
@@ -152,6 +145,19 @@ pub fn discover(repo: &Path, opts: &DiscoverOptions) -> Discovery {
         }
     }
 
+    // A syntactic guess about a host stands only if nothing stronger
+    // (Nix's evaluation, an explicit --host) settled that host.
+    for (name, diag) in std::mem::take(&mut d.guessed) {
+        let settled = hosts.get(&name).is_some_and(|h| {
+            matches!(
+                h.found_by,
+                FoundBy::Eval | FoundBy::Flag | FoundBy::ConfigFile
+            )
+        });
+        if !settled {
+            d.diagnostics.push(diag);
+        }
+    }
     d.hosts = hosts.into_values().collect();
     if d.hosts.is_empty() {
         d.diagnostics.push(
