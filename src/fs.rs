@@ -61,14 +61,6 @@ impl<'a> Overlay<'a> {
     pub fn set(&mut self, rel: PathBuf, text: Option<Arc<str>>) {
         self.files.insert(rel, text);
     }
-
-    pub fn changed(&self) -> impl Iterator<Item = (&PathBuf, &Option<Arc<str>>)> {
-        self.files.iter()
-    }
-
-    pub fn base(&self) -> &dyn Fs {
-        self.base
-    }
 }
 
 impl Fs for Overlay<'_> {

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use rnix::ast::{self, HasEntry};
 
-use crate::syntax::{attr_name, ident_text};
+use crate::syntax::attr_name;
 
 #[derive(Debug, Clone)]
 pub enum Binding {
@@ -123,11 +123,6 @@ impl Scope {
             Resolution::With(withs)
         }
     }
-
-    /// True if `name` is a module argument here (not shadowed by a binding).
-    pub fn is_module_arg(&self, name: &str) -> bool {
-        matches!(self.resolve(name), Resolution::ModuleArg)
-    }
 }
 
 /// Names Nix binds in the base environment, which no `with` can shadow.
@@ -193,14 +188,4 @@ fn collect_bindings<N: HasEntry>(node: &N) -> HashMap<String, Binding> {
         }
     }
     map
-}
-
-/// The names a pattern or identifier parameter binds, for `Scope::with_params`.
-pub fn params_of(lambda: &ast::Lambda) -> Vec<String> {
-    crate::syntax::lambda_params(lambda)
-}
-
-/// Convenience for an identifier node's name.
-pub fn name_of(ident: &ast::Ident) -> String {
-    ident_text(ident)
 }

@@ -43,26 +43,6 @@ impl SourceFile {
     pub fn line_col(&self, offset: usize) -> LineCol {
         line_col(&self.text, &self.line_starts, offset)
     }
-
-    /// A detached index for callers that keep positions after the text is dropped.
-    pub fn line_index(&self) -> LineIndex {
-        LineIndex {
-            line_starts: self.line_starts.clone(),
-        }
-    }
-}
-
-/// Line starts of a file, enough to turn offsets into lines when only the
-/// first bytes of each line are needed to count characters.
-#[derive(Debug, Clone, Default)]
-pub struct LineIndex {
-    line_starts: Vec<u32>,
-}
-
-impl LineIndex {
-    pub fn line_col(&self, text: &str, offset: usize) -> LineCol {
-        line_col(text, &self.line_starts, offset)
-    }
 }
 
 fn line_col(text: &str, line_starts: &[u32], offset: usize) -> LineCol {

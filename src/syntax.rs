@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
-use rnix::ast::{self, AstToken, HasEntry, InterpolPart};
+use rnix::ast::{self, HasEntry, InterpolPart};
 use rnix::{SyntaxKind, SyntaxNode};
 use rowan::ast::AstNode;
 
@@ -324,24 +324,6 @@ pub fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// Byte range of the leading comments that belong to a node: the comments
-/// directly above it, up to the first blank line.
-pub fn leading_comments(node: &SyntaxNode) -> Option<Range> {
-    let mut start = None;
-    let mut tok = node.first_token()?.prev_token();
-    while let Some(t) = tok {
-        match t.kind() {
-            SyntaxKind::TOKEN_COMMENT => {
-                start = Some(usize::from(t.text_range().start()));
-            }
-            SyntaxKind::TOKEN_WHITESPACE if t.text().matches('\n').count() <= 1 => {}
-            _ => break,
-        }
-        tok = t.prev_token();
-    }
-    start.map(|s| (s, usize::from(node.text_range().start())))
-}
-
 /// True for comment tokens, used when comparing values whitespace- and
 /// comment-blind.
 pub fn is_trivia(kind: SyntaxKind) -> bool {
@@ -349,15 +331,6 @@ pub fn is_trivia(kind: SyntaxKind) -> bool {
         kind,
         SyntaxKind::TOKEN_WHITESPACE | SyntaxKind::TOKEN_COMMENT
     )
-}
-
-/// The comment tokens of a tree, for tests that check nothing is lost.
-pub fn comments(node: &SyntaxNode) -> Vec<String> {
-    node.descendants_with_tokens()
-        .filter_map(|e| e.into_token())
-        .filter_map(ast::Comment::cast)
-        .map(|c| c.text().to_string())
-        .collect()
 }
 
 /// The first line of a node's text, shortened for messages.

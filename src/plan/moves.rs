@@ -63,8 +63,6 @@ pub struct UserMove {
     pub deletions: BTreeMap<PathBuf, Vec<Range>>,
     /// Imports of the new module to add.
     pub import_adds: Vec<ImportAdd>,
-    /// Where each host imports the new module.
-    pub imports: Vec<(String, PathBuf)>,
 }
 
 /// `path` added to the `imports` of the module at `inline` (or the whole
@@ -209,7 +207,6 @@ pub fn plan_user(
         new_text: String::new(),
         deletions: BTreeMap::new(),
         import_adds: Vec::new(),
-        imports: Vec::new(),
     };
 
     // Paths in the order the first host writes them.
@@ -446,7 +443,6 @@ pub fn plan_user(
                 |i| matches!(&i.target, ImportTarget::Path(p) if p == &target || p == &new_file),
             )
         });
-        mv.imports.push((host.clone(), d.module.file.clone()));
         if already {
             continue;
         }
