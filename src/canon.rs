@@ -47,6 +47,28 @@ impl<'a> Canonicalizer<'a> {
         self.canon_depth(expr, scope, 0)
     }
 
+    /// The form of a value bound by `inherit name;` (`from` absent) or
+    /// `inherit (from) name;`: the same as `name` or `from.name` written out.
+    pub fn canon_inherited(&self, from: Option<&ast::Expr>, name: &str, scope: &Scope) -> Canon {
+        let mut out = String::new();
+        match from {
+            Some(f) => self.write_inherit_from(&mut out, f, name, scope, 0),
+            None => self.write_name(&mut out, name, scope, 0),
+        }
+        digest_if_long(out)
+    }
+
+    /// The elements of the list a name is bound to, when known.
+    pub fn name_elements(&self, name: &str, scope: &Scope) -> Option<Vec<Canon>> {
+        match scope.resolve(name) {
+            Resolution::Binding {
+                binding: Binding::Expr(e),
+                scope,
+            } => self.list_elements_depth(&e, &scope, 1),
+            _ => None,
+        }
+    }
+
     /// The elements of a list value, when the value is a list literal, a
     /// name bound to one, or a `++` of such; `None` when unknown.
     pub fn list_elements(&self, expr: &ast::Expr, scope: &Scope) -> Option<Vec<Canon>> {

@@ -854,23 +854,8 @@ impl<'a> Walker<'a> {
 
     /// `inherit x;` is `x = x;` from the enclosing scope; `inherit (e) x;` is `x = e.x;`.
     fn inherit_canon(&self, inh: &ast::Inherit, name: &str, scope: &Scope) -> String {
-        let synthetic = match inh.from().and_then(|f| f.expr()) {
-            Some(from) => format!("({}).{}", from.syntax(), quote_attr(name)),
-            None => return self.name_canon(name, scope),
-        };
-        let parsed = Root::parse(&synthetic);
-        match parsed.tree().expr() {
-            Some(e) => self.canon.canon(&e, scope),
-            None => synthetic,
-        }
-    }
-
-    fn name_canon(&self, name: &str, scope: &Scope) -> String {
-        let parsed = Root::parse(name);
-        match parsed.tree().expr() {
-            Some(e) => self.canon.canon(&e, scope),
-            None => name.to_string(),
-        }
+        let from = inh.from().and_then(|f| f.expr());
+        self.canon.canon_inherited(from.as_ref(), name, scope)
     }
 
     fn inherit_elements(
@@ -882,9 +867,7 @@ impl<'a> Walker<'a> {
         if inh.from().is_some() {
             return None;
         }
-        let parsed = Root::parse(name);
-        let e = parsed.tree().expr()?;
-        self.canon.list_elements(&e, scope)
+        self.canon.name_elements(name, scope)
     }
 }
 
@@ -906,22 +889,6 @@ fn segment_text(name: &AttrName) -> String {
     match name {
         AttrName::Static(s) => s.clone(),
         AttrName::Dynamic(t) => t.clone(),
-    }
-}
-
-fn quote_attr(name: &str) -> String {
-    let plain = !name.is_empty()
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_'-".contains(c));
-    if plain {
-        name.to_string()
-    } else {
-        format!("{name:?}")
     }
 }
 
