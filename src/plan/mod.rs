@@ -220,7 +220,6 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
             });
         }
     }
-    drop(analysis);
 
     let frozen: BTreeSet<PathBuf> = discovery
         .inline_modules
@@ -233,7 +232,9 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
         frozen: &frozen,
         opts,
     };
-    match batched(&ctx, &graph, &names, &mut plan) {
+    let batch = batched(&ctx, &graph, &analysis, &names, &mut plan);
+    drop(analysis);
+    match batch {
         Some((steps, files, trees)) => {
             plan.steps = steps;
             plan.files = files;
@@ -279,10 +280,10 @@ impl Ctx<'_> {
 fn batched(
     ctx: &Ctx<'_>,
     graph: &load::ModuleGraph,
+    analysis: &analyse::Analysis<'_>,
     names: &BTreeSet<String>,
     plan: &mut Plan,
 ) -> Option<(Vec<Step>, Vec<FileChange>, Trees)> {
-    let analysis = analyse::analyse(&ctx.discovery.hosts, graph, ctx.opts.scan.min_hosts);
     let users: Vec<&analyse::User<'_>> = analysis
         .users
         .iter()
