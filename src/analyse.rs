@@ -109,7 +109,7 @@ pub fn analyse_only<'g>(
             use rayon::prelude::*;
             let closures: Vec<Vec<(usize, bool)>> = hosts
                 .par_iter()
-                .map(|h| graph.closure(&h.modules))
+                .map(|h| graph.closure(&graph.roots(h)))
                 .collect();
             for (host, closure) in hosts.iter().zip(closures) {
                 for &(id, conditional) in &closure {

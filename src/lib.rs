@@ -12,6 +12,7 @@ pub mod discover;
 pub mod fs;
 pub mod gitfs;
 pub mod index;
+pub mod inventory;
 pub mod load;
 pub mod plan;
 pub mod report;

@@ -15,6 +15,7 @@ use crate::diagnostic::{Diagnostic, Location, codes};
 use crate::discover::{Discovery, Host};
 use crate::fs::Fs;
 use crate::index::{ImportTarget, ModuleIndex, ModuleKey, index_file};
+use crate::inventory::{self, Inventory};
 use crate::source::SourceFile;
 
 /// Every module reached and the import edges between them. Modules are
@@ -31,6 +32,10 @@ pub struct ModuleGraph {
     pub broken_files: BTreeSet<PathBuf>,
     /// What each file read gave, for `FileCache::absorb`.
     read: Vec<(PathBuf, Arc<FileOutcome>)>,
+    /// The Clan inventories read, and per host the service modules they
+    /// give it on top of its own.
+    pub inventories: Vec<Inventory>,
+    service_roots: HashMap<String, Vec<ModuleKey>>,
 }
 
 /// Progress callbacks, so the caller can draw a bar; the library itself
@@ -111,6 +116,45 @@ pub fn load_with(
         .iter()
         .map(|m| resolve_imports(fs, m.clone()))
         .collect();
+    let mut total = 0;
+    let names: Vec<String> = discovery.hosts.iter().map(|h| h.name.clone()).collect();
+    for path in &discovery.inventory_files {
+        if g.broken_files.contains(path) {
+            continue;
+        }
+        let text = match fs.read(path) {
+            Ok(t) => t,
+            Err(_) => continue,
+        };
+        // The inventory is read like any file a host evaluates.
+        if seen.insert(path.clone()) {
+            total += 1;
+            progress.files_found(total);
+        }
+        progress.file_done(path);
+        let file = SourceFile::new(path.clone(), text);
+        let parse = Root::parse(&file.text);
+        if !parse.errors().is_empty() {
+            g.diagnostics
+                .extend(parse_diagnostics(&file, parse.errors()));
+            g.broken_files.insert(path.clone());
+            continue;
+        }
+        let mut inv = inventory::read(&file, &parse.tree(), &names);
+        g.diagnostics.append(&mut inv.diagnostics);
+        for m in std::mem::take(&mut inv.modules) {
+            pending.push(resolve_imports(fs, m));
+        }
+        for (h, keys) in std::mem::take(&mut inv.roots) {
+            for k in &keys {
+                if k.inline.is_none() && seen.insert(k.file.clone()) {
+                    frontier.push(k.file.clone());
+                }
+            }
+            g.service_roots.entry(h).or_default().extend(keys);
+        }
+        g.inventories.push(inv);
+    }
     for host in &discovery.hosts {
         for m in &host.modules {
             if m.inline.is_none() && seen.insert(m.file.clone()) {
@@ -118,7 +162,6 @@ pub fn load_with(
             }
         }
     }
-    let mut total = 0;
     loop {
         // Record every module indexed so far and queue the files it imports.
         for (module, out, import_diags) in pending.drain(..) {
@@ -179,6 +222,16 @@ pub fn load_with(
 }
 
 impl ModuleGraph {
+    /// The modules a host starts from: its own, and those the Clan
+    /// inventory gives it.
+    pub fn roots(&self, host: &Host) -> Vec<ModuleKey> {
+        let mut out = host.modules.clone();
+        if let Some(extra) = self.service_roots.get(&host.name) {
+            out.extend(extra.iter().cloned());
+        }
+        out
+    }
+
     pub fn id(&self, key: &ModuleKey) -> Option<usize> {
         self.ids.get(key).copied()
     }
@@ -233,7 +286,7 @@ impl ModuleGraph {
         }
         let mut roots: HashMap<usize, Vec<&str>> = HashMap::new();
         for h in hosts {
-            for k in &h.modules {
+            for k in &self.roots(h) {
                 if let Some(id) = self.id(k) {
                     roots.entry(id).or_default().push(&h.name);
                 }

@@ -38,7 +38,7 @@ pub fn effective(
 /// One host's effective users.
 fn host_effective(graph: &ModuleGraph, host: &Host) -> HostUsers {
     let mut users = HostUsers::new();
-    for (id, conditional) in graph.closure(&host.modules) {
+    for (id, conditional) in graph.closure(&graph.roots(host)) {
         for def in &graph.modules[id].definitions {
             let name = match &def.user {
                 UserName::Static(n) => n.clone(),
@@ -92,6 +92,41 @@ fn host_effective(graph: &ModuleGraph, host: &Host) -> HostUsers {
         }
     }
     users
+}
+
+/// Password attributes the Clan users service replaces.
+const PASSWORDS: &[&str] = &[
+    "hashedPassword",
+    "initialHashedPassword",
+    "password",
+    "initialPassword",
+    "hashedPasswordFile",
+];
+
+/// Forgets, on both sides, the passwords of every user a Clan `users`
+/// instance defines on `after`'s side: the service supersedes them with
+/// its generated password (the plan says how to keep the old one), and
+/// nothing else about the user may change.
+pub fn supersede_passwords(before: &mut Effective, after: &mut Effective, graph: &ModuleGraph) {
+    let service: BTreeSet<&str> = graph
+        .inventories
+        .iter()
+        .flat_map(|i| i.service_users())
+        .collect();
+    if service.is_empty() {
+        return;
+    }
+    for side in [before, after] {
+        for users in side.values_mut() {
+            for ((option, name), attrs) in users.iter_mut() {
+                if *option == UserOption::Users && service.contains(name.as_str()) {
+                    attrs.retain(|path, _| {
+                        !(path.len() == 1 && PASSWORDS.contains(&path[0].as_str()))
+                    });
+                }
+            }
+        }
+    }
 }
 
 /// The users whose effective definitions differ, on any host.
@@ -331,8 +366,9 @@ pub fn verify_against(
         return Err(VerifyError::Broken(format!("{at}{}", e.message)));
     }
     let before_graph = crate::load::load(&old, &discovery, &crate::load::Silent);
-    let before = effective(&discovery.hosts, &before_graph, None);
-    let after = effective(&discovery.hosts, &now, None);
+    let mut before = effective(&discovery.hosts, &before_graph, None);
+    let mut after = effective(&discovery.hosts, &now, None);
+    supersede_passwords(&mut before, &mut after, &now);
     Ok(VerifyReport {
         against: label,
         hosts: discovery.hosts.len(),

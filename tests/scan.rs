@@ -473,8 +473,14 @@ fn clan_flake() {
     assert_user(&r, "bob", USERS, "single", &["jon"]);
     assert_user(&r, "carol", USERS, "single", &["sara"]);
     // alice is already migrated to the users service: no host writes
-    // users.users.alice.
-    assert!(find_user(&r, "alice", USERS).is_none());
+    // users.users.alice; the clan.nix instance gives it to every machine,
+    // with home-manager from its extraModules.
+    assert_user(&r, "alice", USERS, "shared", &["jon", "sara"]);
+    assert_user(&r, "alice", HM, "shared", &["jon", "sara"]);
+    let alice = find_user(&r, "alice", USERS).unwrap();
+    assert_eq!(alice["definitions"][0]["file"], "clan.nix");
+    let home = find_user(&r, "alice", HM).unwrap();
+    assert_eq!(home["definitions"][0]["file"], "users/alice/home.nix");
     assert_no_diagnostics(&r);
 }
 

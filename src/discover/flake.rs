@@ -20,6 +20,7 @@ use crate::syntax::{
 };
 
 const FLAKE: &str = "flake.nix";
+pub const CLAN_NIX: &str = "clan.nix";
 const MAX_DEPTH: usize = 32;
 
 pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
@@ -58,10 +59,19 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
     };
     finder.search(outputs, Scope::root(), 0);
 
-    let is_clan = file.text.contains("lib.clan") || file.text.contains("buildClan");
+    let is_clan = file.text.contains("lib.clan")
+        || file.text.contains("buildClan")
+        || file.text.contains("clan-core.flakeModules");
     let mut hosts = std::mem::take(&mut finder.hosts);
     let computed = std::mem::take(&mut finder.computed);
     if is_clan {
+        // Where the inventory can be: the flake itself, and `clan.nix`
+        // when the flake names it (a file nothing imports is not wired).
+        finder.d.clan = true;
+        finder.d.inventory_files.push(file.path.clone());
+        if file.text.contains("./clan.nix") && repo.join(CLAN_NIX).is_file() {
+            finder.d.inventory_files.push(PathBuf::from(CLAN_NIX));
+        }
         for h in conventions::clan_machines(repo) {
             if !hosts.iter().any(|x| x.name == h.name) {
                 hosts.push(h);

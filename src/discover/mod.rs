@@ -6,7 +6,7 @@
 mod config;
 mod conventions;
 pub mod eval;
-mod flake;
+pub mod flake;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -67,7 +67,7 @@ pub struct Host {
     pub modules: Vec<ModuleKey>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Discovery {
     pub hosts: Vec<Host>,
     /// Inline modules discovery already indexed (written in `flake.nix`).
@@ -78,6 +78,11 @@ pub struct Discovery {
     /// Findings about a host's modules guessed from syntax, by host: kept
     /// only if no stronger source settles that host.
     pub guessed: Vec<(String, Diagnostic)>,
+    /// The flake builds its machines with Clan.
+    pub clan: bool,
+    /// Files that may hold the Clan inventory, read by `load` (so a
+    /// planned change to them is seen when verifying).
+    pub inventory_files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -11,8 +11,9 @@ use std::process::Command;
 use std::time::SystemTime;
 
 /// Every fixture under `testdata/`, one per discovery or spelling pattern.
-pub const CASES: [&str; 15] = [
+pub const CASES: [&str; 20] = [
     "already-shared",
+    "already-shared-clan",
     "broken-file",
     "clan-flake",
     "colmena",
@@ -25,6 +26,10 @@ pub const CASES: [&str; 15] = [
     "imports",
     "lone-configuration",
     "machines-dir",
+    "service",
+    "service-bare",
+    "service-flake-parts",
+    "service-inline",
     "spellings",
     "traps",
 ];
@@ -195,7 +200,7 @@ pub fn nix_files(root: &Path) -> Vec<PathBuf> {
 pub mod oracle;
 
 /// The fixtures whose plan is not empty: users repeated across hosts.
-pub const REPEATED_CASES: [&str; 9] = [
+pub const REPEATED_CASES: [&str; 13] = [
     "colmena",
     "dir-conventions",
     "dynamic-users",
@@ -203,12 +208,21 @@ pub const REPEATED_CASES: [&str; 9] = [
     "flake-helper",
     "flake-literal",
     "machines-dir",
+    "service",
+    "service-bare",
+    "service-flake-parts",
+    "service-inline",
     "spellings",
     "traps",
 ];
 
 /// The fixtures with nothing to migrate (plan empty, `--check` exits 0).
-pub const NOTHING_TO_DO_CASES: [&str; 3] = ["already-shared", "clan-flake", "lone-configuration"];
+pub const NOTHING_TO_DO_CASES: [&str; 4] = [
+    "already-shared",
+    "already-shared-clan",
+    "clan-flake",
+    "lone-configuration",
+];
 
 /// The fixtures a scan error blocks (exit 1, nothing planned).
 pub const BLOCKED_CASES: [&str; 2] = ["broken-file", "imports"];

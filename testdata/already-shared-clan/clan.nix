@@ -1,0 +1,10 @@
+{
+  meta.name = "gina-home";
+
+  inventory.machines = {
+    laptop = { };
+    desktop = { };
+  };
+
+  inventory.instances = { };
+}

@@ -1,0 +1,18 @@
+{ config, pkgs, lib, ... }:
+
+{
+  imports = [
+    ./hardware-configuration.nix
+    ../../users/gina
+  ];
+
+  boot.loader.systemd-boot.enable = true;
+  boot.loader.efi.canTouchEfiVariables = true;
+
+  networking.hostName = "desktop";
+
+  services.openssh.enable = true;
+  networking.networkmanager.enable = true;
+
+  system.stateVersion = "24.05";
+}

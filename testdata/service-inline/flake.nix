@@ -1,0 +1,28 @@
+{
+  inputs = {
+    clan-core.url = "https://git.clan.lol/clan/clan-core/archive/main.tar.gz";
+    nixpkgs.follows = "clan-core/nixpkgs";
+  };
+
+  outputs =
+    { self, clan-core, ... }:
+    let
+      # Usage see: https://docs.clan.lol
+      clan = clan-core.lib.clan {
+        self = self;
+        meta.name = "inline";
+
+        inventory.machines = {
+          web = { };
+          db = { };
+        };
+
+        inventory.instances = { };
+      };
+    in
+    {
+      # Test with: nix eval .#nixosConfigurations --apply builtins.attrNames
+      inherit (clan.config) nixosConfigurations nixosModules clanInternals;
+      clan = clan.config;
+    };
+}
