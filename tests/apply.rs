@@ -44,6 +44,7 @@ fn library_plan(repo: &Path, users: &[&str]) -> plan::Plan {
     let opts = PlanOptions {
         scan: ScanOptions::default(),
         users: users.iter().map(|u| u.to_string()).collect(),
+        to: Default::default(),
     };
     plan::plan(repo, &opts, &Silent).unwrap_or_else(|e| panic!("plan {}: {e}", repo.display()))
 }

@@ -813,11 +813,7 @@ fn flags_a_command_does_not_take_are_usage_errors() {
                 2,
                 &["invalid value 'two'"],
             ),
-            (
-                &["plan", ".", "--to", "service"],
-                2,
-                &["invalid value 'service'"],
-            ),
+            (&["plan", ".", "--to", "clan"], 2, &["invalid value 'clan'"]),
             (
                 &["plan", ".", "extra-dir"],
                 2,

@@ -60,6 +60,7 @@ fn library_plan(repo: &Path, users: &[&str]) -> plan::Plan {
     let opts = PlanOptions {
         scan: ScanOptions::default(),
         users: users.iter().map(|u| u.to_string()).collect(),
+        to: Default::default(),
     };
     plan::plan(repo, &opts, &Silent).unwrap_or_else(|e| panic!("plan {}: {e}", repo.display()))
 }
@@ -165,6 +166,7 @@ fn scan_errors_exit_1_and_plan_nothing() {
         let opts = PlanOptions {
             scan: ScanOptions::default(),
             users: Vec::new(),
+            to: Default::default(),
         };
         match plan::plan(&fixture(case), &opts, &Silent) {
             Err(plan::PlanError::Blocked { diagnostics }) => assert!(!diagnostics.is_empty()),
@@ -707,6 +709,7 @@ fn library_plan_of_example() {
     let opts = PlanOptions {
         scan: ScanOptions::default(),
         users: vec!["zed".into()],
+        to: Default::default(),
     };
     assert!(matches!(
         plan::plan(&fixture("example"), &opts, &Silent),

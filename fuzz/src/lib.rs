@@ -210,6 +210,7 @@ pub fn check_dir(root: &Path) -> Outcome {
     let plan_opts = clan_migrate::plan::PlanOptions {
         scan: opts,
         users: vec![],
+        to: Default::default(),
     };
     let Ok(plan) = clan_migrate::plan::plan(root, &plan_opts, &clan_migrate::Silent) else {
         return outcome;

@@ -63,6 +63,8 @@ pub struct Select {
 pub enum Target {
     /// users/<name>/default.nix, imported by each host
     Module,
+    /// Clan `users` service instances in the inventory (clan.nix)
+    Service,
 }
 
 #[derive(Args, Debug)]

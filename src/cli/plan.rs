@@ -16,6 +16,10 @@ fn options(common: &Common, select: &Select) -> PlanOptions {
     PlanOptions {
         scan: scan_options(common),
         users: select.users.clone(),
+        to: match select.to {
+            super::args::Target::Module => plan::TargetKind::Module,
+            super::args::Target::Service => plan::TargetKind::Service,
+        },
     }
 }
 
@@ -55,8 +59,14 @@ fn make_plan(common: &Common, select: &Select) -> Result<Plan, ExitCode> {
         }
         Err(e) => {
             eprintln!("error: {e}");
-            if matches!(e, PlanError::UnknownUser { .. }) {
-                eprintln!("  help: `clan-migrate scan` lists the users and where they are defined");
+            match e {
+                PlanError::UnknownUser { .. } => eprintln!(
+                    "  help: `clan-migrate scan` lists the users and where they are defined"
+                ),
+                PlanError::NotClan(_) => eprintln!(
+                    "  help: build the machines with `clan-core.lib.clan {{ self = self; imports = [ ./clan.nix ]; }}` first (https://docs.clan.lol/guides/migrations/migration-guide/), or share the users as modules with `--to module`"
+                ),
+                _ => {}
             }
             Err(ExitCode::from(EXIT_ERROR))
         }
@@ -90,10 +100,43 @@ fn summary(p: &Plan, color: bool) -> String {
                 m.option.as_str(),
                 clan_migrate::report::host_list(&m.hosts)
             ));
-            out.push_str(&format!(
-                "  to {}\n",
-                clan_migrate::source::display_path(&m.new_file)
-            ));
+            if let Some(svc) = &m.service {
+                let mut to = vec![format!("the {}-user instance of the users service", m.user)];
+                if let Some((f, _)) = m.created() {
+                    to.push(format!(
+                        "{} (in its extraModules)",
+                        clan_migrate::source::display_path(f)
+                    ));
+                }
+                out.push_str(&format!("  to {}\n", to.join(" and ")));
+                let mut settings: Vec<String> = Vec::new();
+                if !svc.groups.is_empty() {
+                    settings.push(format!("groups [ {} ]", svc.groups.join(" ")));
+                }
+                if !svc.keys.is_empty() {
+                    settings.push(format!("{} authorized key(s)", svc.keys.len()));
+                }
+                if !svc.key_files.is_empty() {
+                    settings.push(format!("keyFiles [ {} ]", svc.key_files.join(" ")));
+                }
+                for (h, g) in &svc.machine_groups {
+                    settings.push(format!("groups [ {} ] on {h} only", g.join(" ")));
+                }
+                if !settings.is_empty() {
+                    out.push_str(&format!("  settings: {}\n", settings.join(", ")));
+                }
+                if !svc.dropped.is_empty() {
+                    out.push_str(&format!(
+                        "  drops:  {} (the service sets it)\n",
+                        svc.dropped.join(", ")
+                    ));
+                }
+            } else {
+                out.push_str(&format!(
+                    "  to {}\n",
+                    clan_migrate::source::display_path(&m.new_file)
+                ));
+            }
             if !m.moved.is_empty() {
                 out.push_str(&format!("  moves:  {}\n", m.moved.join(", ")));
             }
@@ -108,6 +151,13 @@ fn summary(p: &Plan, color: bool) -> String {
             for s in &m.stays {
                 out.push_str(&format!("  stays:  {s}\n"));
             }
+        }
+    }
+    for n in &p.notices {
+        if n.starts_with("  ") {
+            out.push_str(&format!("  {n}\n"));
+        } else {
+            out.push_str(&format!("{} {n}\n", yellow("note:")));
         }
     }
     for s in &p.skipped {

@@ -9,6 +9,7 @@ mod extract;
 pub mod moves;
 mod print;
 mod render;
+pub mod service;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -23,7 +24,7 @@ use crate::load::{self, FileCache, Progress};
 use crate::verify;
 use crate::{Error, ScanOptions};
 
-pub use moves::{ParsedFile, Stay, Trees, UserMove};
+pub use moves::{ParsedFile, Password, ServiceMove, Stay, Target, Trees, UserMove};
 
 use rayon::prelude::*;
 
@@ -32,6 +33,15 @@ pub struct PlanOptions {
     pub scan: ScanOptions,
     /// Only these users; all repeated users when empty.
     pub users: Vec<String>,
+    pub to: TargetKind,
+}
+
+/// `--to module` or `--to service`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TargetKind {
+    #[default]
+    Module,
+    Service,
 }
 
 /// One file's contents before and after a step (`None`: absent).
@@ -67,6 +77,12 @@ impl Step {
         let mut msg = format!("users: share {} across {across}\n", self.user);
         for m in &self.moves {
             msg.push('\n');
+            if let Some(svc) = &m.service {
+                msg.push_str(&service::describe(m, svc));
+                if m.created().is_none() {
+                    continue;
+                }
+            }
             msg.push_str(&format!(
                 "Moved to {}:\n",
                 crate::source::display_path(&m.new_file)
@@ -100,6 +116,10 @@ pub struct Skipped {
 pub struct Plan {
     pub steps: Vec<Step>,
     pub skipped: Vec<Skipped>,
+    /// What the target changes beyond the move and what the user should
+    /// know or do (service target: superseded passwords, mutableUsers,
+    /// users that stay modules).
+    pub notices: Vec<String>,
     /// Findings of the scan the plan rests on (warnings and notes).
     pub diagnostics: Vec<Diagnostic>,
     /// Every changed file, from its original to its final contents.
@@ -115,7 +135,7 @@ enum StepFiles {
     #[default]
     None,
     Known(Vec<Vec<FileChange>>),
-    Render(Arc<Trees>),
+    Render(Arc<Trees>, Option<service::Home>),
 }
 
 impl std::fmt::Debug for StepFiles {
@@ -123,7 +143,7 @@ impl std::fmt::Debug for StepFiles {
         match self {
             StepFiles::None => f.write_str("None"),
             StepFiles::Known(v) => write!(f, "Known({} steps)", v.len()),
-            StepFiles::Render(t) => write!(f, "Render({} files)", t.len()),
+            StepFiles::Render(t, _) => write!(f, "Render({} files)", t.len()),
         }
     }
 }
@@ -144,7 +164,7 @@ impl Plan {
         match &self.step_files {
             StepFiles::None => vec![Vec::new(); self.steps.len()],
             StepFiles::Known(v) => v.clone(),
-            StepFiles::Render(trees) => files_of_steps(trees, &self.steps),
+            StepFiles::Render(trees, home) => files_of_steps(trees, home.as_ref(), &self.steps),
         }
     }
 }
@@ -155,6 +175,10 @@ pub enum PlanError {
     Scan(#[from] Error),
     #[error("the scan found errors; nothing is planned until they are fixed")]
     Blocked { diagnostics: Vec<Diagnostic> },
+    #[error("{0} is not a Clan flake: an inventory in clan.nix would reach no machine")]
+    NotClan(String),
+    #[error("cannot place the users instances: {0}")]
+    NoInventory(String),
     #[error("no user named {}; the users defined here are: {}", .unknown.join(", "), .known.join(", "))]
     UnknownUser {
         unknown: Vec<String>,
@@ -221,16 +245,24 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
         }
     }
 
-    let frozen: BTreeSet<PathBuf> = discovery
+    let mut frozen: BTreeSet<PathBuf> = discovery
         .inline_modules
         .iter()
         .map(|m| m.key.file.clone())
         .collect();
+    frozen.extend(discovery.inventory_files.iter().cloned());
+    let service = match opts.to {
+        TargetKind::Module => None,
+        TargetKind::Service => Some(service_ctx(
+            repo, &discovery, &graph, &analysis, &names, &mut plan,
+        )?),
+    };
     let ctx = Ctx {
         disk: &disk,
         discovery: &discovery,
         frozen: &frozen,
         opts,
+        service: service.as_ref(),
     };
     let batch = batched(&ctx, &graph, &analysis, &names, &mut plan);
     drop(analysis);
@@ -238,7 +270,8 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
         Some((steps, files, trees)) => {
             plan.steps = steps;
             plan.files = files;
-            plan.step_files = StepFiles::Render(Arc::new(trees));
+            plan.step_files =
+                StepFiles::Render(Arc::new(trees), ctx.service.map(|s| s.home.clone()));
         }
         None => {
             // Some refusal could not be pinned on one user: plan them one
@@ -259,9 +292,110 @@ struct Ctx<'a> {
     discovery: &'a discover::Discovery,
     frozen: &'a BTreeSet<PathBuf>,
     opts: &'a PlanOptions,
+    service: Option<&'a ServiceCtx>,
+}
+
+/// A user's move (or why there is none) and a notice if its target changed.
+type Planned = (Result<Option<UserMove>, String>, Option<String>);
+
+/// The service target's plan-wide facts.
+struct ServiceCtx {
+    home: service::Home,
+    /// Users the service takes (the rest stay on the module target).
+    users: BTreeSet<String>,
+    /// Discovery as it will be after the change (a created clan.nix is
+    /// an inventory file too).
+    after: discover::Discovery,
+}
+
+fn service_ctx(
+    repo: &Path,
+    discovery: &discover::Discovery,
+    graph: &load::ModuleGraph,
+    analysis: &analyse::Analysis<'_>,
+    names: &BTreeSet<String>,
+    plan: &mut Plan,
+) -> Result<ServiceCtx, PlanError> {
+    if !discovery.clan {
+        return Err(PlanError::NotClan(repo.display().to_string()));
+    }
+    let machines: Vec<String> = discovery.hosts.iter().map(|h| h.name.clone()).collect();
+    let home = service::locate(&graph.inventories, machines).map_err(PlanError::NoInventory)?;
+    let mut after = discovery.clone();
+    if !after.inventory_files.contains(&home.file) {
+        after.inventory_files.push(home.file.clone());
+    }
+    let existing: BTreeSet<&str> = graph
+        .inventories
+        .iter()
+        .flat_map(|i| i.service_users())
+        .collect();
+    let mut users = BTreeSet::new();
+    for u in analysis
+        .users
+        .iter()
+        .filter(|u| u.option == UserOption::Users && u.status == Status::Repeated)
+        .filter(|u| names.contains(&u.name))
+    {
+        let why = if existing.contains(u.name.as_str()) {
+            Some("a users instance for it exists already".to_string())
+        } else {
+            service::ineligible(u)
+        };
+        match why {
+            Some(reason) => plan
+                .notices
+                .push(format!("{} stays on the module target: {reason}", u.name)),
+            None => {
+                users.insert(u.name.clone());
+            }
+        }
+    }
+    Ok(ServiceCtx { home, users, after })
 }
 
 impl Ctx<'_> {
+    /// The target a user's move is planned for.
+    fn target(&self, name: &str) -> Target {
+        match self.service {
+            Some(s) if s.users.contains(name) => Target::Service { dir: s.home.dir() },
+            _ => Target::Module,
+        }
+    }
+
+    /// Plans a user for its target; a user the service cannot take after
+    /// all is planned as a module, saying why.
+    fn plan_user(
+        &self,
+        fs: &dyn Fs,
+        graph: &load::ModuleGraph,
+        trees: &Trees,
+        user: &analyse::User<'_>,
+    ) -> Planned {
+        let target = self.target(&user.name);
+        let first = moves::plan_user(fs, graph, self.frozen, trees, user, &target);
+        match (&target, first) {
+            (Target::Service { .. }, Err(reason)) => (
+                moves::plan_user(fs, graph, self.frozen, trees, user, &Target::Module),
+                Some(format!(
+                    "{} ({}) stays on the module target: {reason}",
+                    user.name,
+                    user.option.as_str()
+                )),
+            ),
+            (_, r) => (r, None),
+        }
+    }
+
+    /// Discovery as the change leaves it.
+    fn after(&self) -> &discover::Discovery {
+        self.service.map_or(self.discovery, |s| &s.after)
+    }
+
+    /// Reads the inventory files the service renders.
+    fn inventory_files(&self) -> Vec<PathBuf> {
+        self.service.map(|s| s.home.files()).unwrap_or_default()
+    }
     fn note_nothing(&self, plan: &mut Plan, name: &str, option: UserOption) {
         if !self.opts.users.is_empty() {
             plan.skipped.push(Skipped {
@@ -302,12 +436,16 @@ fn batched(
     if read_trees(ctx.disk, &mut trees, &files).is_err() {
         return None;
     }
-    let planned: Vec<Result<Option<UserMove>, String>> = users
+    if read_trees(ctx.disk, &mut trees, &ctx.inventory_files()).is_err() {
+        return None;
+    }
+    let planned: Vec<Planned> = users
         .par_iter()
-        .map(|u| moves::plan_user(ctx.disk, graph, ctx.frozen, &trees, u))
+        .map(|u| ctx.plan_user(ctx.disk, graph, &trees, u))
         .collect();
     let mut moves: Vec<UserMove> = Vec::new();
-    for (u, result) in users.iter().zip(planned) {
+    for (u, (result, notice)) in users.iter().zip(planned) {
+        plan.notices.extend(notice);
         match result {
             Ok(Some(mv)) => moves.push(mv),
             Ok(None) => ctx.note_nothing(plan, &u.name, u.option),
@@ -328,7 +466,7 @@ fn batched(
     let mut finals;
     loop {
         let refs: Vec<&UserMove> = moves.iter().collect();
-        finals = match render_all(&trees, &refs) {
+        finals = match render_all(ctx, &trees, &refs) {
             Ok(f) => f,
             Err((file, reason)) => {
                 // Drop the moves that touch the file that would not render.
@@ -356,7 +494,11 @@ fn batched(
             drop_moves(
                 &mut moves,
                 plan,
-                |m| touches(m, &bad.0) || m.new_file == bad.0,
+                |m| {
+                    touches(m, &bad.0)
+                        || m.new_file == bad.0
+                        || m.service.is_some() && ctx.inventory_files().contains(&bad.0)
+                },
                 &reason,
             );
             if moves.len() == before {
@@ -370,10 +512,11 @@ fn batched(
         for p in &parsed {
             cache.prime(&overlay, &p.file, &p.parse.tree());
         }
-        let after_graph = load::load_with(&overlay, ctx.discovery, &load::Silent, &cache);
+        let after_graph = load::load_with(&overlay, ctx.after(), &load::Silent, &cache);
         let hosts: BTreeSet<String> = moves.iter().flat_map(|m| m.hosts.iter().cloned()).collect();
-        let before = verify::effective(&ctx.discovery.hosts, graph, Some(&hosts));
-        let after = verify::effective(&ctx.discovery.hosts, &after_graph, Some(&hosts));
+        let mut before = verify::effective(&ctx.discovery.hosts, graph, Some(&hosts));
+        let mut after = verify::effective(&ctx.discovery.hosts, &after_graph, Some(&hosts));
+        verify::supersede_passwords(&mut before, &mut after, &after_graph);
         let changed = verify::changed_users(&before, &after);
         let new_errors = after_graph
             .diagnostics
@@ -406,7 +549,44 @@ fn batched(
         })
         .filter(|c| c.before != c.after)
         .collect();
-    Some((steps_of(moves), files, trees))
+    let steps = steps_of(moves);
+    notice_service(ctx, &steps, &trees, plan);
+    Some((steps, files, trees))
+}
+
+/// What the service changes that the diff does not show: passwords and
+/// `users.mutableUsers`.
+fn notice_service(ctx: &Ctx<'_>, steps: &[Step], trees: &Trees, plan: &mut Plan) {
+    if ctx.service.is_none() {
+        return;
+    }
+    let mut hosts: BTreeSet<&str> = BTreeSet::new();
+    for m in steps
+        .iter()
+        .flat_map(|s| &s.moves)
+        .filter(|m| m.service.is_some())
+    {
+        plan.notices.extend(service::notices(m));
+        hosts.extend(m.hosts.iter().map(String::as_str));
+    }
+    if hosts.is_empty() {
+        return;
+    }
+    let texts: Vec<(PathBuf, String)> = trees
+        .values()
+        .map(|t| (t.file.path.clone(), t.file.text.clone()))
+        .collect();
+    for (path, at) in service::mutable_users(&texts) {
+        let text = &trees[&path].file.text;
+        let lc = trees[&path].file.line_col(at);
+        let _ = text;
+        plan.notices.push(format!(
+            "{}:{}:{}: users.mutableUsers = true conflicts with the users service, which sets it to false on its machines; remove it there, or those machines will not evaluate",
+            path.display(),
+            lc.line,
+            lc.column
+        ));
+    }
 }
 
 /// Files a move edits (not counting the file it creates).
@@ -450,6 +630,7 @@ fn moves_by_file<'m>(moves: &[&'m UserMove]) -> HashMap<&'m Path, Vec<&'m UserMo
 
 /// Every file's final text after `moves`, new files included.
 fn render_all(
+    ctx: &Ctx<'_>,
     trees: &Trees,
     moves: &[&UserMove],
 ) -> Result<BTreeMap<PathBuf, String>, (PathBuf, String)> {
@@ -463,7 +644,13 @@ fn render_all(
         out.insert(f.clone(), r.map_err(|e| (f, e))?);
     }
     for m in moves {
-        out.insert(m.new_file.clone(), m.new_text.clone());
+        if let Some((f, t)) = m.created() {
+            out.insert(f.clone(), t.clone());
+        }
+    }
+    if let Some(s) = ctx.service {
+        let files = service::render(&s.home, trees, moves).map_err(|e| (s.home.file.clone(), e))?;
+        out.extend(files);
     }
     Ok(out)
 }
@@ -485,7 +672,11 @@ fn steps_of(moves: Vec<UserMove>) -> Vec<Step> {
 
 /// Each step's files, every file rendered with every move up to that
 /// step, so each commit holds exactly that user's change.
-fn files_of_steps(trees: &Trees, steps: &[Step]) -> Vec<Vec<FileChange>> {
+fn files_of_steps(
+    trees: &Trees,
+    home: Option<&service::Home>,
+    steps: &[Step],
+) -> Vec<Vec<FileChange>> {
     // Per file, the steps that touch it and their moves, in order; files
     // are independent, so each file's history is rendered in parallel.
     let mut per_file: HashMap<&Path, Vec<(usize, Vec<&UserMove>)>> = HashMap::new();
@@ -520,13 +711,36 @@ fn files_of_steps(trees: &Trees, steps: &[Step]) -> Vec<Vec<FileChange>> {
     for (k, change) in rendered {
         out[k].push(change);
     }
+    // The inventory after each step holds the instances up to it.
+    let mut so_far: Vec<&UserMove> = Vec::new();
+    let mut current: BTreeMap<PathBuf, Option<String>> = BTreeMap::new();
     for (changes, step) in out.iter_mut().zip(steps) {
         for m in &step.moves {
-            changes.push(FileChange {
-                path: m.new_file.clone(),
-                before: None,
-                after: Some(m.new_text.clone()),
-            });
+            if let Some((f, t)) = m.created() {
+                changes.push(FileChange {
+                    path: f.clone(),
+                    before: None,
+                    after: Some(t.clone()),
+                });
+            }
+        }
+        if let Some(home) = home {
+            so_far.extend(step.moves.iter());
+            let files = service::render(home, trees, &so_far).expect("rendered in full before");
+            for (path, text) in files {
+                let before = current
+                    .get(&path)
+                    .cloned()
+                    .unwrap_or_else(|| trees.get(&path).map(|t| t.file.text.clone()));
+                if before.as_deref() != Some(text.as_str()) {
+                    changes.push(FileChange {
+                        path: path.clone(),
+                        before,
+                        after: Some(text.clone()),
+                    });
+                    current.insert(path, Some(text));
+                }
+            }
         }
         changes.sort_by(|a, b| a.path.cmp(&b.path));
     }
@@ -576,6 +790,11 @@ fn sequential(
     let mut cache = FileCache::default();
     cache.absorb(&graph);
     let mut graph = graph;
+    // The inventory is rendered from its original text with every move
+    // accepted so far.
+    let mut inventory = Trees::new();
+    let _ = read_trees(ctx.disk, &mut inventory, &ctx.inventory_files());
+    let mut accepted: Vec<UserMove> = Vec::new();
     for name in names {
         let mut step = Step {
             user: name.clone(),
@@ -610,7 +829,9 @@ fn sequential(
                 });
                 continue;
             }
-            let mv = match moves::plan_user(&overlay, &graph, ctx.frozen, &trees, user) {
+            let (planned, notice) = ctx.plan_user(&overlay, &graph, &trees, user);
+            plan.notices.extend(notice);
+            let mv = match planned {
                 Ok(Some(mv)) => mv,
                 Ok(None) => {
                     ctx.note_nothing(plan, name, option);
@@ -627,16 +848,38 @@ fn sequential(
             };
             let hosts: BTreeSet<String> = mv.hosts.iter().cloned().collect();
             drop(analysis);
+            let inventory_after = match ctx.service {
+                Some(s) if mv.service.is_some() => {
+                    let mut all: Vec<&UserMove> = accepted.iter().collect();
+                    all.push(&mv);
+                    match service::render(&s.home, &inventory, &all) {
+                        Ok(f) => f,
+                        Err(reason) => {
+                            plan.skipped.push(Skipped {
+                                user: name.clone(),
+                                option,
+                                reason,
+                            });
+                            continue;
+                        }
+                    }
+                }
+                _ => Vec::new(),
+            };
             match try_move(
+                ctx,
                 &mut overlay,
                 &mut cache,
                 &mut trees,
-                ctx.discovery,
                 &graph,
                 &mv,
+                &inventory_after,
                 &hosts,
             ) {
                 Ok((new_graph, changes)) => {
+                    if mv.service.is_some() {
+                        accepted.push(mv.clone());
+                    }
                     graph = new_graph;
                     for c in changes {
                         match step_files.iter_mut().find(|f| f.path == c.path) {
@@ -688,15 +931,18 @@ fn read_trees(fs: &dyn Fs, trees: &mut Trees, files: &[PathBuf]) -> Result<(), S
 
 /// Applies one move to the overlay and verifies it; on any failure the
 /// overlay is restored and the reason returned.
+#[allow(clippy::too_many_arguments)]
 fn try_move(
+    ctx: &Ctx<'_>,
     overlay: &mut Overlay<'_>,
     cache: &mut FileCache,
     trees: &mut Trees,
-    discovery: &discover::Discovery,
     graph: &load::ModuleGraph,
     mv: &UserMove,
+    inventory: &[(PathBuf, String)],
     hosts: &BTreeSet<String>,
 ) -> Result<(load::ModuleGraph, Vec<FileChange>), String> {
+    let discovery = ctx.discovery;
     let mut changes = Vec::new();
     let mut files: BTreeSet<&PathBuf> = mv.deletions.keys().collect();
     files.extend(mv.import_adds.iter().map(|a| &a.file));
@@ -712,11 +958,20 @@ fn try_move(
             after: Some(after),
         });
     }
-    changes.push(FileChange {
-        path: mv.new_file.clone(),
-        before: None,
-        after: Some(mv.new_text.clone()),
-    });
+    if let Some((f, t)) = mv.created() {
+        changes.push(FileChange {
+            path: f.clone(),
+            before: None,
+            after: Some(t.clone()),
+        });
+    }
+    for (path, text) in inventory {
+        changes.push(FileChange {
+            path: path.clone(),
+            before: overlay.read(path).ok(),
+            after: Some(text.clone()),
+        });
+    }
     // Parse every changed file once: to check it and to index it.
     let parsed: Vec<ParsedFile> = changes
         .par_iter()
@@ -744,9 +999,10 @@ fn try_move(
         cache.prime(&*overlay, &p.file, &p.parse.tree());
         trees.insert(p.file.path.clone(), Arc::new(p));
     }
-    let new_graph = load::load_with(&*overlay, discovery, &load::Silent, cache);
-    let before = verify::effective(&discovery.hosts, graph, Some(hosts));
-    let after = verify::effective(&discovery.hosts, &new_graph, Some(hosts));
+    let new_graph = load::load_with(&*overlay, ctx.after(), &load::Silent, cache);
+    let mut before = verify::effective(&discovery.hosts, graph, Some(hosts));
+    let mut after = verify::effective(&discovery.hosts, &new_graph, Some(hosts));
+    verify::supersede_passwords(&mut before, &mut after, &new_graph);
     let diffs = verify::differences(&before, &after);
     let new_errors: Vec<&Diagnostic> = new_graph
         .diagnostics

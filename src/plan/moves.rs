@@ -43,6 +43,65 @@ impl std::fmt::Display for Stay {
     }
 }
 
+/// Where a repeated user goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `users/<name>/default.nix`, imported by each host.
+    Module,
+    /// A Clan `users` instance in the inventory, which lives in `dir`
+    /// (paths in its settings are written relative to it).
+    Service { dir: PathBuf },
+}
+
+/// Attributes the users service replaces with its generated password.
+pub const PASSWORD_ATTRS: &[&str] = &[
+    "hashedPassword",
+    "initialHashedPassword",
+    "password",
+    "initialPassword",
+];
+
+/// A password a host set, which the service supersedes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Password {
+    pub host: String,
+    pub attr: String,
+    pub value: String,
+}
+
+/// What a move gives a Clan `users` instance: plain-data settings and
+/// extra modules (element texts as the inventory will hold them).
+#[derive(Debug, Clone, Default)]
+pub struct ServiceMove {
+    pub groups: Vec<String>,
+    pub keys: Vec<String>,
+    pub key_files: Vec<String>,
+    /// Per host, groups only that host gave the user.
+    pub machine_groups: BTreeMap<String, Vec<String>>,
+    pub passwords: Vec<Password>,
+    /// Paths relative to the inventory's directory.
+    pub extra_modules: Vec<String>,
+    /// Attributes the service sets itself, dropped from the hosts.
+    pub dropped: Vec<String>,
+}
+
+impl ServiceMove {
+    /// The same password literal on every host: the service can share one.
+    pub fn shared_password(&self, hosts: &[String]) -> bool {
+        let first = self.passwords.first();
+        first.is_some_and(|f| {
+            hosts.iter().all(|h| {
+                self.passwords
+                    .iter()
+                    .any(|p| &p.host == h && p.attr == f.attr && p.value == f.value)
+            }) && self
+                .passwords
+                .iter()
+                .all(|p| p.attr == f.attr && p.value == f.value)
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct UserMove {
     pub user: String,
@@ -63,6 +122,16 @@ pub struct UserMove {
     pub deletions: BTreeMap<PathBuf, Vec<Range>>,
     /// Imports of the new module to add.
     pub import_adds: Vec<ImportAdd>,
+    /// For the service target, what the instance gets.
+    pub service: Option<ServiceMove>,
+}
+
+impl UserMove {
+    /// The file the move creates, if any (a service move may put
+    /// everything into the instance).
+    pub fn created(&self) -> Option<(&PathBuf, &String)> {
+        (!self.new_text.is_empty()).then_some((&self.new_file, &self.new_text))
+    }
 }
 
 /// `path` added to the `imports` of the module at `inline` (or the whole
@@ -127,8 +196,13 @@ pub fn plan_user(
     frozen: &BTreeSet<PathBuf>,
     trees: &Trees,
     user: &User<'_>,
+    target: &Target,
 ) -> Result<Option<UserMove>, String> {
     let name = &user.name;
+    let service_dir = match target {
+        Target::Service { dir } => Some(dir.as_path()),
+        Target::Module => None,
+    };
     if name.is_empty() || name.contains('/') || name.starts_with('.') {
         return Err(format!(
             "the name `{name}` cannot be a directory under users/"
@@ -207,6 +281,7 @@ pub fn plan_user(
         new_text: String::new(),
         deletions: BTreeMap::new(),
         import_adds: Vec::new(),
+        service: service_dir.map(|_| ServiceMove::default()),
     };
 
     // Paths in the order the first host writes them.
@@ -236,6 +311,37 @@ pub fn plan_user(
         for &i in &sites_by_path[path] {
             let site = &sites[i];
             by_host.entry(site.host).or_default().push(site);
+        }
+        if let Some(svc) = mv.service.as_mut()
+            && user.option == UserOption::Users
+            && path.len() == 1
+            && PASSWORD_ATTRS.contains(&path[0].as_str())
+        {
+            // Superseded on every host that sets it, whatever it says.
+            for s in by_host.values().flatten() {
+                if let Some(reason) = &s.blocked {
+                    return Err(format!("{label} on {}: {reason}", s.host));
+                }
+                let literal = ast::Str::cast(s.value.clone())
+                    .and_then(|v| crate::syntax::string_literal(&v))
+                    .filter(|_| s.leaf.wrappers.is_empty());
+                let Some(value) = literal else {
+                    return Err(format!(
+                        "{label} on {} is not a plain string, so the command that keeps it cannot be written",
+                        s.host
+                    ));
+                };
+                svc.passwords.push(Password {
+                    host: s.host.to_string(),
+                    attr: label.clone(),
+                    value,
+                });
+                deleted
+                    .entry(s.file.clone())
+                    .or_default()
+                    .push(range_of(&s.entry));
+            }
+            continue;
         }
         let missing: Vec<&str> = by_host
             .iter()
@@ -268,6 +374,15 @@ pub fn plan_user(
             continue;
         }
         let decision = decide(user.option, path, &by_host);
+        if let (Some(dir), Some(svc)) = (service_dir, mv.service.as_mut())
+            && user.option == UserOption::Users
+            && let Some(done) = to_settings(&parsed, dir, path, &decision, &by_host, svc)
+        {
+            for (file, r) in done {
+                deleted.entry(file).or_default().push(r);
+            }
+            continue;
+        }
         let (lifted, entry_value, removals) = match decision {
             Decision::Stay(reason) => {
                 mv.stays.push(Stay {
@@ -368,7 +483,14 @@ pub fn plan_user(
             trailing: entry_value.trailing,
         });
     }
-    if entries.is_empty() {
+    let service_part = mv.service.as_ref().is_some_and(|svc| {
+        !svc.dropped.is_empty()
+            || !svc.groups.is_empty()
+            || !svc.keys.is_empty()
+            || !svc.key_files.is_empty()
+            || !svc.passwords.is_empty()
+    });
+    if entries.is_empty() && !service_part {
         if fs.is_file(&new_file) {
             return Ok(None);
         }
@@ -379,7 +501,7 @@ pub fn plan_user(
             .collect();
         return Err(format!("nothing can move ({})", reasons.join("; ")));
     }
-    if fs.is_file(&new_file) {
+    if !entries.is_empty() && fs.is_file(&new_file) {
         return Err(format!(
             "{} is common to every host, but `{}` exists already; add it there by hand, or move the file away and run again",
             mv.moved
@@ -422,7 +544,8 @@ pub fn plan_user(
             by_host.entry(d.hosts[0].as_str()).or_default().push(d);
         }
     }
-    for host in &hosts {
+    let import_hosts: &[String] = if service_dir.is_some() { &[] } else { &hosts };
+    for host in import_hosts {
         // The first file of the host's own that defines the user: a whole
         // file rather than an inline module, and never a frozen file.
         let mut own: Vec<&&Placed<'_>> = by_host.remove(host.as_str()).unwrap_or_default();
@@ -464,8 +587,22 @@ pub fn plan_user(
         }
     }
 
+    if entries.is_empty() {
+        return Ok(Some(mv));
+    }
+    let mut imports: Vec<String> = Vec::new();
+    if let (Some(dir), Some(svc)) = (service_dir, mv.service.as_mut()) {
+        svc.extra_modules.push(relative_path(dir, &new_file));
+        if user.option == UserOption::HomeManager {
+            // As the Clan documentation does: the extra module brings
+            // home-manager's NixOS module (imported once, by path).
+            args.insert("self".to_string());
+            imports.push("self.inputs.home-manager.nixosModules.default".to_string());
+        }
+    }
     let option_head = user.option.as_str().to_string();
     mv.new_text = print::module(&print::Module {
+        imports: &imports,
         args: &args,
         bindings: &bindings,
         withs: &withs,
@@ -1183,4 +1320,121 @@ pub fn import_splice(text: &str, top: &ast::AttrSet, imports: &[String]) -> Resu
         }
     };
     Ok(Splice::insert(at, format!("{nl}{indent}imports = {list};")))
+}
+
+/// For the service target: moves an attribute the users service covers
+/// into the instance's settings, returning the bindings to delete from
+/// the hosts; `None` when it is not one, or is not plain data (then it
+/// goes to the extra module like any other attribute).
+fn to_settings(
+    parsed: &HashMap<PathBuf, Parsed<'_>>,
+    dir: &Path,
+    path: &[String],
+    decision: &Decision,
+    by_host: &BTreeMap<&str, Vec<&Site<'_>>>,
+    svc: &mut ServiceMove,
+) -> Option<Places> {
+    let all_entries = || -> Places {
+        by_host
+            .values()
+            .flatten()
+            .map(|s| (s.file.clone(), range_of(&s.entry)))
+            .collect()
+    };
+    let name: Vec<&str> = path.iter().map(String::as_str).collect();
+    if name == ["isNormalUser"] {
+        // Eligibility made sure it is `true` on every host.
+        if !matches!(decision, Decision::Whole { .. }) {
+            return None;
+        }
+        svc.dropped.push("isNormalUser".into());
+        return Some(all_entries());
+    }
+    let path_literals = match name.as_slice() {
+        ["extraGroups"] | ["openssh", "authorizedKeys", "keys"] => false,
+        ["openssh", "authorizedKeys", "keyFiles"] => true,
+        _ => return None,
+    };
+    let (common, removal) = match decision {
+        Decision::Whole { .. } => {
+            let (_, printed, places) = lift_whole(parsed, dir, by_host).ok()?;
+            (plain_elements(&printed.value, path_literals)?, places)
+        }
+        Decision::Elements { common, full } => {
+            let (_, printed, removal) = lift_elements(parsed, dir, by_host, common).ok()?;
+            let texts = plain_elements(&printed.value, path_literals)?;
+            if *full {
+                (texts, all_entries())
+            } else if name == ["extraGroups"] {
+                // Each host's own extra groups become that machine's settings.
+                let mut extra: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                for (host, sites) in by_host {
+                    let mut wanted: Vec<&Canon> = common.iter().collect();
+                    for s in sites {
+                        let list = s.list.as_ref()?;
+                        let els = s.leaf.elements.as_ref()?;
+                        for (item, canon) in list.items().zip(els) {
+                            if let Some(i) = wanted.iter().position(|w| *w == canon) {
+                                wanted.remove(i);
+                            } else {
+                                let text = item.syntax().to_string();
+                                plain(&text, false)?;
+                                extra.entry(host.to_string()).or_default().push(text);
+                            }
+                        }
+                    }
+                }
+                svc.machine_groups.extend(extra);
+                (texts, all_entries())
+            } else {
+                // Per-host extra keys stay on their hosts.
+                let Removal::Elements { elements, entries } = removal else {
+                    return None;
+                };
+                (texts, elements.into_iter().chain(entries).collect())
+            }
+        }
+        Decision::Stay(_) => return None,
+    };
+    let into = match name.as_slice() {
+        ["extraGroups"] => &mut svc.groups,
+        ["openssh", "authorizedKeys", "keys"] => &mut svc.keys,
+        _ => &mut svc.key_files,
+    };
+    into.extend(common);
+    Some(removal)
+}
+
+/// The element texts of a moved list, when each is plain data the
+/// inventory can hold: a string without interpolation, or a relative path.
+fn plain_elements(value: &Value, paths: bool) -> Option<Vec<String>> {
+    let texts: Vec<String> = match value {
+        Value::Elements(lead, items) if lead.is_empty() => {
+            items.iter().map(|(t, _, _)| t.clone()).collect()
+        }
+        Value::Text { text, .. } => {
+            let parse = Root::parse(text);
+            match parse.tree().expr().map(crate::syntax::strip_parens) {
+                Some(ast::Expr::List(l)) => l.items().map(|i| i.syntax().to_string()).collect(),
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    for t in &texts {
+        plain(t, paths)?;
+    }
+    Some(texts)
+}
+
+fn plain(text: &str, path: bool) -> Option<()> {
+    let parse = Root::parse(text);
+    if !parse.errors().is_empty() {
+        return None;
+    }
+    match parse.tree().expr()? {
+        ast::Expr::Str(s) if !path => crate::syntax::string_literal(&s).map(|_| ()),
+        ast::Expr::PathRel(p) if path => (!p.syntax().to_string().contains("${")).then_some(()),
+        _ => None,
+    }
 }

@@ -43,6 +43,9 @@ pub struct Module<'a> {
     pub user: &'a str,
     pub comments: &'a [String],
     pub entries: &'a [Entry],
+    /// Module imports the new file needs (home-manager's NixOS module
+    /// when the file becomes a service's extra module).
+    pub imports: &'a [String],
 }
 
 pub fn module(m: &Module<'_>) -> String {
@@ -59,6 +62,9 @@ pub fn module(m: &Module<'_>) -> String {
         out.push_str("in\n");
     }
     out.push_str("{\n");
+    if !m.imports.is_empty() {
+        let _ = writeln!(out, "  imports = [ {} ];\n", m.imports.join(" "));
+    }
     for c in m.comments {
         let _ = writeln!(out, "  {c}");
     }
