@@ -543,3 +543,401 @@ fn normalise_sorts_lists_and_relativises_repo_paths() {
     });
     oracle::assert_same_users(&v, &moved);
 }
+
+// ---------------------------------------------------------------------------
+// The Clan `users` service
+// ---------------------------------------------------------------------------
+
+fn eval_clan(repo: &Path, host: &str, entries: &[&str], clan_file: Option<&str>) -> Value {
+    let entries: Vec<PathBuf> = entries.iter().map(PathBuf::from).collect();
+    oracle::effective_users_with_clan(repo, host, &entries, clan_file.map(Path::new))
+        .unwrap_or_else(|e| {
+            panic!(
+                "oracle failed on {} {host} {entries:?}:\n{e}",
+                repo.display()
+            )
+        })
+}
+
+fn eval_inventory(repo: &Path, host: &str, entries: &[&str], inventory: &str) -> Value {
+    let entries: Vec<PathBuf> = entries.iter().map(PathBuf::from).collect();
+    let opts = oracle::EvalOptions {
+        host: Some(host),
+        inventory_nix: Some(inventory),
+        ..oracle::EvalOptions::default()
+    };
+    oracle::effective_users_with(repo, &entries, &opts).unwrap_or_else(|e| {
+        panic!(
+            "oracle failed on {} {host} {entries:?}:\n{e}",
+            repo.display()
+        )
+    })
+}
+
+const ALICE_KEY: &str = "ssh-ed25519 AAAAC3Nza alice@laptop";
+
+/// alice as plain NixOS modules, the host `alpha` before a migration.
+fn plain_alice_repo() -> tempfile::TempDir {
+    scratch(&[(
+        "machines/alpha/configuration.nix",
+        &format!(
+            r#"{{ ... }}: {{
+  users.users.alice = {{
+    isNormalUser = true;
+    uid = 1000;
+    extraGroups = [ "wheel" ];
+    hashedPassword = "$6$salt$hash";
+    openssh.authorizedKeys.keys = [ "{ALICE_KEY}" ];
+  }};
+  users.users.bob.isNormalUser = true;
+}}"#
+        ),
+    )])
+}
+
+/// The same host after moving alice into a `users` instance.
+fn clan_alice_repo(clan_nix: &str) -> tempfile::TempDir {
+    scratch(&[
+        (
+            "machines/alpha/configuration.nix",
+            "{ ... }: { users.users.bob.isNormalUser = true; }\n",
+        ),
+        (
+            "users/alice/extra.nix",
+            "{ ... }: { users.users.alice.uid = 1000; }\n",
+        ),
+        ("clan.nix", clan_nix),
+    ])
+}
+
+fn alice_clan_nix(roles_default: &str) -> String {
+    format!(
+        r#"{{
+  meta.name = "test";
+  inventory.machines.alpha = {{ }};
+  inventory.machines.beta.tags = [ "desktop" ];
+  inventory.instances.alice-user = {{
+    module.name = "users";
+    module.input = "clan-core";
+    {roles_default}
+  }};
+}}
+"#
+    )
+}
+
+#[test]
+fn clan_users_service_reproduces_a_plain_user() {
+    if !oracle::nix_available() {
+        return;
+    }
+    let before = plain_alice_repo();
+    let after = clan_alice_repo(&alice_clan_nix(&format!(
+        r#"roles.default.tags.all = {{ }};
+    roles.default.settings = {{
+      user = "alice";
+      groups = [ "wheel" ];
+      openssh.authorizedKeys.keys = [ "{ALICE_KEY}" ];
+    }};
+    roles.default.extraModules = [ ./users/alice/extra.nix ];"#
+    )));
+    let entries = ["machines/alpha/configuration.nix"];
+    let b = eval_clan(before.path(), "alpha", &entries, None);
+    let a = eval_clan(after.path(), "alpha", &entries, Some("clan.nix"));
+    assert_eq!(b["clanServiceUsers"], json!([]));
+    assert_eq!(a["clanServiceUsers"], json!(["alice"]));
+    let alice = &a["users"]["alice"];
+    assert_eq!(alice["isNormalUser"], json!(true));
+    assert_eq!(alice["uid"], json!(1000), "from extraModules");
+    assert_eq!(alice["extraGroups"], json!(["wheel"]));
+    assert_eq!(
+        alice["openssh"]["authorizedKeys"]["keys"],
+        json!([ALICE_KEY])
+    );
+    assert_eq!(
+        alice["hashedPasswordFile"],
+        json!("<clan vars user-password-alice>")
+    );
+    assert_eq!(a["users"]["bob"], json!({ "isNormalUser": true }));
+    // the password moved to clan vars: only the service-aware comparison agrees
+    let report = oracle::users_diff(&b, &a).expect("passwords differ");
+    assert!(report.contains("users.alice.hashedPassword:"), "{report}");
+    assert!(
+        report.contains("users.alice.hashedPasswordFile:"),
+        "{report}"
+    );
+    oracle::assert_same_users_with_service(&b, &a);
+
+    // without the extra module, the uid is missing and that is reported
+    let no_extra = clan_alice_repo(&alice_clan_nix(&format!(
+        r#"roles.default.tags = [ "all" ];
+    roles.default.settings = {{
+      user = "alice";
+      groups = [ "wheel" ];
+      openssh.authorizedKeys.keys = [ "{ALICE_KEY}" ];
+    }};"#
+    )));
+    let a = eval_clan(no_extra.path(), "alpha", &entries, Some("clan.nix"));
+    let report = oracle::users_diff_with_service(&b, &a).expect("uid is lost");
+    assert!(
+        report.contains("users.alice.uid: 1000 -> <absent>"),
+        "{report}"
+    );
+    assert!(!report.contains("assword"), "{report}");
+}
+
+#[test]
+fn clan_users_service_passwords_are_superseded_only_for_its_users() {
+    let before = json!({ "repoRoot": "/r", "users": {
+        "alice": { "hashedPassword": "x", "initialPassword": "y", "password": "p",
+                   "initialHashedPassword": "h", "uid": 1 },
+        "bob": { "hashedPassword": "x" }
+    }, "home-manager": {}, "clanServiceUsers": [] });
+    let after = json!({ "repoRoot": "/s", "users": {
+        "alice": { "hashedPasswordFile": "<clan vars user-password-alice>", "uid": 1 },
+        "bob": { }
+    }, "home-manager": {}, "clanServiceUsers": ["alice"] });
+    let report = oracle::users_diff_with_service(&before, &after).expect("bob differs");
+    assert!(report.contains("users.bob.hashedPassword"), "{report}");
+    assert!(!report.contains("alice"), "{report}");
+    let (b, a) = oracle::supersede_service_passwords(&before, &after);
+    assert_eq!(b["users"]["alice"], json!({ "uid": 1 }));
+    assert_eq!(a["users"]["alice"], json!({ "uid": 1 }));
+    assert_eq!(b["users"]["bob"], json!({ "hashedPassword": "x" }));
+    // the uid is still compared
+    let mut changed = after.clone();
+    changed["users"]["alice"]["uid"] = json!(2);
+    changed["users"]["bob"] = json!({ "hashedPassword": "x" });
+    let report = oracle::users_diff_with_service(&before, &changed).expect("uid differs");
+    assert!(report.contains("users.alice.uid: 1 -> 2"), "{report}");
+}
+
+#[test]
+fn clan_users_service_machine_settings_add_to_role_settings() {
+    if !oracle::nix_available() {
+        return;
+    }
+    let repo = clan_alice_repo(&alice_clan_nix(
+        r#"roles.default.tags.all = { };
+    roles.default.settings = { user = "alice"; groups = [ "wheel" ]; };
+    roles.default.machines.beta.settings = {
+      groups = [ "video" ];
+      openssh.authorizedKeys.keyFiles = [ ./keys/alice.pub ];
+    };"#,
+    ));
+    fs::create_dir_all(repo.path().join("machines/beta")).unwrap();
+    fs::write(
+        repo.path().join("machines/beta/configuration.nix"),
+        "{ ... }: { }\n",
+    )
+    .unwrap();
+    let alpha = eval_clan(
+        repo.path(),
+        "alpha",
+        &["machines/alpha/configuration.nix"],
+        Some("clan.nix"),
+    );
+    let beta = eval_clan(
+        repo.path(),
+        "beta",
+        &["machines/beta/configuration.nix"],
+        Some("clan.nix"),
+    );
+    assert_eq!(alpha["users"]["alice"]["extraGroups"], json!(["wheel"]));
+    assert!(alpha["users"]["alice"].get("openssh").is_none());
+    assert_eq!(
+        beta["users"]["alice"]["extraGroups"],
+        json!(["wheel", "video"])
+    );
+    let key_files = strings(&beta["users"]["alice"]["openssh"]["authorizedKeys"]["keyFiles"]);
+    assert_eq!(key_files.len(), 1);
+    assert!(key_files[0].ends_with("/keys/alice.pub"), "{key_files:?}");
+    assert_eq!(
+        oracle::normalise(&beta)["users"]["alice"]["openssh"]["authorizedKeys"]["keyFiles"],
+        json!(["./keys/alice.pub"])
+    );
+    assert_eq!(beta["users"].as_object().unwrap().len(), 1, "{beta}");
+}
+
+#[test]
+fn clan_users_service_applies_only_where_tags_or_machines_say() {
+    if !oracle::nix_available() {
+        return;
+    }
+    let entries = ["machines/alpha/configuration.nix"];
+    // alpha has no tag `desktop` (beta has): no alice on alpha
+    let repo = clan_alice_repo(&alice_clan_nix(
+        r#"roles.default.tags.desktop = { };
+    roles.default.settings.user = "alice";
+    roles.default.extraModules = [ ./users/alice/extra.nix ];"#,
+    ));
+    let alpha = eval_clan(repo.path(), "alpha", &entries, Some("clan.nix"));
+    assert_eq!(user_names(&alpha), ["bob"]);
+    assert_eq!(alpha["clanServiceUsers"], json!([]));
+    // a list of tags, one of them alpha's implicit class tag
+    let repo = clan_alice_repo(&alice_clan_nix(
+        r#"roles.default.tags = [ "desktop" "nixos" ];
+    roles.default.settings.user = "alice";"#,
+    ));
+    let alpha = eval_clan(repo.path(), "alpha", &entries, Some("clan.nix"));
+    assert_eq!(user_names(&alpha), ["alice", "bob"]);
+    // tagged through inventory.machines.<m>.tags
+    let beta = scratch(&[
+        ("machines/beta/configuration.nix", "{ ... }: { }\n"),
+        (
+            "clan.nix",
+            &alice_clan_nix(
+                r#"roles.default.tags.desktop = { };
+    roles.default.settings.user = "alice";"#,
+            ),
+        ),
+    ]);
+    let b = eval_clan(
+        beta.path(),
+        "beta",
+        &["machines/beta/configuration.nix"],
+        Some("clan.nix"),
+    );
+    assert_eq!(user_names(&b), ["alice"]);
+    // by machine name; the user defaults to the instance name
+    let repo = clan_alice_repo(
+        r#"{ lib, ... }: {
+  inventory.instances.carol = {
+    module.name = "users";
+    roles.default.machines.alpha = { };
+  };
+  inventory.instances.dave = {
+    module.name = "users";
+    roles.default.machines.beta = { };
+  };
+}"#,
+    );
+    let alpha = eval_clan(repo.path(), "alpha", &entries, Some("clan.nix"));
+    assert_eq!(user_names(&alpha), ["bob", "carol"]);
+    assert_eq!(alpha["clanServiceUsers"], json!(["carol"]));
+}
+
+#[test]
+fn clan_instances_of_other_services_are_ignored() {
+    if !oracle::nix_available() {
+        return;
+    }
+    let repo = clan_alice_repo(
+        r#"{
+  inventory.instances.sshd = {
+    module.name = "sshd";
+    roles.server.tags.all = { };
+    roles.default.tags.all = { };
+    roles.default.settings.user = "alice";
+    roles.default.extraModules = [ ./users/alice/extra.nix ];
+  };
+  inventory.instances.mine = {
+    module = { name = "users"; input = "self"; };
+    roles.default.tags.all = { };
+    roles.default.settings.user = "erin";
+  };
+  inventory.instances.root = {
+    module.name = "users";
+    roles.default.tags.all = { };
+    roles.default.settings = { user = "root"; prompt = false; share = true; };
+  };
+}"#,
+    );
+    let alpha = eval_clan(
+        repo.path(),
+        "alpha",
+        &["machines/alpha/configuration.nix"],
+        Some("clan.nix"),
+    );
+    assert_eq!(user_names(&alpha), ["bob", "root"]);
+    // root is not a normal user; NixOS's default false is left unset
+    assert_eq!(
+        alpha["users"]["root"],
+        json!({ "hashedPasswordFile": "<clan vars user-password-root>" })
+    );
+}
+
+#[test]
+fn clan_inventory_can_be_given_inline() {
+    if !oracle::nix_available() {
+        return;
+    }
+    let repo = clan_alice_repo("{ }\n");
+    let inventory = r#"{
+  instances.alice-user = {
+    module.name = "users";
+    roles.default.tags.all = { };
+    roles.default.settings = { user = "alice"; groups = [ "wheel" ]; };
+    # a relative string: relative to the clan directory (the repository)
+    roles.default.extraModules = [ "users/alice/extra.nix" ];
+  };
+}"#;
+    let alpha = eval_inventory(
+        repo.path(),
+        "alpha",
+        &["machines/alpha/configuration.nix"],
+        inventory,
+    );
+    assert_eq!(alpha["users"]["alice"]["uid"], json!(1000));
+    assert_eq!(alpha["users"]["alice"]["extraGroups"], json!(["wheel"]));
+    assert_eq!(alpha["clanServiceUsers"], json!(["alice"]));
+    // role and machine settings disagreeing on a scalar: an error, as in clan
+    let conflicting = r#"{
+  instances.x = {
+    module.name = "users";
+    roles.default.settings.user = "alice";
+    roles.default.machines.alpha.settings.user = "erin";
+  };
+}"#;
+    let opts = oracle::EvalOptions {
+        host: Some("alpha"),
+        inventory_nix: Some(conflicting),
+        ..oracle::EvalOptions::default()
+    };
+    let err = oracle::effective_users_with(
+        repo.path(),
+        &[PathBuf::from("machines/alpha/configuration.nix")],
+        &opts,
+    )
+    .unwrap_err();
+    assert!(err.contains("conflicting settings for user"), "{err}");
+}
+
+#[test]
+fn clan_flake_jon_has_alice_from_the_users_service() {
+    if !oracle::nix_available() {
+        return;
+    }
+    let repo = fixture("clan-flake");
+    let jon = eval_clan(
+        &repo,
+        "jon",
+        &["machines/jon/configuration.nix"],
+        Some("clan.nix"),
+    );
+    assert_eq!(user_names(&jon), ["alice", "bob"]);
+    assert_eq!(jon["clanServiceUsers"], json!(["alice"]));
+    let alice = &jon["users"]["alice"];
+    assert_eq!(alice["isNormalUser"], json!(true));
+    assert_eq!(alice["extraGroups"], json!(["wheel"]));
+    let hm = &jon["home-manager"]["alice"];
+    assert_eq!(hm["programs"]["git"]["userName"], json!("Alice"));
+    assert_eq!(hm["home"]["stateVersion"], json!("24.05"));
+    // the same as evaluating the service's extra module as a host module,
+    // apart from what the service itself sets
+    let plain = eval_in(
+        &repo,
+        &["machines/jon/configuration.nix", "users/alice/home.nix"],
+        None,
+    );
+    assert_eq!(plain["home-manager"], jon["home-manager"]);
+    assert!(plain["users"].get("alice").is_none());
+    let sara = eval_clan(
+        &repo,
+        "sara",
+        &["machines/sara/configuration.nix"],
+        Some("clan.nix"),
+    );
+    assert_eq!(user_names(&sara), ["alice", "carol"]);
+    assert_eq!(sara["users"]["alice"], jon["users"]["alice"]);
+}

@@ -55,9 +55,9 @@ pub fn nix_available() -> bool {
 /// `self` default to stubs). The expression is evaluated with `repo` as the
 /// working directory.
 ///
-/// Returns `{ "repoRoot": "<repo>", "users": {..}, "home-manager": {..} }`
-/// with lists in NixOS merge order, paths absolute, packages as
-/// `"pkgs.<name>"` and conflicting definitions as
+/// Returns `{ "repoRoot": "<repo>", "users": {..}, "home-manager": {..},
+/// "clanServiceUsers": [] }` with lists in NixOS merge order, paths
+/// absolute, packages as `"pkgs.<name>"` and conflicting definitions as
 /// `{ "__conflict": [..], "__reason": ".." }`. Use [`normalise`] before
 /// comparing two evaluations.
 pub fn effective_users(
@@ -65,35 +65,100 @@ pub fn effective_users(
     entry_modules: &[PathBuf],
     special_args_nix: Option<&str>,
 ) -> Result<Value, String> {
+    effective_users_with(
+        repo,
+        entry_modules,
+        &EvalOptions {
+            special_args_nix,
+            ..EvalOptions::default()
+        },
+    )
+}
+
+/// Evaluates machine `host` of a Clan: its `entry_modules` (as in
+/// [`effective_users`]) plus, when `clan_file` (absolute or relative to
+/// `repo`, normally `clan.nix`) is given, every instance of clan-core's
+/// `users` service in that file's `inventory.instances` that applies to
+/// `host` (by `tags`, `machines.<host>` or `tags.all`), with its
+/// `roles.default.extraModules`. `clan_file: None` is a plain evaluation.
+///
+/// The result's `clanServiceUsers` lists (sorted) the users those instances
+/// define on `host`; [`users_diff_with_service`] uses it.
+pub fn effective_users_with_clan(
+    repo: &Path,
+    host: &str,
+    entry_modules: &[PathBuf],
+    clan_file: Option<&Path>,
+) -> Result<Value, String> {
+    effective_users_with(
+        repo,
+        entry_modules,
+        &EvalOptions {
+            host: Some(host),
+            clan_file,
+            ..EvalOptions::default()
+        },
+    )
+}
+
+/// Everything [`effective_users_with`] can be told besides the entry modules.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EvalOptions<'a> {
+    /// Nix expression for `specialArgs`, e.g. `{ username = "dave"; }`.
+    pub special_args_nix: Option<&'a str>,
+    /// The machine name in the Clan inventory (needed for the service).
+    pub host: Option<&'a str>,
+    /// `clan.nix` (absolute or relative to the repository): its `inventory`.
+    pub clan_file: Option<&'a Path>,
+    /// An inline inventory as a Nix expression, used instead of
+    /// `clan_file`'s, e.g. `{ instances.a = { module.name = "users"; … }; }`.
+    /// It is evaluated in the repository, so `./x.nix` is `<repo>/x.nix`, and
+    /// relative strings in `extraModules` are relative to the repository.
+    pub inventory_nix: Option<&'a str>,
+}
+
+/// The general form of [`effective_users`] / [`effective_users_with_clan`].
+pub fn effective_users_with(
+    repo: &Path,
+    entry_modules: &[PathBuf],
+    opts: &EvalOptions<'_>,
+) -> Result<Value, String> {
     let repo = repo
         .canonicalize()
         .map_err(|e| format!("repository {}: {e}", repo.display()))?;
-    let repo_str = repo
-        .to_str()
-        .ok_or_else(|| format!("repository path is not UTF-8: {}", repo.display()))?;
+    let repo_str = utf8(&repo, "repository")?.to_owned();
     let mut modules = Vec::with_capacity(entry_modules.len());
     for m in entry_modules {
         let path = repo.join(m);
         let path = path
             .canonicalize()
             .map_err(|e| format!("entry module {}: {e}", path.display()))?;
-        let path = path
-            .to_str()
-            .ok_or_else(|| format!("entry module path is not UTF-8: {}", path.display()))?;
-        modules.push(path.to_owned());
+        modules.push(utf8(&path, "entry module")?.to_owned());
     }
+    let clan_file = match opts.clan_file {
+        Some(f) => {
+            let path = repo.join(f);
+            let path = path
+                .canonicalize()
+                .map_err(|e| format!("clan file {}: {e}", path.display()))?;
+            utf8(&path, "clan file")?.to_owned()
+        }
+        None => String::new(),
+    };
     let modules_json = serde_json::to_string(&modules).map_err(|e| e.to_string())?;
     let oracle = oracle_nix();
-    let oracle = oracle
-        .to_str()
-        .ok_or("oracle path is not UTF-8")?
-        .to_owned();
-    let special = special_args_nix.unwrap_or("{ }");
+    let oracle = utf8(&oracle, "oracle")?.to_owned();
+    let special = opts.special_args_nix.unwrap_or("{ }");
+    let inventory = opts.inventory_nix.unwrap_or("null");
     let expr = format!(
-        "{{ oracle, modulesJson, repoRoot }}: import oracle {{\n  \
+        "{{ oracle, modulesJson, repoRoot, hostName, clanFile }}: import oracle {{\n  \
          modules = builtins.fromJSON modulesJson;\n  \
          inherit repoRoot;\n  \
-         specialArgs = (\n{special}\n);\n}}"
+         specialArgs = (\n{special}\n);\n  \
+         hostName = if hostName == \"\" then null else hostName;\n  \
+         clanFile = if clanFile == \"\" then null else /. + clanFile;\n  \
+         inventory = (\n{inventory}\n);\n  \
+         inventoryDir = repoRoot;\n}}"
     );
     let output = Command::new("nix-instantiate")
         .current_dir(&repo)
@@ -101,7 +166,9 @@ pub fn effective_users(
         .args(["--expr", &expr])
         .args(["--argstr", "oracle", &oracle])
         .args(["--argstr", "modulesJson", &modules_json])
-        .args(["--argstr", "repoRoot", repo_str])
+        .args(["--argstr", "repoRoot", &repo_str])
+        .args(["--argstr", "hostName", opts.host.unwrap_or("")])
+        .args(["--argstr", "clanFile", &clan_file])
         .output()
         .map_err(|e| format!("cannot run nix-instantiate: {e}"))?;
     if !output.status.success() {
@@ -117,6 +184,11 @@ pub fn effective_users(
             String::from_utf8_lossy(&output.stdout)
         )
     })
+}
+
+fn utf8<'p>(path: &'p Path, what: &str) -> Result<&'p str, String> {
+    path.to_str()
+        .ok_or_else(|| format!("{what} path is not UTF-8: {}", path.display()))
 }
 
 /// The comparable form of an [`effective_users`] result: every list sorted
@@ -233,6 +305,65 @@ pub fn users_diff(before: &Value, after: &Value) -> Option<String> {
 #[track_caller]
 pub fn assert_same_users(before: &Value, after: &Value) {
     if let Some(report) = users_diff(before, after) {
+        panic!("effective users changed:\n{report}");
+    }
+}
+
+/// The password options a Clan `users` service instance supersedes: the
+/// migration keeps the password through `clan vars set`, and the service
+/// sets `hashedPasswordFile` to the generated secret.
+pub const SUPERSEDED_PASSWORD_OPTIONS: [&str; 5] = [
+    "hashedPassword",
+    "initialHashedPassword",
+    "password",
+    "initialPassword",
+    "hashedPasswordFile",
+];
+
+/// `before` and `after` without [`SUPERSEDED_PASSWORD_OPTIONS`] for every
+/// user in `after`'s `clanServiceUsers` (the users a `users` service
+/// instance defines after the migration); everything else untouched.
+pub fn supersede_service_passwords(before: &Value, after: &Value) -> (Value, Value) {
+    let service_users: Vec<String> = after
+        .get("clanServiceUsers")
+        .and_then(Value::as_array)
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(users) = v.get_mut("users").and_then(Value::as_object_mut) {
+            for name in &service_users {
+                if let Some(Value::Object(user)) = users.get_mut(name) {
+                    for option in SUPERSEDED_PASSWORD_OPTIONS {
+                        user.remove(option);
+                    }
+                }
+            }
+        }
+        v
+    };
+    (strip(before), strip(after))
+}
+
+/// [`users_diff`] for a migration to the Clan `users` service: password
+/// options of the users the service defines after are not compared (see
+/// [`supersede_service_passwords`]); every other attribute is.
+pub fn users_diff_with_service(before: &Value, after: &Value) -> Option<String> {
+    let (before, after) = supersede_service_passwords(before, after);
+    users_diff(&before, &after)
+}
+
+/// Panics with [`users_diff_with_service`]'s report unless the users are
+/// the same up to superseded password options.
+#[track_caller]
+pub fn assert_same_users_with_service(before: &Value, after: &Value) {
+    if let Some(report) = users_diff_with_service(before, after) {
         panic!("effective users changed:\n{report}");
     }
 }

@@ -15,6 +15,16 @@
   specialArgs ? { },
   # names added to the stub `pkgs`
   extraPkgs ? [ ],
+  # Clan: the host's machine name, and the inventory, either as `clanFile`
+  # (clan.nix: its `inventory` is read) or as an attrset `inventory`;
+  # relative strings in `extraModules` are relative to `inventoryDir` (the
+  # clan's directory; default `repoRoot`, else clan.nix's). With `hostName`
+  # and an inventory, the `users` service instances that apply to the host
+  # are added as modules (see "clan services" below).
+  hostName ? null,
+  clanFile ? null,
+  inventory ? null,
+  inventoryDir ? null,
 }:
 let
   inherit (builtins)
@@ -474,6 +484,11 @@ let
       home-manager = { };
       default = { };
     };
+    clan-core = {
+      clanModules = { };
+      clanServices = { };
+      nixosModules = { };
+    };
   };
 
   ############################################################################
@@ -794,6 +809,183 @@ let
     };
 
   ############################################################################
+  # clan services: clan-core's `users` service (clanServices/users)
+  ############################################################################
+
+  # clan.nix is a module: an attrset or a function called with stub
+  # arguments (`config` is its own result); its `imports` (paths) are read
+  # too, their inventories merged (attrsets recursively, lists concatenated).
+  loadClanModule =
+    file:
+    let
+      raw = import file;
+      stubArgs = {
+        inherit lib pkgs;
+        self = stubSelf;
+        inputs = stubInputs;
+        config = result;
+        options = { };
+        specialArgs = { };
+        clan-core = stubInputs.clan-core;
+      };
+      result =
+        if isFunction raw then
+          let
+            fa = functionArgs raw;
+            wanted = filter (n: stubArgs ? ${n} || !fa.${n}) (attrNames fa);
+          in
+          raw (
+            genAttrs wanted (
+              n: stubArgs.${n} or (throw "eval-users.nix: clan.nix argument `${n}` has no stub in the oracle")
+            )
+          )
+        else
+          raw;
+      own = result.inventory or (result.clan.inventory or { });
+      imported = map loadClanModule (filter (m: isPath m || isString m) (result.imports or [ ]));
+    in
+    foldl' mergeInventory { } (imported ++ [ own ]);
+
+  mergeInventory =
+    a: b:
+    if isAttrs a && isAttrs b && !(a ? _type) && !(b ? _type) then
+      zipAttrsWith (_: vs: if length vs == 1 then head vs else mergeInventory (elemAt vs 0) (elemAt vs 1)) [
+        a
+        b
+      ]
+    else if isList a && isList b then
+      a ++ b
+    else
+      b;
+
+  clanInventory =
+    if inventory != null then
+      inventory
+    else if clanFile != null then
+      loadClanModule clanFile
+    else
+      null;
+  # the clan's `directory` (the flake root): relative strings in
+  # `extraModules` are relative to it; path literals are already absolute
+  clanDir =
+    if inventoryDir != null then
+      toString inventoryDir
+    else if repoRoot != null then
+      toString repoRoot
+    else if clanFile != null then
+      dirOf (toString clanFile)
+    else
+      null;
+
+  # `[ "a" "b" ]` or `{ a = { }; b = { }; }`
+  namesOf = x: if isList x then x else if isAttrs x then attrNames x else [ ];
+
+  hostEntry =
+    if clanInventory == null || hostName == null then
+      { }
+    else (clanInventory.machines or { }).${hostName} or { };
+  # every clan machine is tagged `all` and with its class (`nixos`)
+  hostTags = [
+    "all"
+    (hostEntry.machineClass or "nixos")
+  ] ++ namesOf (hostEntry.tags or [ ]);
+
+  isUsersInstance =
+    inst:
+    let
+      m = inst.module or { };
+    in
+    (m.name or null) == "users" && elem (m.input or "clan-core") [
+      "clan-core"
+      "clan"
+    ];
+
+  # role and machine settings are two definitions of the same options:
+  # lists concatenate, attrsets merge, equal scalars agree, mkDefault & co.
+  # are honoured; different scalars are an error (as in clan).
+  mergeSettings =
+    instanceName: defs:
+    let
+      merged = namespaceNode autoSchema null [ ] defs;
+      get =
+        path: default:
+        let
+          v = attrByPath path absent merged;
+        in
+        if isAbsent v then
+          default
+        else if isAttrs v && v ? __conflict then
+          throw "eval-users.nix: users instance `${instanceName}`: conflicting settings for ${concatStringsSep "." path}"
+        else
+          v;
+      keysSetting = get [ "openssh" "authorizedKeys" ] { };
+    in
+    {
+      user = get [ "user" ] instanceName;
+      groups = get [ "groups" ] [ ];
+      # clan-core has had both `openssh.authorizedKeys = [ … ]` and
+      # `openssh.authorizedKeys.keys` / `.keyFiles`
+      keys = if isList keysSetting then keysSetting else get [ "openssh" "authorizedKeys" "keys" ] [ ];
+      keyFiles = if isList keysSetting then [ ] else get [ "openssh" "authorizedKeys" "keyFiles" ] [ ];
+    };
+
+  # a relative string in extraModules is relative to the clan's directory
+  resolveModule =
+    m:
+    if isString m && !(hasPrefix "/" m) then
+      (if clanDir == null then throw "eval-users.nix: relative extraModule `${m}` needs inventoryDir" else "${clanDir}/${m}")
+    else
+      m;
+
+  usersInstanceModules =
+    instanceName: inst:
+    let
+      role = (inst.roles or { }).default or { };
+      machines = role.machines or { };
+      byMachine = if isList machines then elem hostName machines else machines ? ${hostName};
+      byTag = any (t: elem t hostTags) (namesOf (role.tags or [ ]));
+      machineSettings =
+        if isAttrs machines && machines ? ${hostName} then machines.${hostName}.settings or { } else { };
+      s = mergeSettings instanceName [
+        (role.settings or { })
+        machineSettings
+      ];
+      user = s.user;
+      # NixOS defaults (isNormalUser false, empty lists) are left unset, as
+      # the oracle drops unset options: the effective value is the same
+      authorizedKeys =
+        optionalAttrs (s.keys != [ ]) { keys = s.keys; }
+        // optionalAttrs (s.keyFiles != [ ]) { keyFiles = s.keyFiles; };
+      serviceModule = {
+        key = "clan-service:users:${instanceName}";
+        users.users.${user} =
+          {
+            hashedPasswordFile = "<clan vars user-password-${user}>";
+          }
+          // optionalAttrs (user != "root") { isNormalUser = true; }
+          // optionalAttrs (s.groups != [ ]) { extraGroups = s.groups; }
+          // optionalAttrs (authorizedKeys != { }) { openssh.authorizedKeys = authorizedKeys; };
+      };
+    in
+    if hostName != null && isUsersInstance inst && (byMachine || byTag) then
+      {
+        inherit user;
+        modules = [ serviceModule ] ++ map resolveModule (role.extraModules or [ ]);
+      }
+    else
+      null;
+
+  clanServiceInstances =
+    if clanInventory == null then
+      [ ]
+    else
+      filter (x: x != null) (
+        mapAttrsToList usersInstanceModules (clanInventory.instances or { })
+      );
+  clanServiceModules = concatMap (x: x.modules) clanServiceInstances;
+  clanServiceUsers = unique (map (x: x.user) clanServiceInstances);
+
+  ############################################################################
   # the host
   ############################################################################
 
@@ -893,7 +1085,7 @@ let
 
   topConfig =
     (evalModules {
-      inherit modules;
+      modules = modules ++ clanServiceModules;
       schema = topSchema;
       args = topArgs;
     }).config;
@@ -939,4 +1131,6 @@ in
   repoRoot = if repoRoot == null then null else toString repoRoot;
   users = renderUsers (topConfig.users.users or { });
   home-manager = renderUsers (topConfig.home-manager.users or { });
+  # users the Clan `users` service defines on this host (sorted)
+  clanServiceUsers = sort (a: b: a < b) clanServiceUsers;
 }
