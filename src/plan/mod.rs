@@ -231,7 +231,17 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
         if !wanted(&u.name) || u.status == Status::Dynamic {
             continue;
         }
-        if u.status == Status::Repeated {
+        // A user already shared through a module can still become a
+        // service instance, when asked for by name.
+        let to_service = opts.to == TargetKind::Service
+            && u.status == Status::Shared
+            && u.option == UserOption::Users
+            && !opts.users.is_empty()
+            && !graph
+                .inventories
+                .iter()
+                .any(|i| i.service_users().contains(u.name.as_str()));
+        if u.status == Status::Repeated || to_service {
             names.insert(u.name.clone());
         } else if !opts.users.is_empty() {
             plan.skipped.push(Skipped {
@@ -295,6 +305,32 @@ struct Ctx<'a> {
     service: Option<&'a ServiceCtx>,
 }
 
+/// Repeated, or shared but picked for the service (`names` decides).
+fn movable(u: &analyse::User<'_>) -> bool {
+    u.status == Status::Repeated || (u.status == Status::Shared && u.option == UserOption::Users)
+}
+
+/// The files a user's move reads: where it is defined on each host, or,
+/// for a shared user, its module and the files importing it.
+fn files_of(graph: &load::ModuleGraph, u: &analyse::User<'_>) -> Vec<PathBuf> {
+    if u.status == Status::Shared {
+        let mut out: Vec<PathBuf> = u
+            .definitions
+            .iter()
+            .map(|d| d.module.file.clone())
+            .collect();
+        for d in &u.definitions {
+            out.extend(moves::importers(graph, &d.module.file));
+        }
+        return out;
+    }
+    u.definitions
+        .iter()
+        .filter(|d| d.is_local())
+        .map(|d| d.module.file.clone())
+        .collect()
+}
+
 /// A user's move (or why there is none) and a notice if its target changed.
 type Planned = (Result<Option<UserMove>, String>, Option<String>);
 
@@ -334,7 +370,7 @@ fn service_ctx(
     for u in analysis
         .users
         .iter()
-        .filter(|u| u.option == UserOption::Users && u.status == Status::Repeated)
+        .filter(|u| u.option == UserOption::Users && movable(u))
         .filter(|u| names.contains(&u.name))
     {
         let why = if existing.contains(u.name.as_str()) {
@@ -373,6 +409,18 @@ impl Ctx<'_> {
         user: &analyse::User<'_>,
     ) -> Planned {
         let target = self.target(&user.name);
+        if user.status == Status::Shared {
+            return match &target {
+                Target::Service { dir } => (
+                    moves::plan_shared_service(graph, self.frozen, trees, user, dir),
+                    None,
+                ),
+                Target::Module => (
+                    Err("already shared through a module every host imports".into()),
+                    None,
+                ),
+            };
+        }
         let first = moves::plan_user(fs, graph, self.frozen, trees, user, &target);
         match (&target, first) {
             (Target::Service { .. }, Err(reason)) => (
@@ -421,17 +469,9 @@ fn batched(
     let users: Vec<&analyse::User<'_>> = analysis
         .users
         .iter()
-        .filter(|u| u.status == Status::Repeated && names.contains(&u.name))
+        .filter(|u| movable(u) && names.contains(&u.name))
         .collect();
-    let files: Vec<PathBuf> = users
-        .iter()
-        .flat_map(|u| {
-            u.definitions
-                .iter()
-                .filter(|d| d.is_local())
-                .map(|d| d.module.file.clone())
-        })
-        .collect();
+    let files: Vec<PathBuf> = users.iter().flat_map(|u| files_of(graph, u)).collect();
     let mut trees = Trees::new();
     if read_trees(ctx.disk, &mut trees, &files).is_err() {
         return None;
@@ -811,16 +851,11 @@ fn sequential(
             let Some(user) = analysis
                 .users
                 .iter()
-                .find(|u| &u.name == name && u.option == option && u.status == Status::Repeated)
+                .find(|u| &u.name == name && u.option == option && movable(u))
             else {
                 continue;
             };
-            let files: Vec<PathBuf> = user
-                .definitions
-                .iter()
-                .filter(|d| d.is_local())
-                .map(|d| d.module.file.clone())
-                .collect();
+            let files: Vec<PathBuf> = files_of(&graph, user);
             if let Err(reason) = read_trees(&overlay, &mut trees, &files) {
                 plan.skipped.push(Skipped {
                     user: name.clone(),

@@ -1438,3 +1438,159 @@ fn plain(text: &str, path: bool) -> Option<()> {
         _ => None,
     }
 }
+
+/// The service move of a user already shared through one module that
+/// every host imports (`--user NAME --to service`): what the service
+/// covers leaves the module for the instance's settings, the hosts stop
+/// importing it, and the module becomes the instance's extra module.
+pub fn plan_shared_service(
+    graph: &ModuleGraph,
+    frozen: &BTreeSet<PathBuf>,
+    trees: &Trees,
+    user: &User<'_>,
+    dir: &Path,
+) -> Result<Option<UserMove>, String> {
+    let [d] = user.definitions.as_slice() else {
+        return Err("it is shared through more than one module".into());
+    };
+    let file = &d.module.file;
+    if frozen.contains(file) || d.module.inline.is_some() {
+        return Err(format!(
+            "it is written inline in {}, which clan-migrate does not edit",
+            file.display()
+        ));
+    }
+    if !d.definition.wrappers.is_empty() || d.conditional_import {
+        return Err("its module or definition is conditional".into());
+    }
+    let t = trees
+        .get(file)
+        .ok_or_else(|| format!("{} was not read", file.display()))?;
+    let p = Parsed {
+        root: t.parse.tree(),
+        file: &t.file,
+    };
+    let top = module_top(&p.root, None);
+    let mut svc = ServiceMove::default();
+    let mut deletions: BTreeMap<PathBuf, Vec<Range>> = BTreeMap::new();
+    let mut moved = Vec::new();
+    let mut stays = Vec::new();
+    let sites: Vec<Site<'_>> = d
+        .definition
+        .leaves
+        .iter()
+        .map(|leaf| locate(&p, top.as_ref(), "module", leaf, None))
+        .collect();
+    let parsed: HashMap<PathBuf, Parsed<'_>> = [(
+        file.clone(),
+        Parsed {
+            root: p.root.clone(),
+            file: p.file,
+        },
+    )]
+    .into_iter()
+    .collect();
+    for s in &sites {
+        let label = dotted(&s.leaf.path);
+        if let Some(reason) = &s.blocked {
+            stays.push(Stay {
+                attr: label,
+                host: None,
+                reason: reason.clone(),
+            });
+            continue;
+        }
+        if s.leaf.path.len() == 1 && PASSWORD_ATTRS.contains(&s.leaf.path[0].as_str()) {
+            let value = ast::Str::cast(s.value.clone())
+                .and_then(|v| crate::syntax::string_literal(&v))
+                .filter(|_| s.leaf.wrappers.is_empty())
+                .ok_or_else(|| format!("{label} is not a plain string"))?;
+            for h in d.hosts.iter() {
+                svc.passwords.push(Password {
+                    host: h.clone(),
+                    attr: label.clone(),
+                    value: value.clone(),
+                });
+            }
+            deletions
+                .entry(file.clone())
+                .or_default()
+                .push(range_of(&s.entry));
+            continue;
+        }
+        let by_host: BTreeMap<&str, Vec<&Site<'_>>> = [("module", vec![s])].into_iter().collect();
+        let decision = decide(user.option, &s.leaf.path, &by_host);
+        match to_settings(&parsed, dir, &s.leaf.path, &decision, &by_host, &mut svc) {
+            Some(places) => {
+                if s.leaf.path != ["isNormalUser"] {
+                    moved.push(label);
+                }
+                for (f, r) in places {
+                    deletions.entry(f).or_default().push(r);
+                }
+            }
+            None => stays.push(Stay {
+                attr: label,
+                host: None,
+                reason: "the service does not cover it; it stays in the module, an extra module of the instance".into(),
+            }),
+        }
+    }
+    if !svc.dropped.contains(&"isNormalUser".to_string()) {
+        return Err(
+            "not plainly isNormalUser = true; the service only creates normal users".into(),
+        );
+    }
+    // The hosts stop importing the module: the instance brings it.
+    for m in &graph.modules {
+        for i in &m.imports {
+            if imports_file(i, file) {
+                if frozen.contains(&m.key.file) {
+                    return Err(format!(
+                        "{} imports it inline in a file clan-migrate does not edit",
+                        m.key.file.display()
+                    ));
+                }
+                deletions
+                    .entry(m.key.file.clone())
+                    .or_default()
+                    .push(i.location.range);
+            }
+        }
+    }
+    svc.extra_modules.push(relative_path(dir, file));
+    let mut hosts: Vec<String> = d.hosts.to_vec();
+    hosts.sort();
+    Ok(Some(UserMove {
+        user: user.name.clone(),
+        option: user.option,
+        hosts,
+        moved,
+        partial: Vec::new(),
+        reordered: Vec::new(),
+        stays,
+        new_file: file.clone(),
+        new_text: String::new(),
+        deletions,
+        import_adds: Vec::new(),
+        service: Some(svc),
+    }))
+}
+
+/// Whether an import names `file` (a directory import names its default.nix).
+fn imports_file(i: &crate::index::Import, file: &Path) -> bool {
+    let ImportTarget::Path(p) = &i.target else {
+        return false;
+    };
+    p == file || (file.ends_with("default.nix") && file.parent() == Some(p.as_path()))
+}
+
+/// The files whose modules import `file`.
+pub fn importers(graph: &ModuleGraph, file: &Path) -> Vec<PathBuf> {
+    graph
+        .modules
+        .iter()
+        .filter(|m| m.imports.iter().any(|i| imports_file(i, file)))
+        .map(|m| m.key.file.clone())
+        .collect()
+}
