@@ -78,6 +78,8 @@ pub struct Inventory {
     /// The set a clan is configured by: `clan.nix`'s module, the argument
     /// of `clan-core.lib.clan`, or a flake-parts `clan = { … }`.
     pub clan_set: Option<Range>,
+    /// The machines `inventory.machines` names.
+    pub machines: Vec<String>,
     /// `inventory.machines.<m>.tags`, when literal.
     pub machine_tags: BTreeMap<String, Vec<String>>,
     /// The synthetic modules of `users` instances, and per host the ones
@@ -107,6 +109,7 @@ pub fn read(file: &SourceFile, root: &Root, hosts: &[String]) -> Inventory {
         instances: Vec::new(),
         sets: Vec::new(),
         clan_set: clan_set(file, root),
+        machines: Vec::new(),
         machine_tags: BTreeMap::new(),
         modules: Vec::new(),
         roots: HashMap::new(),
@@ -151,6 +154,7 @@ pub fn read(file: &SourceFile, root: &Root, hosts: &[String]) -> Inventory {
             }
         }
     }
+    inv.machines = machine_names.iter().cloned().collect();
     let mut clan_hosts: Vec<String> = hosts.to_vec();
     for m in machine_names {
         if !clan_hosts.contains(&m) {
@@ -258,7 +262,11 @@ fn users_instance(
                 };
                 for t in tags {
                     for h in clan_hosts {
-                        if t == "all" || inv.machine_tags.get(h).is_some_and(|ts| ts.contains(&t)) {
+                        // Every machine has the tag `all` and its class (`nixos`).
+                        if t == "all"
+                            || t == "nixos"
+                            || inv.machine_tags.get(h).is_some_and(|ts| ts.contains(&t))
+                        {
                             hosts.insert(h.clone());
                         }
                     }
@@ -564,4 +572,144 @@ fn clan_set(file: &SourceFile, root: &Root) -> Option<Range> {
             .map(|s| s.range);
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_text(path: &str, text: &str, hosts: &[&str]) -> Inventory {
+        let file = SourceFile::new(PathBuf::from(path), text.to_string());
+        let parse = Root::parse(text);
+        assert!(parse.errors().is_empty(), "{:?}", parse.errors());
+        let hosts: Vec<String> = hosts.iter().map(|s| s.to_string()).collect();
+        read(&file, &parse.tree(), &hosts)
+    }
+
+    fn leaf<'i>(inv: &'i Inventory, key: &ModuleKey, path: &[&str]) -> Option<&'i Leaf> {
+        let m = inv.modules.iter().find(|m| &m.key == key)?;
+        m.definitions[0]
+            .leaves
+            .iter()
+            .find(|l| l.path.iter().map(String::as_str).eq(path.iter().copied()))
+    }
+
+    #[test]
+    fn users_instances_in_every_spelling() {
+        let inv = read_text(
+            "clan.nix",
+            r#"{ ... }: {
+  inventory.machines.a.tags = [ "web" ];
+  inventory.machines.b = { };
+  inventory.instances = {
+    alice-user = {
+      module.name = "users";
+      roles.default.tags.all = { };
+      roles.default.settings = { user = "alice"; groups = [ "wheel" ]; };
+      roles.default.machines.b.settings.groups = [ "docker" ];
+      roles.default.extraModules = [ ./users/alice/default.nix ];
+    };
+    bob = {
+      module = { name = "users"; input = "clan-core"; };
+      roles.default.tags = [ "web" ];
+    };
+    sshd = { module.name = "sshd"; roles.server.tags.all = { }; };
+    other.module.name = "users";
+    other.module.input = "self";
+  };
+}"#,
+            &["a", "b"],
+        );
+        assert_eq!(inv.prefix, Some(vec![]));
+        assert_eq!(inv.machines, ["a", "b"]);
+        let users: Vec<(&str, Option<&str>)> = inv
+            .instances
+            .iter()
+            .map(|i| (i.name.as_str(), i.user.as_deref()))
+            .collect();
+        assert_eq!(
+            users,
+            [
+                ("alice-user", Some("alice")),
+                ("bob", Some("bob")),
+                ("sshd", None),
+                ("other", None)
+            ]
+        );
+        assert_eq!(
+            inv.service_users().into_iter().collect::<Vec<_>>(),
+            ["alice", "bob"]
+        );
+        // alice: tags.all reaches both machines, b also gets its settings.
+        let a = &inv.roots["a"];
+        let b = &inv.roots["b"];
+        assert_eq!(a.len(), 2, "alice and bob (tag web) on a: {a:?}");
+        assert_eq!(b.len(), 2, "alice's role and b's machine settings: {b:?}");
+        let role = &a[0];
+        assert_eq!(
+            leaf(&inv, role, &["extraGroups"])
+                .unwrap()
+                .elements
+                .as_ref()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(leaf(&inv, role, &["isNormalUser"]).is_some());
+        assert!(leaf(&inv, role, &["hashedPasswordFile"]).is_some());
+        let m = inv.modules.iter().find(|m| &m.key == role).unwrap();
+        assert_eq!(m.imports.len(), 1, "extraModules become imports");
+        assert!(matches!(&m.imports[0].target,
+            ImportTarget::Path(p) if p == Path::new("users/alice/default.nix")));
+        assert!(leaf(&inv, &b[1], &["extraGroups"]).is_some());
+        assert!(inv.diagnostics.is_empty(), "{:?}", inv.diagnostics);
+    }
+
+    #[test]
+    fn flake_parts_prefix_and_the_clan_call() {
+        let inv = read_text(
+            "flake.nix",
+            r#"{ outputs = inputs: inputs.flake-parts.lib.mkFlake { inherit inputs; } {
+  imports = [ inputs.clan-core.flakeModules.default ];
+  clan = { meta.name = "x"; inventory.instances = { }; };
+}; }"#,
+            &["one"],
+        );
+        assert_eq!(inv.prefix, Some(vec!["clan".to_string()]));
+        assert!(
+            inv.sets
+                .iter()
+                .any(|s| s.path == ["clan", "inventory", "instances"])
+        );
+        assert!(inv.clan_set.is_some());
+        let call = read_text(
+            "flake.nix",
+            "{ outputs = { self, clan-core, ... }: let clan = clan-core.lib.clan { self = self; }; in { }; }",
+            &[],
+        );
+        assert_eq!(call.prefix, None, "no inventory yet");
+        let set = call.clan_set.expect("the lib.clan argument");
+        assert!(set.1 > set.0);
+    }
+
+    #[test]
+    fn computed_settings_are_reported() {
+        let inv = read_text(
+            "clan.nix",
+            r#"{ inventory.instances.x = {
+  module.name = "users";
+  roles.default.settings.user = name;
+  roles.default.tags = tagsOf x;
+}; }"#,
+            &["a"],
+        );
+        assert_eq!(inv.instances[0].user, None);
+        assert_eq!(inv.diagnostics.len(), 1);
+        assert!(
+            inv.diagnostics[0]
+                .message
+                .contains("names its user with an expression")
+        );
+        assert!(inv.roots.is_empty());
+    }
 }

@@ -355,7 +355,14 @@ fn service_ctx(
     if !discovery.clan {
         return Err(PlanError::NotClan(repo.display().to_string()));
     }
-    let machines: Vec<String> = discovery.hosts.iter().map(|h| h.name.clone()).collect();
+    // `tags.all` reaches every machine of the clan, including any the
+    // inventory names that clan-migrate found no configuration for.
+    let mut machines: Vec<String> = discovery.hosts.iter().map(|h| h.name.clone()).collect();
+    for m in graph.inventories.iter().flat_map(|i| &i.machines) {
+        if !machines.contains(m) {
+            machines.push(m.clone());
+        }
+    }
     let home = service::locate(&graph.inventories, machines).map_err(PlanError::NoInventory)?;
     let mut after = discovery.clone();
     if !after.inventory_files.contains(&home.file) {

@@ -544,3 +544,96 @@ pub fn describe(m: &UserMove, svc: &super::ServiceMove) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn appended(text: &str, blank: bool) -> String {
+        let parse = rnix::Root::parse(text);
+        let set = parse
+            .tree()
+            .syntax()
+            .descendants()
+            .filter_map(ast::AttrSet::cast)
+            .last()
+            .expect("a set");
+        append(
+            text,
+            &set,
+            &|ind| format!("{}x = 1;\n", " ".repeat(ind)),
+            blank,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn appending_to_sets_of_every_layout() {
+        assert_eq!(
+            appended("{\n  a.b = { };\n}\n", false),
+            "{\n  a.b = {\n    x = 1;\n  };\n}\n"
+        );
+        assert_eq!(
+            appended("{\n  s = {\n    y = 2;\n  };\n}\n", true),
+            "{\n  s = {\n    y = 2;\n\n    x = 1;\n  };\n}\n"
+        );
+        assert_eq!(
+            appended("{\n  s = { y = 2; };\n}\n", true),
+            "{\n  s = {\n    y = 2;\n\n    x = 1;\n  };\n}\n"
+        );
+        assert_eq!(
+            appended("{\n  s = {\n  };\n}\n", true),
+            "{\n  s = {\n    x = 1;\n  };\n}\n"
+        );
+    }
+
+    #[test]
+    fn lists_are_laid_out_as_nixfmt_does() {
+        assert_eq!(list(&["\"a\"".into()], 4), "[ \"a\" ]");
+        assert_eq!(
+            list(&["\"a\"".into(), "\"b\"".into()], 4),
+            "[\n      \"a\"\n      \"b\"\n    ]"
+        );
+        let long = format!("\"{}\"", "k".repeat(90));
+        assert!(list(&[long], 4).starts_with("[\n"));
+    }
+
+    #[test]
+    fn mutable_users_true_is_found_with_its_spellings() {
+        let files = vec![
+            (
+                PathBuf::from("a.nix"),
+                "{ users.mutableUsers = true; }".to_string(),
+            ),
+            (
+                PathBuf::from("b.nix"),
+                "{ users = { mutableUsers = lib.mkDefault true; }; }".to_string(),
+            ),
+            (
+                PathBuf::from("c.nix"),
+                "{ users.mutableUsers = false; }".to_string(),
+            ),
+        ];
+        let found: Vec<PathBuf> = mutable_users(&files).into_iter().map(|(p, _)| p).collect();
+        assert_eq!(found, [PathBuf::from("a.nix"), PathBuf::from("b.nix")]);
+    }
+
+    #[test]
+    fn a_password_is_shared_only_when_every_host_has_the_same() {
+        let pw = |h: &str, v: &str| super::super::Password {
+            host: h.into(),
+            attr: "hashedPassword".into(),
+            value: v.into(),
+        };
+        let hosts = vec!["a".to_string(), "b".to_string()];
+        let mut svc = super::super::ServiceMove {
+            passwords: vec![pw("a", "x"), pw("b", "x")],
+            ..Default::default()
+        };
+        assert!(svc.shared_password(&hosts));
+        svc.passwords = vec![pw("a", "x"), pw("b", "y")];
+        assert!(!svc.shared_password(&hosts));
+        svc.passwords = vec![pw("a", "x")];
+        assert!(!svc.shared_password(&hosts));
+    }
+}
