@@ -13,6 +13,7 @@ pub mod fs;
 pub mod gitfs;
 pub mod index;
 pub mod load;
+pub mod nix;
 pub mod plan;
 pub mod report;
 pub mod scope;
