@@ -136,6 +136,27 @@ impl FlakeCopy {
     }
 }
 
+impl FlakeCopy {
+    /// [`FlakeCopy::of_worktree`] of the repository containing `dir`,
+    /// below `dir`; `None` when `dir` is not in a git work tree (then Nix
+    /// takes the directory as it is anyway).
+    pub fn of_worktree_at(dir: &Path) -> Result<Option<Self>, CopyError> {
+        let Ok(repo) = git2::Repository::discover(dir) else {
+            return Ok(None);
+        };
+        let Some(workdir) = repo.workdir() else {
+            return Ok(None);
+        };
+        let (Ok(abs), Ok(top)) = (dir.canonicalize(), workdir.canonicalize()) else {
+            return Ok(None);
+        };
+        let Ok(prefix) = abs.strip_prefix(&top) else {
+            return Ok(None);
+        };
+        FlakeCopy::of_worktree(&repo, prefix).map(Some)
+    }
+}
+
 fn write_entry(dest: &Path, content: &[u8], mode: i32) -> io::Result<()> {
     if let Some(parent) = dest.parent() {
         std::fs::create_dir_all(parent)?;

@@ -224,3 +224,46 @@ fn without_nix_it_says_so_and_fails() {
     );
     assert_contains(&run.stderr, "error: could not verify with Nix", &run);
 }
+
+#[test]
+fn untracked_files_of_apply_no_commit_are_evaluated() {
+    if !require_tool("nix") {
+        return;
+    }
+    let sb = Sandbox::committed("eval-flake");
+    sb.run(&["apply", ".", "--eval", "--no-commit", "-q"])
+        .expect_code(0);
+    // The shared module is new and untracked; the hosts import it. A git
+    // flake reference would not see it, and every host would fail.
+    assert!(
+        sb.status().contains("?? users/alice/default.nix"),
+        "{}",
+        sb.status()
+    );
+    let run = sb.run(&["scan", ".", "--eval", "--json"]);
+    run.expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    for host in json["hosts"].as_array().unwrap() {
+        assert!(
+            host["files"]
+                .as_array()
+                .unwrap()
+                .contains(&"users/alice/default.nix".into()),
+            "{host}"
+        );
+    }
+    let run = sb.run(&["verify", ".", "--eval", "--against", "HEAD"]);
+    run.expect_code(0);
+    assert_contains(
+        &run.stdout,
+        "Every host's effective users are unchanged.",
+        &run,
+    );
+    assert_contains(
+        &run.stdout,
+        "Nix agrees: every host's users.users evaluates the same (2 hosts).",
+        &run,
+    );
+    // Nothing was written into the repository (no flake.lock).
+    assert!(!sb.repo.join("flake.lock").exists());
+}
