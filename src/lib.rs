@@ -14,6 +14,7 @@ pub mod gitfs;
 pub mod index;
 pub mod inventory;
 pub mod load;
+pub mod nix;
 pub mod plan;
 pub mod report;
 pub mod scope;

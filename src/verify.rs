@@ -16,6 +16,8 @@ use crate::index::{UserName, UserOption};
 use crate::load::ModuleGraph;
 use crate::syntax::{AttrName, attr_name, strip_parens};
 
+pub mod eval;
+
 /// One host's users: per (option, user), attribute path -> sorted definitions.
 pub type HostUsers = BTreeMap<(UserOption, String), BTreeMap<Vec<String>, Vec<String>>>;
 

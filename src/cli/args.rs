@@ -19,6 +19,7 @@ Examples:
   clan-migrate plan --check              exit 2 while anything is left to share
   clan-migrate apply --user alice        share alice only, as a commit on a new branch
   clan-migrate verify                    effective users unchanged since the branch point
+  clan-migrate verify --eval             and Nix evaluates every host's users.users the same
 ";
 
 #[derive(Parser, Debug)]
@@ -122,7 +123,8 @@ pub struct Common {
     /// A host and its main module, relative to DIR; wins over discovery. Repeatable.
     #[arg(long, value_name = "NAME=PATH")]
     pub host: Vec<HostSpec>,
-    /// Ask Nix for the hosts and the files defining their users (needs `nix` and an evaluable flake).
+    /// Ask Nix for the hosts and the files defining their users (needs `nix` and an evaluable flake);
+    /// with `verify`, also compare every host's evaluated `users.users`.
     #[arg(long)]
     pub eval: bool,
     /// Hosts a user must be defined on, in their own files, to count as repeated.

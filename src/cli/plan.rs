@@ -402,7 +402,14 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
 
 pub fn verify_cmd(args: &VerifyArgs) -> ExitCode {
     let opts = scan_options(&args.common);
-    match clan_migrate::verify::verify_against(&args.common.dir, args.against.as_deref(), &opts) {
+    let dir = &args.common.dir;
+    let against = args.against.as_deref();
+    let mut ok = true;
+    // With --eval, Nix's comparison runs even when the syntactic one
+    // cannot (a work tree whose files the scan rejects may still evaluate),
+    // but not when there is no revision to compare with at all.
+    let mut eval = args.common.eval;
+    match clan_migrate::verify::verify_against(dir, against, &opts) {
         Ok(report) => {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(
@@ -412,18 +419,104 @@ pub fn verify_cmd(args: &VerifyArgs) -> ExitCode {
             );
             if report.differences.is_empty() {
                 let _ = writeln!(out, "Every host's effective users are unchanged.");
-                ExitCode::from(EXIT_OK)
             } else {
                 for d in &report.differences {
                     let _ = writeln!(out, "  {d}");
                 }
                 let _ = writeln!(out, "{} differences.", report.differences.len());
-                ExitCode::from(EXIT_ERROR)
+                ok = false;
             }
         }
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(EXIT_ERROR)
+            eval &= matches!(e, clan_migrate::verify::VerifyError::Broken(_));
+            ok = false;
         }
     }
+    if eval {
+        ok &= verify_eval(dir, against, args.common.quiet);
+    }
+    ExitCode::from(if ok { EXIT_OK } else { EXIT_ERROR })
+}
+
+/// `verify --eval`: prints what Nix says; whether it agrees on every host.
+fn verify_eval(dir: &std::path::Path, against: Option<&str>, quiet: bool) -> bool {
+    use clan_migrate::verify::eval::{EvalError, Side, verify_eval};
+    let report = match verify_eval(dir, against) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return false;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "Nix: compared users.users of {} with {}.",
+        hosts(report.compared.len()),
+        report.against
+    );
+    for d in &report.differences {
+        let _ = writeln!(out, "  {d}");
+    }
+    if !quiet {
+        for (host, user, path) in &report.reordered {
+            let mut p = vec!["users".to_string(), "users".to_string(), user.clone()];
+            p.extend(path.iter().cloned());
+            let _ = writeln!(
+                out,
+                "  note: host {host}: {}: the same elements in another order (modules are merged in a new order)",
+                clan_migrate::analyse::dotted(&p)
+            );
+        }
+    }
+    if !report.differences.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} differences in what Nix evaluates.",
+            report.differences.len()
+        );
+    } else if report.failures.is_empty() {
+        let _ = writeln!(
+            out,
+            "Nix agrees: every host's users.users evaluates the same ({}).",
+            hosts(report.compared.len())
+        );
+    }
+    drop(out);
+    for f in &report.failures {
+        let what = match &f.host {
+            Some(h) => format!("host `{h}`"),
+            None => "the flake".to_string(),
+        };
+        let side = match f.side {
+            Side::Before => format!("at {}", report.against),
+            Side::After => "in the work tree".to_string(),
+        };
+        eprintln!("warning: Nix could not evaluate {what} {side}: {}", f.error);
+    }
+    if !report.failures.is_empty() {
+        eprintln!(
+            "error: could not verify with Nix: {} failed; what Nix did not evaluate on both sides is not compared",
+            match report.failures.len() {
+                1 => "1 evaluation".to_string(),
+                n => format!("{n} evaluations"),
+            }
+        );
+        if report.failures.iter().any(|f| {
+            matches!(
+                f.error,
+                EvalError::Nix(clan_migrate::nix::NixError::Failed(_))
+            )
+        }) {
+            eprintln!(
+                "  help: make `nix eval .#nixosConfigurations.<host>.config.users.users` work offline (inputs locked and in the store), or drop --eval"
+            );
+        }
+    }
+    report.agrees()
+}
+
+fn hosts(n: usize) -> String {
+    format!("{n} host{}", if n == 1 { "" } else { "s" })
 }

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use super::{Discovery, FoundBy, Host};
 use crate::diagnostic::{Diagnostic, codes};
@@ -69,32 +68,29 @@ pub fn discover(repo: &Path, hosts: &mut BTreeMap<String, Host>, d: &mut Discove
     }
 }
 
+/// `nix eval` of the flake at `repo` as its work tree would be committed
+/// (see [`crate::nix`]): a git flake reference would hide untracked files,
+/// such as the `users/<name>/default.nix` that `apply --no-commit` writes.
 fn evaluate(repo: &Path) -> Result<BTreeMap<String, Vec<String>>, String> {
-    let output = Command::new("nix")
-        .args([
-            "--extra-experimental-features",
-            "nix-command flakes",
-            "eval",
-            "--json",
-            ".#nixosConfigurations",
-            "--apply",
-            APPLY,
-        ])
-        .current_dir(repo)
-        .output()
-        .map_err(|e| format!("cannot run `nix`: {e}"))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let first = stderr
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" / ");
-        return Err(format!("`nix eval .#nixosConfigurations` failed: {first}"));
+    let copy = crate::nix::FlakeCopy::of_worktree_at(repo).map_err(|e| e.to_string())?;
+    let flake = match &copy {
+        Some(c) => c.flake_ref(),
+        None => {
+            let abs = repo
+                .canonicalize()
+                .map_err(|e| format!("{}: {e}", repo.display()))?;
+            format!("path:{}", abs.display())
+        }
+    };
+    match crate::nix::eval_json(&flake, "nixosConfigurations", APPLY) {
+        Ok(v) => {
+            serde_json::from_value(v).map_err(|e| format!("unexpected output from `nix eval`: {e}"))
+        }
+        Err(crate::nix::NixError::Failed(first)) => {
+            Err(format!("`nix eval .#nixosConfigurations` failed: {first}"))
+        }
+        Err(e) => Err(e.to_string()),
     }
-    serde_json::from_slice(&output.stdout)
-        .map_err(|e| format!("unexpected output from `nix eval`: {e}"))
 }
 
 /// `/nix/store/<hash>-source/hosts/a.nix` -> `hosts/a.nix`, if that file
