@@ -1075,6 +1075,19 @@ fn user_moves_one_user_and_a_later_run_the_rest() {
     let verify = sb.run(&["verify", ".", "--against", "main"]);
     verify.expect_code(0);
     assert!(verify.stdout.contains("unchanged"), "{}", verify.stdout);
+
+    // Two runs end where one run ends, except for the order of the
+    // instances in clan.nix (bob-user came first).
+    let one = Sandbox::committed("service");
+    apply_ok(&one, &[]);
+    let (mut two_runs, mut one_run) = (read_tree(&sb.repo), read_tree(&one.repo));
+    let clan_two = String::from_utf8(two_runs.remove(Path::new("clan.nix")).unwrap()).unwrap();
+    let clan_one = String::from_utf8(one_run.remove(Path::new("clan.nix")).unwrap()).unwrap();
+    assert_eq!(two_runs, one_run);
+    for name in ["sshd-basic", "alice-user", "bob-user"] {
+        assert_eq!(binding(&clan_two, name), binding(&clan_one, name), "{name}");
+    }
+    assert_eq!(clan_two.len(), clan_one.len());
 }
 
 #[test]
