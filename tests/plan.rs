@@ -89,6 +89,10 @@ per_case! { snapshots, crate::snapshot;
     flake_helper => "flake-helper",
     flake_literal => "flake-literal",
     machines_dir => "machines-dir",
+    service => "service",
+    service_bare => "service-bare",
+    service_flake_parts => "service-flake-parts",
+    service_inline => "service-inline",
     spellings => "spellings",
     traps => "traps",
 }
