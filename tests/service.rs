@@ -427,7 +427,10 @@ fn service_fixture_facts() {
     let gamma = after(&files, "machines/gamma/configuration.nix");
     assert!(gamma.contains("users.users.carol = {"), "{gamma}");
     // The tool names mutableUsers; it does not edit it.
-    assert!(gamma.contains("users.mutableUsers = true;"), "{gamma}");
+    assert!(
+        gamma.contains("users.mutableUsers = lib.mkDefault true;"),
+        "{gamma}"
+    );
 
     // stdout: why backup and root stay, the vars commands, mutableUsers.
     let run = plan_fixture("service", &[]);
@@ -461,7 +464,8 @@ fn service_fixture_facts() {
         .find(|l| l.contains("mutableUsers = true"))
         .unwrap_or_else(|| panic!("no mutableUsers note:\n{out}"));
     assert!(
-        mutable.starts_with("note: machines/gamma/configuration.nix:"),
+        mutable.starts_with("note: machines/gamma/configuration.nix:17:3: ")
+            && mutable.contains("gives way to the users service's false on gamma"),
         "{mutable}"
     );
     assert!(!out.contains("machines/alpha/configuration.nix:"), "{out}");
@@ -1158,4 +1162,49 @@ fn only_service_moves_name_the_instance() {
             p.notices
         );
     }
+}
+
+#[test]
+fn a_plain_mutable_users_true_keeps_the_host_s_users_modules() {
+    // The service's plain `users.mutableUsers = false` and a host's plain
+    // `true` are conflicting definitions: the machine would not evaluate.
+    // Its users stay on the module target, and the plan says where and why.
+    let sb = Sandbox::committed("service-inline");
+    let web = sb.read("machines/web/configuration.nix");
+    let web = web.replacen(
+        "  services.nginx.enable = true;",
+        "  services.nginx.enable = true;\n  users.mutableUsers = true;",
+        1,
+    );
+    sb.write("machines/web/configuration.nix", &web);
+    sb.git(&["commit", "-qam", "web: mutable users"]);
+    let run = sb.run(&["plan", ".", "--to", "service", "--color", "never"]);
+    run.expect_code(0);
+    let out = &run.stdout;
+    assert!(
+        out.contains(
+            "note: dana stays on the module target: machines/web/configuration.nix:15:3 sets users.mutableUsers = true"
+        ) && out.contains("web would no longer evaluate"),
+        "{out}"
+    );
+    assert!(!out.contains("dana-user"), "no instance is planned:\n{out}");
+    assert!(out.contains("b/users/dana/default.nix"), "{out}");
+    // Written as lib.mkDefault, it gives way: dana becomes an instance.
+    sb.write(
+        "machines/web/configuration.nix",
+        &web.replace(
+            "users.mutableUsers = true;",
+            "users.mutableUsers = lib.mkDefault true;",
+        ),
+    );
+    sb.git(&["commit", "-qam", "web: mutable users by default"]);
+    let run = sb.run(&["plan", ".", "--to", "service", "--color", "never"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("dana-user = {"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("machines/web/configuration.nix:15:3: users.mutableUsers = true gives way"),
+        "{}",
+        run.stdout
+    );
 }

@@ -342,6 +342,8 @@ struct ServiceCtx {
     /// Discovery as it will be after the change (a created clan.nix is
     /// an inventory file too).
     after: discover::Discovery,
+    /// Where `users.mutableUsers = true` is set, and the hosts it is on.
+    mutable: Vec<(service::MutableSite, Vec<String>)>,
 }
 
 fn service_ctx(
@@ -373,6 +375,12 @@ fn service_ctx(
         .iter()
         .flat_map(|i| i.service_users())
         .collect();
+    let mutable = mutable_sites(repo, discovery, graph);
+    let conflicts: BTreeMap<&str, &service::MutableSite> = mutable
+        .iter()
+        .filter(|(s, _)| s.how == service::Mutable::Conflict)
+        .flat_map(|(s, hosts)| hosts.iter().map(move |h| (h.as_str(), s)))
+        .collect();
     let mut users = BTreeSet::new();
     for u in analysis
         .users
@@ -380,10 +388,20 @@ fn service_ctx(
         .filter(|u| u.option == UserOption::Users && movable(u))
         .filter(|u| names.contains(&u.name))
     {
+        let clash = u
+            .hosts
+            .iter()
+            .find_map(|h| conflicts.get(h.as_str()).map(|s| (h, s)));
         let why = if existing.contains(u.name.as_str()) {
             Some("a users instance for it exists already".to_string())
+        } else if let Some(reason) = service::ineligible(u) {
+            Some(reason)
+        } else if let Some((h, site)) = clash {
+            Some(format!(
+                "{site} sets users.mutableUsers = true, which the users service's false would contradict: {h} would no longer evaluate; remove that line (or write lib.mkDefault true) and run again"
+            ))
         } else {
-            service::ineligible(u)
+            None
         };
         match why {
             Some(reason) => plan
@@ -394,7 +412,48 @@ fn service_ctx(
             }
         }
     }
-    Ok(ServiceCtx { home, users, after })
+    Ok(ServiceCtx {
+        home,
+        users,
+        after,
+        mutable,
+    })
+}
+
+/// Every `users.mutableUsers = true` some host evaluates, with those hosts.
+fn mutable_sites(
+    repo: &Path,
+    discovery: &discover::Discovery,
+    graph: &load::ModuleGraph,
+) -> Vec<(service::MutableSite, Vec<String>)> {
+    let mut hosts_of: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
+    for h in &discovery.hosts {
+        for (id, _) in graph.closure(&graph.roots(h)) {
+            hosts_of
+                .entry(graph.modules[id].key.file.clone())
+                .or_default()
+                .insert(h.name.clone());
+        }
+    }
+    let disk = DiskFs::new(repo);
+    let found: Vec<Vec<(service::MutableSite, Vec<String>)>> = hosts_of
+        .par_iter()
+        .map(|(file, hosts)| {
+            let Ok(text) = disk.read(file) else {
+                return Vec::new();
+            };
+            // Cheap test first: most files never mention it.
+            if !text.contains("mutableUsers") {
+                return Vec::new();
+            }
+            let f = crate::source::SourceFile::new(file.clone(), text);
+            service::mutable_users(&f)
+                .into_iter()
+                .map(|s| (s, hosts.iter().cloned().collect()))
+                .collect()
+        })
+        .collect();
+    found.into_iter().flatten().collect()
 }
 
 impl Ctx<'_> {
@@ -597,13 +656,13 @@ fn batched(
         .filter(|c| c.before != c.after)
         .collect();
     let steps = steps_of(moves);
-    notice_service(ctx, &steps, &trees, plan);
+    notice_service(ctx, &steps, plan);
     Some((steps, files, trees))
 }
 
 /// What the service changes that the diff does not show: passwords and
 /// `users.mutableUsers`.
-fn notice_service(ctx: &Ctx<'_>, steps: &[Step], trees: &Trees, plan: &mut Plan) {
+fn notice_service(ctx: &Ctx<'_>, steps: &[Step], plan: &mut Plan) {
     if ctx.service.is_none() {
         return;
     }
@@ -616,23 +675,22 @@ fn notice_service(ctx: &Ctx<'_>, steps: &[Step], trees: &Trees, plan: &mut Plan)
         plan.notices.extend(service::notices(m));
         hosts.extend(m.hosts.iter().map(String::as_str));
     }
-    if hosts.is_empty() {
-        return;
-    }
-    let texts: Vec<(PathBuf, String)> = trees
-        .values()
-        .map(|t| (t.file.path.clone(), t.file.text.clone()))
-        .collect();
-    for (path, at) in service::mutable_users(&texts) {
-        let text = &trees[&path].file.text;
-        let lc = trees[&path].file.line_col(at);
-        let _ = text;
-        plan.notices.push(format!(
-            "{}:{}:{}: users.mutableUsers = true conflicts with the users service, which sets it to false on its machines; remove it there, or those machines will not evaluate",
-            path.display(),
-            lc.line,
-            lc.column
-        ));
+    let Some(svc) = ctx.service else { return };
+    for (site, on) in &svc.mutable {
+        if site.how == service::Mutable::Conflict || !on.iter().any(|h| hosts.contains(h.as_str()))
+        {
+            continue;
+        }
+        plan.notices.push(match site.how {
+            service::Mutable::Forced => format!(
+                "{site}: users.mutableUsers = mkForce true overrides the users service's false on {}: passwords set with passwd survive there, and the service's password applies only to new accounts",
+                crate::report::host_list(on)
+            ),
+            _ => format!(
+                "{site}: users.mutableUsers = true gives way to the users service's false on {}: accounts not in the configuration are removed and passwords set with passwd are reset",
+                crate::report::host_list(on)
+            ),
+        });
     }
 }
 

@@ -482,28 +482,102 @@ pub fn notices(m: &UserMove) -> Vec<String> {
     out
 }
 
-/// Places where `users.mutableUsers = true` is written, which the
-/// service forces off (a conflicting definition on evaluation).
-pub fn mutable_users(files: &[(PathBuf, String)]) -> Vec<(PathBuf, usize)> {
+/// How a module sets `users.mutableUsers = true`, against the service's
+/// plain `users.mutableUsers = false`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mutable {
+    /// A plain `true`: two definitions disagree, the machine no longer
+    /// evaluates.
+    Conflict,
+    /// `mkDefault true` and the like: the service's `false` wins.
+    Overridden,
+    /// `mkForce true`: it wins over the service, whose users then stay
+    /// mutable.
+    Forced,
+}
+
+/// A place that sets `users.mutableUsers = true`.
+#[derive(Debug, Clone)]
+pub struct MutableSite {
+    pub file: PathBuf,
+    pub line: u32,
+    pub column: u32,
+    pub how: Mutable,
+}
+
+impl std::fmt::Display for MutableSite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}",
+            crate::source::display_path(&self.file),
+            self.line,
+            self.column
+        )
+    }
+}
+
+/// Every binding of `users.mutableUsers` to `true` in `file` (written
+/// dotted or nested), with how strongly it is set.
+pub fn mutable_users(file: &crate::source::SourceFile) -> Vec<MutableSite> {
+    let parse = rnix::Root::parse(&file.text);
     let mut out = Vec::new();
-    for (path, text) in files {
-        let mut from = 0;
-        while let Some(i) = text[from..].find("mutableUsers") {
-            let at = from + i;
-            let rest = text[at + "mutableUsers".len()..].trim_start();
-            if let Some(v) = rest.strip_prefix('=') {
-                let v = v.trim_start();
-                let v = v
-                    .strip_prefix("lib.")
-                    .unwrap_or(v)
-                    .trim_start_matches("mkDefault ")
-                    .trim_start_matches("mkForce ");
-                if v.starts_with("true") {
-                    out.push((path.clone(), at));
+    for av in parse
+        .tree()
+        .syntax()
+        .descendants()
+        .filter_map(ast::AttrpathValue::cast)
+    {
+        let Some(path) = av.attrpath() else { continue };
+        let names: Vec<String> = crate::syntax::attrpath_names(&path)
+            .iter()
+            .filter_map(|(n, _)| n.as_static().map(str::to_string))
+            .collect();
+        if names.last().map(String::as_str) != Some("mutableUsers") {
+            continue;
+        }
+        // `users.mutableUsers = …` or `mutableUsers = …` inside `users = { … }`.
+        let under_users = names.len() >= 2 && names[names.len() - 2] == "users"
+            || av
+                .syntax()
+                .parent()
+                .and_then(|set| set.parent())
+                .and_then(ast::AttrpathValue::cast)
+                .and_then(|outer| outer.attrpath())
+                .is_some_and(|p| {
+                    crate::syntax::attrpath_names(&p)
+                        .last()
+                        .and_then(|(n, _)| n.as_static().map(|s| s == "users"))
+                        .unwrap_or(false)
+                });
+        if !under_users {
+            continue;
+        }
+        let Some(value) = av.value() else { continue };
+        let how = match crate::syntax::strip_parens(value) {
+            ast::Expr::Ident(i) if i.syntax().to_string() == "true" => Mutable::Conflict,
+            ast::Expr::Apply(a) => {
+                let text = a.syntax().to_string();
+                let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                if !text.ends_with(" true") {
+                    continue;
+                }
+                if text.contains("mkForce") || text.contains("mkOverride") {
+                    Mutable::Forced
+                } else {
+                    Mutable::Overridden
                 }
             }
-            from = at + 1;
-        }
+            _ => continue,
+        };
+        let at = usize::from(av.syntax().text_range().start());
+        let lc = file.line_col(at);
+        out.push(MutableSite {
+            file: file.path.clone(),
+            line: lc.line,
+            column: lc.column,
+            how,
+        });
     }
     out
 }
@@ -600,22 +674,22 @@ mod tests {
 
     #[test]
     fn mutable_users_true_is_found_with_its_spellings() {
-        let files = vec![
-            (
-                PathBuf::from("a.nix"),
-                "{ users.mutableUsers = true; }".to_string(),
-            ),
-            (
-                PathBuf::from("b.nix"),
-                "{ users = { mutableUsers = lib.mkDefault true; }; }".to_string(),
-            ),
-            (
-                PathBuf::from("c.nix"),
-                "{ users.mutableUsers = false; }".to_string(),
-            ),
-        ];
-        let found: Vec<PathBuf> = mutable_users(&files).into_iter().map(|(p, _)| p).collect();
-        assert_eq!(found, [PathBuf::from("a.nix"), PathBuf::from("b.nix")]);
+        let sites = |text: &str| -> Vec<Mutable> {
+            let f = crate::source::SourceFile::new(PathBuf::from("a.nix"), text.to_string());
+            mutable_users(&f).into_iter().map(|s| s.how).collect()
+        };
+        assert_eq!(sites("{ users.mutableUsers = true; }"), [Mutable::Conflict]);
+        assert_eq!(
+            sites("{ users = { mutableUsers = lib.mkDefault true; }; }"),
+            [Mutable::Overridden]
+        );
+        assert_eq!(
+            sites("{ users.mutableUsers = lib.mkForce true; }"),
+            [Mutable::Forced]
+        );
+        assert!(sites("{ users.mutableUsers = false; }").is_empty());
+        assert!(sites("{\n  # users.mutableUsers = true;\n}").is_empty());
+        assert!(sites("{ services.x.mutableUsers = true; }").is_empty());
     }
 
     #[test]

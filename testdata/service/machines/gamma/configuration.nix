@@ -14,7 +14,7 @@
   networking.networkmanager.enable = true;
 
   # gamma is the shared family machine: people change their own passwords here
-  users.mutableUsers = true;
+  users.mutableUsers = lib.mkDefault true;
 
   # Alice: main workstation user.
   programs.zsh.enable = true;
