@@ -310,19 +310,7 @@ pub fn verify_against(
     against: Option<&str>,
     opts: &crate::ScanOptions,
 ) -> Result<VerifyReport, VerifyError> {
-    let repo = git2::Repository::discover(dir)
-        .map_err(|_| VerifyError::NotARepository(dir.to_path_buf()))?;
-    let workdir = repo
-        .workdir()
-        .ok_or_else(|| VerifyError::NotARepository(dir.to_path_buf()))?
-        .to_path_buf();
-    let abs = dir
-        .canonicalize()
-        .map_err(|_| VerifyError::NotARepository(dir.to_path_buf()))?;
-    let prefix = abs
-        .strip_prefix(workdir.canonicalize().unwrap_or(workdir.clone()))
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
+    let (repo, prefix) = open_repo(dir)?;
     let (commit, label) = match against {
         Some(rev) => {
             let c = repo
@@ -376,6 +364,26 @@ pub fn verify_against(
         hosts: discovery.hosts.len(),
         differences: differences(&before, &after),
     })
+}
+
+/// The repository holding `dir`, and `dir`'s path inside its work tree.
+pub(crate) fn open_repo(
+    dir: &std::path::Path,
+) -> Result<(git2::Repository, std::path::PathBuf), VerifyError> {
+    let repo = git2::Repository::discover(dir)
+        .map_err(|_| VerifyError::NotARepository(dir.to_path_buf()))?;
+    let workdir = repo
+        .workdir()
+        .ok_or_else(|| VerifyError::NotARepository(dir.to_path_buf()))?
+        .to_path_buf();
+    let abs = dir
+        .canonicalize()
+        .map_err(|_| VerifyError::NotARepository(dir.to_path_buf()))?;
+    let prefix = abs
+        .strip_prefix(workdir.canonicalize().unwrap_or(workdir.clone()))
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    Ok((repo, prefix))
 }
 
 /// The newest commit where HEAD's history meets another local branch's,

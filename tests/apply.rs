@@ -13,13 +13,13 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use clan_migrate::plan::{self, PlanOptions};
-use clan_migrate::{DiscoverOptions, ScanOptions, Silent};
+use clan_migrate::{ScanOptions, Silent};
 use rnix::SyntaxKind;
 use serde_json::Value;
 
 use common::{
-    Run, Sandbox, diff_part, diff_sections, nix_parse_failures, oracle, read_tree, require_tool,
-    tree_fingerprint,
+    Run, Sandbox, diff_part, diff_sections, entry_modules, nix_parse_failures, oracle, read_tree,
+    require_tool, tree_fingerprint,
 };
 
 /// Runs one check per fixture, as one `#[test]` each, so a single fixture's
@@ -678,24 +678,6 @@ fn the_line_checker_catches_stray_edits() {
 // ---------------------------------------------------------------------------
 // The oracle: real Nix says every host's users are unchanged
 // ---------------------------------------------------------------------------
-
-/// Each host's entry modules (files), from discovery.
-fn entry_modules(repo: &Path) -> Vec<(String, Vec<PathBuf>)> {
-    let discovery = clan_migrate::discover::discover(repo, &DiscoverOptions::default());
-    discovery
-        .hosts
-        .iter()
-        .map(|h| {
-            let files: Vec<PathBuf> = h
-                .modules
-                .iter()
-                .filter(|m| m.inline.is_none())
-                .map(|m| m.file.clone())
-                .collect();
-            (h.name.clone(), files)
-        })
-        .collect()
-}
 
 fn oracle_after_apply(case: &str, special_args: Option<&str>) {
     if !oracle::nix_available() {

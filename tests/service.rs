@@ -21,13 +21,13 @@ use std::path::{Path, PathBuf};
 use clan_migrate::index::UserOption;
 use clan_migrate::plan::{self, PlanOptions, TargetKind};
 use clan_migrate::source::SourceFile;
-use clan_migrate::{DiscoverOptions, ScanOptions, Silent};
+use clan_migrate::{ScanOptions, Silent};
 use rnix::SyntaxKind;
 use serde_json::Value;
 
 use common::{
-    Run, Sandbox, diff_part, diff_sections, fixture, nix_parse_failures, oracle, read_tree,
-    require_tool, tree_fingerprint,
+    Run, Sandbox, diff_part, diff_sections, entry_modules, fixture, nix_parse_failures, oracle,
+    read_tree, require_tool, tree_fingerprint,
 };
 
 const BRANCH: &str = "clan-migrate/users";
@@ -122,24 +122,6 @@ fn clan_call_argument(text: &str) -> String {
             (f.text() == "clan-core.lib.clan").then(|| squash(&arg.text().to_string()))
         })
         .expect("a clan-core.lib.clan call")
-}
-
-/// Each host's entry modules (files), from discovery.
-fn entry_modules(repo: &Path) -> Vec<(String, Vec<PathBuf>)> {
-    let discovery = clan_migrate::discover::discover(repo, &DiscoverOptions::default());
-    discovery
-        .hosts
-        .iter()
-        .map(|h| {
-            let files: Vec<PathBuf> = h
-                .modules
-                .iter()
-                .filter(|m| m.inline.is_none())
-                .map(|m| m.file.clone())
-                .collect();
-            (h.name.clone(), files)
-        })
-        .collect()
 }
 
 /// The inventory written inline in `flake_text` (the argument of

@@ -139,24 +139,10 @@ pub fn locate(inventories: &[Inventory], machines: Vec<String>) -> Result<Home, 
             continue;
         }
         if let Some(r) = set_at(inv, &["inventory"]) {
-            return Ok(Home {
-                file: inv.file.clone(),
-                how: How::Binding {
-                    set: r,
-                    key: "instances".into(),
-                },
-                machines,
-            });
+            return Ok(binding(inv, r, "instances", machines));
         }
         if let Some(r) = set_at(inv, &[]) {
-            return Ok(Home {
-                file: inv.file.clone(),
-                how: How::Binding {
-                    set: r,
-                    key: "inventory.instances".into(),
-                },
-                machines,
-            });
+            return Ok(binding(inv, r, "inventory.instances", machines));
         }
     }
     // No inventory yet: a wired clan.nix takes one, else clan.nix is
@@ -164,14 +150,7 @@ pub fn locate(inventories: &[Inventory], machines: Vec<String>) -> Result<Home, 
     if let Some(inv) = invs.iter().find(|i| i.file == Path::new(CLAN_NIX))
         && let Some(r) = inv.clan_set
     {
-        return Ok(Home {
-            file: inv.file.clone(),
-            how: How::Binding {
-                set: r,
-                key: "inventory.instances".into(),
-            },
-            machines,
-        });
+        return Ok(binding(inv, r, "inventory.instances", machines));
     }
     if let Some(inv) = invs.iter().find(|i| i.clan_set.is_some()) {
         return Ok(Home {
@@ -184,6 +163,18 @@ pub fn locate(inventories: &[Inventory], machines: Vec<String>) -> Result<Home, 
         });
     }
     Err("no Clan inventory and no `clan-core.lib.clan { … }` call was found to add one to".into())
+}
+
+/// A new `key = { … };` binding in the set at `set` of `inv`'s file.
+fn binding(inv: &Inventory, set: Range, key: &str, machines: Vec<String>) -> Home {
+    Home {
+        file: inv.file.clone(),
+        how: How::Binding {
+            set,
+            key: key.into(),
+        },
+        machines,
+    }
 }
 
 /// The inventory files after `moves` (those with a service part).

@@ -124,19 +124,7 @@ struct Evaluated {
 /// [`super::verify_against`]: where this branch left another local
 /// branch, else HEAD~).
 pub fn verify_eval(dir: &Path, against: Option<&str>) -> Result<EvalReport, VerifyError> {
-    let repo = git2::Repository::discover(dir)
-        .map_err(|_| VerifyError::NotARepository(dir.to_path_buf()))?;
-    let workdir = repo
-        .workdir()
-        .ok_or_else(|| VerifyError::NotARepository(dir.to_path_buf()))?
-        .to_path_buf();
-    let abs = dir
-        .canonicalize()
-        .map_err(|_| VerifyError::NotARepository(dir.to_path_buf()))?;
-    let prefix = abs
-        .strip_prefix(workdir.canonicalize().unwrap_or(workdir.clone()))
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    let (repo, prefix) = super::open_repo(dir)?;
     let (commit, label) = match against {
         Some(rev) => {
             let c = repo

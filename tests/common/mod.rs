@@ -524,3 +524,23 @@ impl Sandbox {
         sb
     }
 }
+
+/// Each host's entry files (inline modules left out), as discovery finds
+/// them: what the oracle evaluates a host from.
+pub fn entry_modules(repo: &Path) -> Vec<(String, Vec<PathBuf>)> {
+    let discovery =
+        clan_migrate::discover::discover(repo, &clan_migrate::DiscoverOptions::default());
+    discovery
+        .hosts
+        .iter()
+        .map(|h| {
+            let files: Vec<PathBuf> = h
+                .modules
+                .iter()
+                .filter(|m| m.inline.is_none())
+                .map(|m| m.file.clone())
+                .collect();
+            (h.name.clone(), files)
+        })
+        .collect()
+}
