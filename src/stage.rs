@@ -901,15 +901,15 @@ fn cannot_write(mode: i32) -> String {
 /// Stages `commits` on a new branch `branch`, then checks it out.
 ///
 /// Every refusal of [`check_ready`] and [`check_branch`] applies, before
-/// anything is written. The commits are built in memory and written to the
-/// object database without touching the work tree, the index or any ref;
-/// each is the parent of the next, the first a child of `HEAD`. Author and
+/// anything is written. The commits are built in memory, then their objects
+/// are written to the object database as one pack, without touching the
+/// work tree, the index or any ref; each is the parent of the next, the first a child of `HEAD`. Author and
 /// committer are those `git commit` would use (configuration, then
 /// `GIT_AUTHOR_*` / `GIT_COMMITTER_*`). New files get mode `100644`; a
 /// changed file keeps its mode (so an executable stays executable); a
 /// directory left empty disappears.
 ///
-/// Only after all commits exist is `refs/heads/<branch>` created at the last
+/// Only after all commits are on disk is `refs/heads/<branch>` created at the last
 /// one (never over an existing ref); the original branch never moves. Then
 /// the branch is checked out safely (nothing that differs from `HEAD` is
 /// overwritten, no ignored file is clobbered), `HEAD` is set to it and the
@@ -919,7 +919,7 @@ fn cannot_write(mode: i32) -> String {
 ///
 /// A failure or interruption **before the ref is created** leaves the
 /// original branch, `HEAD`, the index and the work tree exactly as they
-/// were (only unreachable objects remain); a rerun works.
+/// were (at most an unreachable pack remains); a rerun works.
 ///
 /// A failure **after the ref is created** (in the checkout, or a fault at
 /// `before-checkout`) returns [`StageError::NotCheckedOut`]: the branch
