@@ -5,15 +5,19 @@
 //! 1. [`check_ready`] refuses anything but a clean, committed, non-bare work
 //!    tree on a branch, with a committer identity and no other git process
 //!    holding `index.lock` or `HEAD.lock`, and writes nothing.
-//! 2. [`commit`] builds every commit's tree **in memory** from the previous
-//!    commit's tree (the first one from `HEAD`'s), writing only blobs, trees
-//!    and commits into the object database. The work tree, the index and
-//!    every ref stay untouched, so an interruption here leaves nothing but
-//!    unreachable objects (which `git gc` collects) and a rerun just works.
-//! 3. Only when all commits exist is the branch ref created, at the last
+//! 2. [`commit`] builds every commit's tree from the previous commit's tree
+//!    (the first one from `HEAD`'s), writing blobs, trees and commits into
+//!    an object store **in memory** (a libgit2 mempack backend) and nothing
+//!    to disk. The work tree, the index and every ref stay untouched, so an
+//!    interruption here leaves nothing at all and a rerun just works.
+//! 3. All new objects are written to the repository as **one packfile**
+//!    (with its index), which beats hundreds of loose objects each
+//!    compressed and written to a file of its own. An interruption after
+//!    this leaves an unreachable pack (which `git gc` collects).
+//! 4. Only when the pack is in place is the branch ref created, at the last
 //!    commit; it is never forced over an existing ref. The original branch
 //!    ref is never written at all.
-//! 4. The branch is checked out with a *safe* checkout (files that differ
+//! 5. The branch is checked out with a *safe* checkout (files that differ
 //!    from `HEAD` are never overwritten, ignored files are never clobbered),
 //!    `HEAD` is pointed at it and the index is written.
 //!
@@ -25,15 +29,17 @@
 //! The module knows nothing about terminals: every [`StageError`] renders as
 //! a sentence that says what is wrong and what to do about it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+mod pack;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 
 use git2::build::CheckoutBuilder;
 use git2::{
-    Branch, BranchType, ErrorCode, Oid, Repository, RepositoryOpenFlags, RepositoryState,
-    Signature, Status, StatusOptions, Tree,
+    Branch, BranchType, ErrorCode, ObjectType, Oid, Repository, RepositoryOpenFlags,
+    RepositoryState, Signature, Status, StatusOptions, Tree,
 };
 
 /// How many dirty paths a [`StageError::DirtyWorktree`] lists by name.
@@ -296,7 +302,9 @@ fn not_checked_out_message(
 /// `before-checkout`).
 ///
 /// The points of [`commit`], in order, with `N` counting commits from 1:
-/// `before-commit-N`, `after-commit-N` (for each commit), `before-ref`,
+/// `before-commit-N`, `after-commit-N` (for each commit; the commits exist
+/// in memory only), `before-pack` (before the new objects are written to
+/// disk), `before-ref` (the pack is written, no ref has moved),
 /// `before-checkout`.
 ///
 /// The points of [`write_worktree`], with `N` counting the changes from 1
@@ -768,13 +776,34 @@ fn join(dir: &str, name: &str) -> String {
     }
 }
 
+/// What [`build_tree`] wrote and touched, over all commits.
+#[derive(Default)]
+struct Written<'a> {
+    /// Every blob written, with its contents (the pack takes them from
+    /// here rather than copy them back out of the object database).
+    blobs: Vec<(Oid, &'a [u8])>,
+    /// Every tree written, and (added by [`commit`]) every commit.
+    objects: Vec<Oid>,
+    /// Per file written or deleted (work-tree-relative): whether it was in
+    /// the original tree (as its first change found it) and whether it is
+    /// in the newest one.
+    files: HashMap<String, (bool, bool)>,
+}
+
+impl Written<'_> {
+    fn file(&mut self, path: String, existed: bool, exists: bool) {
+        self.files.entry(path).or_insert((existed, exists)).1 = exists;
+    }
+}
+
 /// Writes the tree `base` with `changes` applied into the object database.
 /// `None` means the tree became empty (git does not store empty trees).
-fn build_tree(
+fn build_tree<'a>(
     repo: &Repository,
     base: Option<&Tree<'_>>,
-    changes: &BTreeMap<String, Node<'_>>,
+    changes: &BTreeMap<String, Node<'a>>,
     dir: &str,
+    written: &mut Written<'a>,
 ) -> Result<Option<Oid>, StageError> {
     let mut tb = repo
         .treebuilder(base)
@@ -797,6 +826,8 @@ fn build_tree(
                     .map_err(git_err(format!("writing the contents of `{path}`")))?;
                 tb.insert(name.as_str(), blob, mode)
                     .map_err(git_err(format!("adding `{path}` to its tree")))?;
+                written.blobs.push((blob, data));
+                written.file(path, existing.is_some(), true);
             }
             Node::File(None) => match existing {
                 None => {
@@ -805,6 +836,7 @@ fn build_tree(
                 Some((m, _)) if m == MODE_BLOB || m == MODE_EXEC || m == MODE_LINK => {
                     tb.remove(name.as_str())
                         .map_err(git_err(format!("removing `{path}` from its tree")))?;
+                    written.file(path, true, false);
                 }
                 Some((m, _)) => return Err(invalid(&path, cannot_write(m))),
             },
@@ -822,7 +854,7 @@ fn build_tree(
                         ));
                     }
                 };
-                match build_tree(repo, sub.as_ref(), children, &path)? {
+                match build_tree(repo, sub.as_ref(), children, &path, written)? {
                     Some(oid) => {
                         tb.insert(name.as_str(), oid, MODE_TREE)
                             .map_err(git_err(format!("adding `{path}` to its tree")))?;
@@ -840,9 +872,11 @@ fn build_tree(
     if tb.is_empty() {
         return Ok(None);
     }
-    tb.write()
-        .map(Some)
-        .map_err(git_err(format!("writing tree `{dir}`")))
+    let tree = tb
+        .write()
+        .map_err(git_err(format!("writing tree `{dir}`")))?;
+    written.objects.push(tree);
+    Ok(Some(tree))
 }
 
 fn what_is(mode: i32) -> String {
@@ -867,15 +901,15 @@ fn cannot_write(mode: i32) -> String {
 /// Stages `commits` on a new branch `branch`, then checks it out.
 ///
 /// Every refusal of [`check_ready`] and [`check_branch`] applies, before
-/// anything is written. The commits are built in memory and written to the
-/// object database without touching the work tree, the index or any ref;
-/// each is the parent of the next, the first a child of `HEAD`. Author and
+/// anything is written. The commits are built in memory, then their objects
+/// are written to the object database as one pack, without touching the
+/// work tree, the index or any ref; each is the parent of the next, the first a child of `HEAD`. Author and
 /// committer are those `git commit` would use (configuration, then
 /// `GIT_AUTHOR_*` / `GIT_COMMITTER_*`). New files get mode `100644`; a
 /// changed file keeps its mode (so an executable stays executable); a
 /// directory left empty disappears.
 ///
-/// Only after all commits exist is `refs/heads/<branch>` created at the last
+/// Only after all commits are on disk is `refs/heads/<branch>` created at the last
 /// one (never over an existing ref); the original branch never moves. Then
 /// the branch is checked out safely (nothing that differs from `HEAD` is
 /// overwritten, no ignored file is clobbered), `HEAD` is set to it and the
@@ -885,7 +919,7 @@ fn cannot_write(mode: i32) -> String {
 ///
 /// A failure or interruption **before the ref is created** leaves the
 /// original branch, `HEAD`, the index and the work tree exactly as they
-/// were (only unreachable objects remain); a rerun works.
+/// were (at most an unreachable pack remains); a rerun works.
 ///
 /// A failure **after the ref is created** (in the checkout, or a fault at
 /// `before-checkout`) returns [`StageError::NotCheckedOut`]: the branch
@@ -921,21 +955,22 @@ pub fn commit(
 
     // Validate the whole plan before writing any object.
     let mut plans = Vec::with_capacity(commits.len());
-    let mut written: BTreeSet<String> = BTreeSet::new();
     for (index, spec) in commits.iter().enumerate() {
         let message = git2::message_prettify(spec.message.as_str(), None)
             .map_err(git_err("cleaning up a commit message"))?;
         if message.trim().is_empty() {
             return Err(StageError::EmptyMessage { index });
         }
-        let (tree, paths) = arrange(&ready.prefix, &spec.changes)?;
-        for (change, path) in spec.changes.iter().zip(paths) {
-            if change.contents.is_some() {
-                written.insert(path);
-            }
-        }
+        let (tree, _) = arrange(&ready.prefix, &spec.changes)?;
         plans.push((message, tree));
     }
+
+    // From here on every object is written to memory only, until the
+    // pack (the mempack backend outranks the disk backends, so all writes
+    // go to it; reads see both).
+    repo.odb()
+        .and_then(|odb| odb.add_new_mempack_backend(MEMPACK_PRIORITY).map(drop))
+        .map_err(git_err("setting up an object store in memory"))?;
 
     let inject = |point: String| {
         fault
@@ -950,16 +985,22 @@ pub fn commit(
         .tree()
         .map_err(git_err("reading the HEAD tree"))?;
     let mut parent = head_commit;
-    let mut tree = original_tree.clone();
+    let mut tree = original_tree;
+    let mut written = Written::default();
+    let mut summaries = Vec::with_capacity(plans.len());
     for (i, (message, changes)) in plans.iter().enumerate() {
         let n = i + 1;
         inject(format!("before-commit-{n}"))?;
-        let tree_id = match build_tree(repo, Some(&tree), changes, "")? {
+        let tree_id = match build_tree(repo, Some(&tree), changes, "", &mut written)? {
             Some(id) => id,
-            None => repo
-                .treebuilder(None)
-                .and_then(|tb| tb.write())
-                .map_err(git_err("writing an empty tree"))?,
+            None => {
+                let id = repo
+                    .treebuilder(None)
+                    .and_then(|tb| tb.write())
+                    .map_err(git_err("writing an empty tree"))?;
+                written.objects.push(id);
+                id
+            }
         };
         tree = repo
             .find_tree(tree_id)
@@ -974,11 +1015,12 @@ pub fn commit(
                 &[&parent],
             )
             .map_err(git_err(format!("writing commit {n}")))?;
+        written.objects.push(oid);
         parent = repo
             .find_commit(oid)
             .map_err(git_err(format!("reading commit {n}")))?;
-        staged.commits.push((
-            short_id(parent.as_object()),
+        summaries.push((
+            oid,
             parent
                 .summary()
                 .ok()
@@ -990,12 +1032,22 @@ pub fn commit(
     }
 
     // Files the branch adds must not land on ignored files in the work tree.
-    for path in &written {
-        if original_tree.get_path(Path::new(path)).is_err()
-            && tree.get_path(Path::new(path)).is_ok()
-        {
-            room_for_new_file(&ready.workdir, path)?;
-        }
+    let mut added: Vec<&String> = written
+        .files
+        .iter()
+        .filter(|(_, (existed, exists))| !existed && *exists)
+        .map(|(path, _)| path)
+        .collect();
+    added.sort();
+    for path in added {
+        room_for_new_file(&ready.workdir, path)?;
+    }
+
+    inject("before-pack".into())?;
+    write_pack(repo, &written)?;
+    // Short ids are unique among the objects on disk, the new ones now too.
+    for (oid, summary) in summaries {
+        staged.commits.push((short_id(repo, oid), summary));
     }
 
     inject("before-ref".into())?;
@@ -1035,7 +1087,11 @@ pub fn commit(
     let not_checked_out = |cause: StageError, worktree_touched: bool| StageError::NotCheckedOut {
         branch: branch.to_string(),
         original: ready.original.clone(),
-        tip: short_id(parent.as_object()),
+        tip: staged
+            .commits
+            .last()
+            .map(|c| c.0.clone())
+            .unwrap_or_default(),
         count: commits.len(),
         cause: Box::new(cause),
         worktree_touched,
@@ -1061,12 +1117,73 @@ pub fn commit(
     Ok(staged)
 }
 
-fn short_id(object: &git2::Object<'_>) -> String {
-    object
-        .short_id()
+/// Above the loose (1) and packed (2) backends libgit2 opens a repository
+/// with, so that every write goes to memory.
+const MEMPACK_PRIORITY: i32 = 1000;
+
+/// Writes the objects of `written` (trees and commits found in the object
+/// database, in memory or on disk) to the repository as one packfile and
+/// its index, then checks that a fresh look at the repository finds every
+/// one of them.
+fn write_pack(repo: &Repository, written: &Written<'_>) -> Result<(), StageError> {
+    let odb = repo.odb().map_err(git_err("opening the object database"))?;
+    let mut seen = HashSet::with_capacity(written.blobs.len() + written.objects.len());
+    let mut read = Vec::with_capacity(written.objects.len());
+    for oid in &written.objects {
+        if seen.insert(*oid) {
+            read.push(
+                odb.read(*oid)
+                    .map_err(git_err(format!("reading the new object {oid}")))?,
+            );
+        }
+    }
+    let mut entries: Vec<pack::Object<'_>> = read
+        .iter()
+        .map(|o| pack::Object {
+            id: o.id(),
+            kind: o.kind(),
+            data: o.data(),
+        })
+        .collect();
+    for (id, data) in &written.blobs {
+        if seen.insert(*id) {
+            entries.push(pack::Object {
+                id: *id,
+                kind: ObjectType::Blob,
+                data,
+            });
+        }
+    }
+    // `commondir`: a linked work tree keeps its objects with the main one.
+    let dir = repo.commondir().join("objects").join("pack");
+    pack::write(&dir, &entries).map_err(|e| {
+        git_err(format!(
+            "writing the new objects to a pack in `{}`",
+            dir.display()
+        ))(git2::Error::from_str(&e.to_string()))
+    })?;
+    drop(entries);
+    drop(read);
+
+    // The mempack still answers for every object: ask the disk alone.
+    let fresh = Repository::open(repo.path()).map_err(git_err("reopening the repository"))?;
+    let disk = fresh
+        .odb()
+        .map_err(git_err("opening the object database"))?;
+    if let Some(missing) = seen.iter().find(|oid| !disk.exists(**oid)) {
+        return Err(git_err("checking the pack of the new objects")(
+            git2::Error::from_str(&format!("object {missing} is not in the repository")),
+        ));
+    }
+    Ok(())
+}
+
+fn short_id(repo: &Repository, oid: Oid) -> String {
+    repo.find_object(oid, None)
         .ok()
+        .and_then(|o| o.short_id().ok())
         .and_then(|b| b.as_str().ok().map(str::to_string))
-        .unwrap_or_else(|| object.id().to_string()[..7].to_string())
+        .unwrap_or_else(|| oid.to_string()[..7].to_string())
 }
 
 /// Refuses a new file whose place in the work tree is taken (necessarily by
@@ -1954,10 +2071,67 @@ mod tests {
                 "after-commit-2",
                 "before-commit-3",
                 "after-commit-3",
+                "before-pack",
                 "before-ref",
                 "before-checkout"
             ]
         );
+    }
+
+    /// `(loose objects, packed objects)` in the fixture's repository.
+    fn objects_on_disk(fx: &Fixture) -> (u64, u64) {
+        let counts = fx.git(&["count-objects", "-v"]);
+        let get = |key: &str| {
+            counts
+                .lines()
+                .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
+                .unwrap()
+        };
+        (get("count:"), get("in-pack:"))
+    }
+
+    #[test]
+    fn the_commits_reach_the_disk_as_one_pack_before_the_ref_moves() {
+        let fx = Fixture::new();
+        let (loose, packed) = objects_on_disk(&fx);
+
+        // Until the pack, every object is in memory only.
+        let err = commit(&fx.repo, BRANCH, &specs(), &Faults::at("before-pack")).unwrap_err();
+        assert!(matches!(err, StageError::Injected { .. }), "{err:?}");
+        assert_eq!(objects_on_disk(&fx), (loose, packed));
+
+        // Then they are all in one pack, and no ref has moved.
+        let refs = fx.git(&["for-each-ref"]);
+        let seen = RefCell::new(None);
+        let hook = Hook(|point: &str| {
+            if point == "before-ref" {
+                *seen.borrow_mut() = Some((
+                    objects_on_disk(&fx),
+                    fx.git(&["for-each-ref"]),
+                    fx.git(&["fsck", "--no-dangling", "--strict"]),
+                ));
+                return Err("stop".into());
+            }
+            Ok(())
+        });
+        commit(&fx.repo, BRANCH, &specs(), &hook).unwrap_err();
+        let (counts, refs_then, _fsck) = seen.into_inner().expect("reached before-ref");
+        assert_eq!(counts.0, loose, "no loose object was written");
+        assert!(counts.1 > packed, "the new objects are packed: {counts:?}");
+        assert_eq!(refs_then, refs);
+        let packs: Vec<PathBuf> = fs::read_dir(fx.repo.join(".git/objects/pack"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "idx"))
+            .collect();
+        assert_eq!(packs.len(), 1, "{packs:?}");
+        fx.git(&["verify-pack", packs[0].to_str().unwrap()]);
+
+        // The rerun reuses nothing it must not: it lands as usual.
+        let main_before = fx.git(&["rev-parse", "main"]);
+        let staged = commit(&fx.repo, BRANCH, &specs(), &NoFaults).unwrap();
+        assert_migrated(&fx, &staged, &main_before);
+        fx.git(&["fsck", "--strict"]);
     }
 
     #[test]
@@ -1969,6 +2143,7 @@ mod tests {
             "after-commit-2",
             "before-commit-3",
             "after-commit-3",
+            "before-pack",
             "before-ref",
         ] {
             let fx = Fixture::new();

@@ -8,9 +8,11 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
 use std::path::{Component, Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use clan_migrate::plan::{self, PlanOptions};
 use clan_migrate::{ScanOptions, Silent};
@@ -1100,6 +1102,7 @@ fn a_fault_between_commits_leaves_everything_as_it_was() {
         "before-commit-1",
         "after-commit-1",
         "after-commit-2",
+        "before-pack",
         "before-ref",
     ] {
         let sb = Sandbox::committed("example");
@@ -1145,34 +1148,16 @@ fn a_fault_before_checkout_keeps_the_commits_on_the_branch_only() {
     sb.run(&["plan", ".", "--check"]).expect_code(0);
 }
 
-/// Loose objects in `.git/objects` (commits write them).
-/// Loose objects written so far. Counted by name only, and tolerant of
-/// entries that vanish while it looks: libgit2 writes each object to a
-/// temporary file and renames it, so a running apply changes the
-/// directories under our feet.
-fn loose_objects(repo: &Path) -> usize {
-    let is_hex = |s: &str| s.chars().all(|c| c.is_ascii_hexdigit());
-    let Ok(dirs) = std::fs::read_dir(repo.join(".git/objects")) else {
-        return 0;
+/// Objects in `.git/objects`, loose and packed (`git count-objects`).
+fn objects_on_disk(sb: &Sandbox) -> (u64, u64) {
+    let counts = sb.git(&["count-objects", "-v"]);
+    let get = |key: &str| {
+        counts
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in {counts}"))
     };
-    dirs.flatten()
-        .filter(|d| {
-            d.file_name()
-                .to_str()
-                .is_some_and(|n| n.len() == 2 && is_hex(n))
-        })
-        .filter_map(|d| std::fs::read_dir(d.path()).ok())
-        .map(|objects| {
-            objects
-                .flatten()
-                .filter(|o| {
-                    o.file_name()
-                        .to_str()
-                        .is_some_and(|n| n.len() == 38 && is_hex(n))
-                })
-                .count()
-        })
-        .sum()
+    (get("count:"), get("in-pack:"))
 }
 
 #[test]
@@ -1180,33 +1165,37 @@ fn sigkill_after_the_first_commit_leaves_everything_as_it_was() {
     let sb = Sandbox::committed("example");
     let main = sb.rev("main").unwrap();
     let state = repo_state(&sb);
-    let objects = loose_objects(&sb.repo);
+    let objects = objects_on_disk(&sb);
     let mut child = sb
         .cmd(&["apply", ".", "-q"])
         .env("CLAN_MIGRATE_TEST_FAULT", "after-commit-1:sleep")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the first commit's objects are written, then a little
-    // longer: the process now sleeps (60 s) at after-commit-1.
-    let start = Instant::now();
-    while loose_objects(&sb.repo) <= objects {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "apply exited before its first commit"
-        );
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "no commit was written within 20 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
+    // The fault hook says when it starts sleeping (60 s) at after-commit-1:
+    // the first commit is built, in memory.
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    loop {
+        match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(line) if line.contains("sleeping 60 s at after-commit-1") => break,
+            Ok(line) => seen.push(line),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("apply never reached after-commit-1 ({e}); stderr:\n{seen:#?}");
+            }
+        }
     }
-    std::thread::sleep(Duration::from_millis(700));
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "apply should be sleeping at after-commit-1"
-    );
     child.kill().unwrap(); // SIGKILL
     let status = child.wait().unwrap();
     assert!(!status.success());
@@ -1214,9 +1203,10 @@ fn sigkill_after_the_first_commit_leaves_everything_as_it_was() {
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(status.signal(), Some(libc::SIGKILL));
     }
-    assert!(
-        loose_objects(&sb.repo) > objects,
-        "the first commit was written before the kill"
+    assert_eq!(
+        objects_on_disk(&sb),
+        objects,
+        "the commits are built in memory: nothing reaches .git/objects before the pack"
     );
     assert_untouched(&sb, &state, "SIGKILL at after-commit-1");
     rerun_succeeds(&sb, &main);

@@ -166,8 +166,9 @@ fn kill_at(sb: &Sandbox, point: &str) {
     assert_eq!(status.signal(), Some(libc::SIGKILL), "{point}: {status:?}");
 }
 
-/// Killed after some commits are written but before the branch ref: the
-/// objects are unreachable, nothing else changed, a rerun just works.
+/// Killed after some commits are built (in memory) or after they are
+/// written (as one pack) but before the branch ref: at most an unreachable
+/// pack is left, nothing else changed, a rerun just works.
 fn sigkill_before_the_ref(point: &str) {
     let sb = Sandbox::committed("example");
     let main = sb.rev("main").unwrap();
@@ -183,6 +184,11 @@ fn sigkill_before_the_ref(point: &str) {
 #[test]
 fn sigkill_after_the_second_commit_changes_nothing() {
     sigkill_before_the_ref("after-commit-2");
+}
+
+#[test]
+fn sigkill_before_the_pack_changes_nothing() {
+    sigkill_before_the_ref("before-pack");
 }
 
 #[test]

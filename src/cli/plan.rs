@@ -356,7 +356,7 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
         };
     }
     let step_files = p.step_files();
-    if let Err(e) = plan::check_steps(&step_files) {
+    if let Err(e) = plan::check_steps(&p, &step_files) {
         eprintln!("error: an intermediate commit would not be valid Nix: {e}");
         eprintln!(
             "  help: this is a bug in clan-migrate; apply one user at a time with --user meanwhile"

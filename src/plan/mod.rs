@@ -863,10 +863,24 @@ fn merge_steps(per_step: &[Vec<FileChange>]) -> Vec<FileChange> {
     out.into_values().filter(|c| c.before != c.after).collect()
 }
 
-/// Checks that every file of every step parses and binds nothing twice:
-/// each commit must be a valid configuration on its own.
-pub fn check_steps(step_files: &[Vec<FileChange>]) -> Result<(), String> {
-    let all: Vec<&FileChange> = step_files.iter().flatten().collect();
+/// Checks that every file of every step of `plan` parses and binds nothing
+/// twice: each commit must be a valid configuration on its own.
+///
+/// A file's text after its last step is its final text, which the planner
+/// has checked already (both planners refuse a plan whose final files do
+/// not pass [`verify::check_parse`]): only the texts in between are parsed
+/// here.
+pub fn check_steps(plan: &Plan, step_files: &[Vec<FileChange>]) -> Result<(), String> {
+    let finals: HashMap<&Path, &str> = plan
+        .files
+        .iter()
+        .filter_map(|f| Some((f.path.as_path(), f.after.as_deref()?)))
+        .collect();
+    let all: Vec<&FileChange> = step_files
+        .iter()
+        .flatten()
+        .filter(|c| c.after.as_deref() != finals.get(c.path.as_path()).copied())
+        .collect();
     all.par_iter()
         .filter_map(|c| {
             let text = c.after.as_deref()?;
@@ -1160,4 +1174,54 @@ pub fn unified_diff(change: &FileChange) -> String {
             .to_string(),
     );
     out
+}
+
+#[cfg(test)]
+mod check_steps_tests {
+    use super::*;
+
+    fn change(path: &str, after: &str) -> FileChange {
+        FileChange {
+            path: PathBuf::from(path),
+            before: None,
+            after: Some(after.to_string()),
+        }
+    }
+
+    fn plan_with_finals(finals: &[(&str, &str)]) -> Plan {
+        Plan {
+            files: finals.iter().map(|(p, t)| change(p, t)).collect(),
+            ..Plan::default()
+        }
+    }
+
+    #[test]
+    fn an_intermediate_text_that_would_not_parse_is_refused() {
+        let plan = plan_with_finals(&[("a.nix", "{ x = 1; }\n")]);
+        for bad in ["{ x = ; }\n", "{ x = 1; x = 2; }\n"] {
+            let steps = vec![
+                vec![change("a.nix", bad)],
+                vec![change("a.nix", "{ x = 1; }\n")],
+            ];
+            let err = check_steps(&plan, &steps).unwrap_err();
+            assert!(err.starts_with("a.nix: "), "{err}");
+        }
+        let fine = vec![
+            vec![change("a.nix", "{ x = 1; y = 2; }\n")],
+            vec![change("a.nix", "{ x = 1; }\n")],
+        ];
+        assert_eq!(check_steps(&plan, &fine), Ok(()));
+    }
+
+    #[test]
+    fn final_texts_are_left_to_the_planner_that_checked_them() {
+        // Not something a planner produces: it shows which texts are
+        // parsed here (a final one is not; the same text elsewhere is).
+        let plan = plan_with_finals(&[("a.nix", "{ x = ; }\n")]);
+        assert_eq!(
+            check_steps(&plan, &[vec![change("a.nix", "{ x = ; }\n")]]),
+            Ok(())
+        );
+        assert!(check_steps(&plan, &[vec![change("b.nix", "{ x = ; }\n")]]).is_err());
+    }
 }

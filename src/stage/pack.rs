@@ -1,0 +1,327 @@
+//! Writing objects as one git packfile (version 2) and its index (version
+//! 2), the way `git index-pack` leaves them: `pack-<checksum>.pack` first,
+//! then `pack-<checksum>.idx`, each written to a temporary file and renamed
+//! into place, so that a reader (which finds packs by their index) never
+//! sees half a pack.
+//!
+//! Objects are stored whole (no deltas) and uncompressed (zlib streams of
+//! stored blocks, as with `core.compression=0`): [`super::commit`] writes
+//! thousands of small objects at once, and finding deltas or compressing
+//! them costs more than the whole rest of the commit. A later `git gc`
+//! repacks them small; meanwhile the pack takes less room than the same
+//! objects loose (each a file of its own, a whole file system block).
+//!
+//! Nothing here knows the repository: [`write`] takes the object ids, kinds
+//! and contents, and the directory.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use git2::{ObjectType, Oid};
+
+/// One object to pack.
+pub struct Object<'a> {
+    pub id: Oid,
+    pub kind: ObjectType,
+    pub data: &'a [u8],
+}
+
+/// Writes `objects` (no id twice) as `pack-<checksum>.pack` and
+/// `pack-<checksum>.idx` in `dir` and returns the pack's path. A pack with
+/// the same checksum already there is left as it is: it holds the same
+/// objects.
+pub fn write(dir: &Path, objects: &[Object<'_>]) -> io::Result<PathBuf> {
+    let count = u32::try_from(objects.len())
+        .map_err(|_| io::Error::other("too many objects for one pack"))?;
+    let mut pack =
+        Vec::with_capacity(12 + 20 + objects.iter().map(|o| o.data.len() + 32).sum::<usize>());
+    pack.extend_from_slice(b"PACK");
+    pack.extend_from_slice(&2u32.to_be_bytes());
+    pack.extend_from_slice(&count.to_be_bytes());
+    // (id, crc32 of the entry, offset), for the index.
+    let mut entries: Vec<([u8; 20], u32, u64)> = Vec::with_capacity(objects.len());
+    for o in objects {
+        let start = pack.len();
+        entry_header(&mut pack, type_code(o.kind)?, o.data.len());
+        zlib_stored(&mut pack, o.data);
+        let id: [u8; 20] =
+            o.id.as_bytes()
+                .try_into()
+                .map_err(|_| io::Error::other("not a SHA-1 object id"))?;
+        entries.push((id, crc32(&pack[start..]), start as u64));
+    }
+    let checksum = sha1(&pack);
+    pack.extend_from_slice(&checksum);
+
+    entries.sort_unstable_by_key(|e| e.0);
+    if entries.windows(2).any(|w| w[0].0 == w[1].0) {
+        return Err(io::Error::other("an object is in the pack twice"));
+    }
+    let idx = index(&entries, &checksum);
+
+    let name = format!("pack-{}", hex(&checksum));
+    let pack_path = dir.join(format!("{name}.pack"));
+    let idx_path = dir.join(format!("{name}.idx"));
+    if idx_path.exists() && pack_path.exists() {
+        return Ok(pack_path);
+    }
+    fs::create_dir_all(dir)?;
+    put(dir, &pack_path, &pack)?;
+    put(dir, &idx_path, &idx)?;
+    Ok(pack_path)
+}
+
+/// Writes `bytes` to a temporary file in `dir`, makes it read-only (as git
+/// does with packs) and renames it to `path`.
+fn put(dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = dir.join(format!(
+        "tmp_clan_migrate_{}_{}",
+        std::process::id(),
+        path.extension().and_then(|e| e.to_str()).unwrap_or("tmp")
+    ));
+    let result = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        let mut perm = f.metadata()?.permissions();
+        perm.set_readonly(true);
+        fs::set_permissions(&tmp, perm)?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn type_code(kind: ObjectType) -> io::Result<u8> {
+    Ok(match kind {
+        ObjectType::Commit => 1,
+        ObjectType::Tree => 2,
+        ObjectType::Blob => 3,
+        ObjectType::Tag => 4,
+        other => return Err(io::Error::other(format!("cannot pack a {other}"))),
+    })
+}
+
+/// The type and size of an entry: 3 bits of type, then the size, 4 bits
+/// and then 7 bits at a time, lowest first, the high bit saying more
+/// follows.
+fn entry_header(out: &mut Vec<u8>, code: u8, size: usize) {
+    let mut size = size as u64;
+    let mut byte = (code << 4) | (size & 0x0f) as u8;
+    size >>= 4;
+    while size != 0 {
+        out.push(byte | 0x80);
+        byte = (size & 0x7f) as u8;
+        size >>= 7;
+    }
+    out.push(byte);
+}
+
+/// `data` as a zlib stream of stored (uncompressed) deflate blocks.
+fn zlib_stored(out: &mut Vec<u8>, data: &[u8]) {
+    out.extend_from_slice(&[0x78, 0x01]);
+    let mut chunks = data.chunks(0xffff).peekable();
+    if chunks.peek().is_none() {
+        out.extend_from_slice(&[0x01, 0x00, 0x00, 0xff, 0xff]);
+    }
+    while let Some(chunk) = chunks.next() {
+        out.push(u8::from(chunks.peek().is_none()));
+        let len = chunk.len() as u16;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(chunk);
+    }
+    out.extend_from_slice(&adler32(data).to_be_bytes());
+}
+
+/// The index (version 2) of a pack whose sorted `entries` are
+/// `(id, crc32, offset)`.
+fn index(entries: &[([u8; 20], u32, u64)], pack_checksum: &[u8; 20]) -> Vec<u8> {
+    let mut idx = Vec::with_capacity(8 + 1024 + entries.len() * 28 + 40);
+    idx.extend_from_slice(&[0xff, b't', b'O', b'c']);
+    idx.extend_from_slice(&2u32.to_be_bytes());
+    let mut fanout = [0u32; 256];
+    for (id, _, _) in entries {
+        fanout[id[0] as usize] += 1;
+    }
+    let mut total = 0u32;
+    for n in fanout {
+        total += n;
+        idx.extend_from_slice(&total.to_be_bytes());
+    }
+    for (id, _, _) in entries {
+        idx.extend_from_slice(id);
+    }
+    for (_, crc, _) in entries {
+        idx.extend_from_slice(&crc.to_be_bytes());
+    }
+    let mut large: Vec<u64> = Vec::new();
+    for (_, _, offset) in entries {
+        let small = if *offset < 0x8000_0000 {
+            *offset as u32
+        } else {
+            large.push(*offset);
+            0x8000_0000 | (large.len() - 1) as u32
+        };
+        idx.extend_from_slice(&small.to_be_bytes());
+    }
+    for offset in large {
+        idx.extend_from_slice(&offset.to_be_bytes());
+    }
+    idx.extend_from_slice(pack_checksum);
+    let own = sha1(&idx);
+    idx.extend_from_slice(&own);
+    idx
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn adler32(data: &[u8]) -> u32 {
+    const MOD: u32 = 65521;
+    let (mut a, mut b) = (1u32, 0u32);
+    // 5552 bytes is the most that cannot overflow `b` before the modulo.
+    for chunk in data.chunks(5552) {
+        for &byte in chunk {
+            a += u32::from(byte);
+            b += a;
+        }
+        a %= MOD;
+        b %= MOD;
+    }
+    (b << 16) | a
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut t = [0u32; 256];
+        for (i, slot) in t.iter_mut().enumerate() {
+            let mut c = i as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xedb8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+            *slot = c;
+        }
+        t
+    });
+    !data.iter().fold(!0u32, |c, &b| {
+        table[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
+    })
+}
+
+/// SHA-1 (FIPS 180-4) of `data`: git's checksum of packs and indexes.
+fn sha1(data: &[u8]) -> [u8; 20] {
+    let mut h: [u32; 5] = [
+        0x6745_2301,
+        0xefcd_ab89,
+        0x98ba_dcfe,
+        0x1032_5476,
+        0xc3d2_e1f0,
+    ];
+    let bit_len = (data.len() as u64).wrapping_mul(8);
+    let mut tail = Vec::with_capacity(128);
+    let whole = data.len() - data.len() % 64;
+    tail.extend_from_slice(&data[whole..]);
+    tail.push(0x80);
+    while tail.len() % 64 != 56 {
+        tail.push(0);
+    }
+    tail.extend_from_slice(&bit_len.to_be_bytes());
+    for block in data[..whole].chunks_exact(64).chain(tail.chunks_exact(64)) {
+        let mut w = [0u32; 80];
+        for (i, word) in block.chunks_exact(4).enumerate() {
+            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+        }
+        for i in 16..80 {
+            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e] = h;
+        for (i, wi) in w.iter().enumerate() {
+            let (f, k) = match i {
+                0..=19 => ((b & c) | (!b & d), 0x5a82_7999),
+                20..=39 => (b ^ c ^ d, 0x6ed9_eba1),
+                40..=59 => ((b & c) | (b & d) | (c & d), 0x8f1b_bcdc),
+                _ => (b ^ c ^ d, 0xca62_c1d6),
+            };
+            let t = a
+                .rotate_left(5)
+                .wrapping_add(f)
+                .wrapping_add(e)
+                .wrapping_add(k)
+                .wrapping_add(*wi);
+            e = d;
+            d = c;
+            c = b.rotate_left(30);
+            b = a;
+            a = t;
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    let mut out = [0u8; 20];
+    for (chunk, word) in out.chunks_exact_mut(4).zip(h) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha1_matches_known_digests_and_git() {
+        assert_eq!(hex(&sha1(b"")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+        assert_eq!(
+            hex(&sha1(b"abc")),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+        // Every length around the padding boundaries, against git's own
+        // hashing of a blob (`blob <len>\0` + contents).
+        for len in 0..200 {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+            let mut object = format!("blob {len}\0").into_bytes();
+            object.extend_from_slice(&data);
+            let git = Oid::hash_object(ObjectType::Blob, &data).unwrap();
+            assert_eq!(hex(&sha1(&object)), git.to_string(), "length {len}");
+        }
+    }
+
+    #[test]
+    fn checksums_match_known_values() {
+        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
+        assert_eq!(adler32(b"Wikipedia"), 0x11e6_0398);
+        assert_eq!(adler32(&[0xff; 100_000]), {
+            let (mut a, mut b) = (1u64, 0u64);
+            for _ in 0..100_000 {
+                a = (a + 0xff) % 65521;
+                b = (b + a) % 65521;
+            }
+            ((b << 16) | a) as u32
+        });
+    }
+
+    #[test]
+    fn entry_sizes_take_as_many_bytes_as_they_need() {
+        let header = |size| {
+            let mut v = Vec::new();
+            entry_header(&mut v, 3, size);
+            v
+        };
+        assert_eq!(header(0), [0x30]);
+        assert_eq!(header(15), [0x3f]);
+        assert_eq!(header(16), [0xb0, 0x01]);
+        assert_eq!(header(2047), [0xbf, 0x7f]);
+        assert_eq!(header(2048), [0xb0, 0x80, 0x01]);
+    }
+}
