@@ -5,7 +5,8 @@
 //! sees half a pack.
 //!
 //! Objects are stored whole (no deltas) and uncompressed (zlib streams of
-//! stored blocks, as with `core.compression=0`): [`super::commit`] writes
+//! stored blocks, as with `core.compression=0`; flate2 writes them, sha1
+//! and crc32fast checksum them): [`super::commit`] writes
 //! thousands of small objects at once, and finding deltas or compressing
 //! them costs more than the whole rest of the commit. A later `git gc`
 //! repacks them small; meanwhile the pack takes less room than the same
@@ -44,7 +45,7 @@ pub fn write(dir: &Path, objects: &[Object<'_>]) -> io::Result<PathBuf> {
     for o in objects {
         let start = pack.len();
         entry_header(&mut pack, type_code(o.kind)?, o.data.len());
-        zlib_stored(&mut pack, o.data);
+        zlib_stored(&mut pack, o.data)?;
         let id: [u8; 20] =
             o.id.as_bytes()
                 .try_into()
@@ -121,20 +122,11 @@ fn entry_header(out: &mut Vec<u8>, code: u8, size: usize) {
 }
 
 /// `data` as a zlib stream of stored (uncompressed) deflate blocks.
-fn zlib_stored(out: &mut Vec<u8>, data: &[u8]) {
-    out.extend_from_slice(&[0x78, 0x01]);
-    let mut chunks = data.chunks(0xffff).peekable();
-    if chunks.peek().is_none() {
-        out.extend_from_slice(&[0x01, 0x00, 0x00, 0xff, 0xff]);
-    }
-    while let Some(chunk) = chunks.next() {
-        out.push(u8::from(chunks.peek().is_none()));
-        let len = chunk.len() as u16;
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&(!len).to_le_bytes());
-        out.extend_from_slice(chunk);
-    }
-    out.extend_from_slice(&adler32(data).to_be_bytes());
+fn zlib_stored(out: &mut Vec<u8>, data: &[u8]) -> io::Result<()> {
+    let mut z = flate2::write::ZlibEncoder::new(out, flate2::Compression::none());
+    z.write_all(data)?;
+    z.finish()?;
+    Ok(())
 }
 
 /// The index (version 2) of a pack whose sorted `entries` are
@@ -181,98 +173,14 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn adler32(data: &[u8]) -> u32 {
-    const MOD: u32 = 65521;
-    let (mut a, mut b) = (1u32, 0u32);
-    // 5552 bytes is the most that cannot overflow `b` before the modulo.
-    for chunk in data.chunks(5552) {
-        for &byte in chunk {
-            a += u32::from(byte);
-            b += a;
-        }
-        a %= MOD;
-        b %= MOD;
-    }
-    (b << 16) | a
-}
-
 fn crc32(data: &[u8]) -> u32 {
-    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        let mut t = [0u32; 256];
-        for (i, slot) in t.iter_mut().enumerate() {
-            let mut c = i as u32;
-            for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    0xedb8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-            }
-            *slot = c;
-        }
-        t
-    });
-    !data.iter().fold(!0u32, |c, &b| {
-        table[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
-    })
+    crc32fast::hash(data)
 }
 
-/// SHA-1 (FIPS 180-4) of `data`: git's checksum of packs and indexes.
+/// SHA-1: git's checksum of packs and indexes.
 fn sha1(data: &[u8]) -> [u8; 20] {
-    let mut h: [u32; 5] = [
-        0x6745_2301,
-        0xefcd_ab89,
-        0x98ba_dcfe,
-        0x1032_5476,
-        0xc3d2_e1f0,
-    ];
-    let bit_len = (data.len() as u64).wrapping_mul(8);
-    let mut tail = Vec::with_capacity(128);
-    let whole = data.len() - data.len() % 64;
-    tail.extend_from_slice(&data[whole..]);
-    tail.push(0x80);
-    while tail.len() % 64 != 56 {
-        tail.push(0);
-    }
-    tail.extend_from_slice(&bit_len.to_be_bytes());
-    for block in data[..whole].chunks_exact(64).chain(tail.chunks_exact(64)) {
-        let mut w = [0u32; 80];
-        for (i, word) in block.chunks_exact(4).enumerate() {
-            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-        }
-        for i in 16..80 {
-            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
-        }
-        let [mut a, mut b, mut c, mut d, mut e] = h;
-        for (i, wi) in w.iter().enumerate() {
-            let (f, k) = match i {
-                0..=19 => ((b & c) | (!b & d), 0x5a82_7999),
-                20..=39 => (b ^ c ^ d, 0x6ed9_eba1),
-                40..=59 => ((b & c) | (b & d) | (c & d), 0x8f1b_bcdc),
-                _ => (b ^ c ^ d, 0xca62_c1d6),
-            };
-            let t = a
-                .rotate_left(5)
-                .wrapping_add(f)
-                .wrapping_add(e)
-                .wrapping_add(k)
-                .wrapping_add(*wi);
-            e = d;
-            d = c;
-            c = b.rotate_left(30);
-            b = a;
-            a = t;
-        }
-        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
-            *x = x.wrapping_add(y);
-        }
-    }
-    let mut out = [0u8; 20];
-    for (chunk, word) in out.chunks_exact_mut(4).zip(h) {
-        chunk.copy_from_slice(&word.to_be_bytes());
-    }
-    out
+    use sha1::Digest;
+    sha1::Sha1::digest(data).into()
 }
 
 #[cfg(test)]
@@ -298,17 +206,19 @@ mod tests {
     }
 
     #[test]
-    fn checksums_match_known_values() {
+    fn stored_zlib_streams_inflate_to_their_data() {
+        use std::io::Read;
+        for len in [0usize, 1, 65_535, 65_536, 200_000] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 13 + 1) as u8).collect();
+            let mut z = Vec::new();
+            zlib_stored(&mut z, &data).unwrap();
+            let mut back = Vec::new();
+            flate2::read::ZlibDecoder::new(&z[..])
+                .read_to_end(&mut back)
+                .unwrap();
+            assert_eq!(back, data, "length {len}");
+        }
         assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
-        assert_eq!(adler32(b"Wikipedia"), 0x11e6_0398);
-        assert_eq!(adler32(&[0xff; 100_000]), {
-            let (mut a, mut b) = (1u64, 0u64);
-            for _ in 0..100_000 {
-                a = (a + 0xff) % 65521;
-                b = (b + a) % 65521;
-            }
-            ((b << 16) | a) as u32
-        });
     }
 
     #[test]
