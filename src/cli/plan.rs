@@ -376,9 +376,10 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
         Ok(staged) => {
             let _ = writeln!(
                 out,
-                "\nOn branch {} ({} commits{}):",
+                "\nOn branch {} ({} commit{}{}):",
                 staged.branch,
                 staged.commits.len(),
+                if staged.commits.len() == 1 { "" } else { "s" },
                 staged
                     .original
                     .as_deref()
