@@ -4,7 +4,7 @@
 //! host's effective users compared with what they were; a move that
 //! changes anything is refused and left out, with the reason.
 
-mod edit;
+pub(crate) mod edit;
 mod extract;
 pub mod moves;
 mod print;
@@ -171,7 +171,7 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
     }
     let disk = DiskFs::new(repo);
     let discovery = discover::discover(repo, &opts.scan.discover);
-    let graph = load::load(&disk, &discovery, progress);
+    let graph = load::load_keeping_parses(&disk, &discovery, progress);
     let mut diagnostics = discovery.diagnostics.clone();
     diagnostics.extend(graph.diagnostics.iter().cloned());
     if diagnostics.iter().any(|d| d.severity == Severity::Error) {
@@ -298,7 +298,14 @@ fn batched(
                 .map(|d| d.module.file.clone())
         })
         .collect();
+    // The scan parsed these files already.
+    let kept: HashMap<&PathBuf, &Arc<ParsedFile>> = graph.parses().collect();
     let mut trees = Trees::new();
+    for f in &files {
+        if let Some(p) = kept.get(f) {
+            trees.insert(f.clone(), Arc::clone(p));
+        }
+    }
     if read_trees(ctx.disk, &mut trees, &files).is_err() {
         return None;
     }
