@@ -379,9 +379,8 @@ fn batched(
         }
         let after_graph = load::load_with(&overlay, ctx.discovery, &load::Silent, &cache);
         let hosts: BTreeSet<String> = moves.iter().flat_map(|m| m.hosts.iter().cloned()).collect();
-        let before = verify::effective(&ctx.discovery.hosts, graph, Some(&hosts));
-        let after = verify::effective(&ctx.discovery.hosts, &after_graph, Some(&hosts));
-        let changed = verify::changed_users(&before, &after);
+        let comparison = verify::compare(&ctx.discovery.hosts, graph, &after_graph, Some(&hosts));
+        let changed = comparison.changed;
         let new_errors = after_graph
             .diagnostics
             .iter()
@@ -392,7 +391,7 @@ fn batched(
         if new_errors {
             return None;
         }
-        let lines = verify::differences(&before, &after);
+        let lines = comparison.lines;
         let before_len = moves.len();
         let culprit = |m: &UserMove| changed.contains(&(m.option, m.user.clone()));
         let reason = format!(
@@ -752,9 +751,7 @@ fn try_move(
         trees.insert(p.file.path.clone(), Arc::new(p));
     }
     let new_graph = load::load_with(&*overlay, discovery, &load::Silent, cache);
-    let before = verify::effective(&discovery.hosts, graph, Some(hosts));
-    let after = verify::effective(&discovery.hosts, &new_graph, Some(hosts));
-    let diffs = verify::differences(&before, &after);
+    let diffs = verify::compare(&discovery.hosts, graph, &new_graph, Some(hosts)).lines;
     let new_errors: Vec<&Diagnostic> = new_graph
         .diagnostics
         .iter()
