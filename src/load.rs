@@ -168,6 +168,24 @@ impl FileCache {
         );
     }
 
+    /// `prime` for many files, indexed in parallel.
+    pub fn prime_all(&mut self, fs: &dyn Fs, files: &[ParsedFile]) {
+        let outcomes: Vec<(PathBuf, Arc<FileOutcome>)> = files
+            .par_iter()
+            .map(|p| {
+                let modules = index_file(&p.file, &p.parse.tree())
+                    .into_iter()
+                    .map(|m| resolve_imports(fs, m))
+                    .collect();
+                (
+                    p.file.path.clone(),
+                    Arc::new(FileOutcome::Indexed(modules, None)),
+                )
+            })
+            .collect();
+        self.files.extend(outcomes);
+    }
+
     /// Remembers every file a load read.
     pub fn absorb(&mut self, graph: &ModuleGraph) {
         for (path, outcome) in &graph.read {

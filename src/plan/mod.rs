@@ -138,6 +138,11 @@ impl Plan {
         self.files.clone()
     }
 
+    /// `files`, without copying them.
+    pub fn changed_files(&self) -> &[FileChange] {
+        &self.files
+    }
+
     /// Per step, the files it changes, from their contents after the
     /// previous step to their contents after this one: one commit each.
     pub fn step_files(&self) -> Vec<Vec<FileChange>> {
@@ -349,14 +354,21 @@ fn batched(
         };
         let mut overlay = Overlay::new(ctx.disk);
         let mut cache = base.clone();
-        let parsed: Vec<ParsedFile> = finals
+        // Parse and check every file in parallel; the first refusal in
+        // path order counts.
+        let parsed: Vec<(ParsedFile, Result<(), String>)> = finals
             .par_iter()
-            .map(|(p, t)| ParsedFile::new(p.clone(), t.clone()))
+            .map(|(p, t)| {
+                let parsed = ParsedFile::new(p.clone(), t.clone());
+                let checked = verify::check_parse(&parsed.file.text, &parsed.parse);
+                (parsed, checked)
+            })
             .collect();
-        if let Some(bad) = parsed.iter().find_map(|p| {
-            verify::check_parse(&p.file.text, &p.parse)
+        if let Some(bad) = parsed.iter().find_map(|(p, checked)| {
+            checked
+                .as_ref()
                 .err()
-                .map(|e| (p.file.path.clone(), e))
+                .map(|e| (p.file.path.clone(), e.clone()))
         }) {
             let before = moves.len();
             let reason = format!("{}: {}", bad.0.display(), bad.1);
@@ -374,9 +386,9 @@ fn batched(
         for (p, t) in &finals {
             overlay.set(p.clone(), Some(Arc::from(t.as_str())));
         }
-        for p in &parsed {
-            cache.prime(&overlay, &p.file, &p.parse.tree());
-        }
+        let parsed: Vec<ParsedFile> = parsed.into_iter().map(|(p, _)| p).collect();
+        cache.prime_all(&overlay, &parsed);
+        drop(parsed);
         let after_graph = load::load_with(&overlay, ctx.discovery, &load::Silent, &cache);
         let hosts: BTreeSet<String> = moves.iter().flat_map(|m| m.hosts.iter().cloned()).collect();
         let comparison = verify::compare(&ctx.discovery.hosts, graph, &after_graph, Some(&hosts));
