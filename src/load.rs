@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use rnix::{ParseError, Root, SyntaxKind};
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::diagnostic::{Diagnostic, Location, codes};
 use crate::discover::{Discovery, Host};
@@ -17,6 +17,75 @@ use crate::fs::Fs;
 use crate::index::{ImportTarget, ModuleIndex, ModuleKey, index_file};
 use crate::inventory::{self, Inventory};
 use crate::source::SourceFile;
+
+/// A file's text and its parse, kept between users so each file is
+/// parsed once per change, not once per look.
+pub struct ParsedFile {
+    pub file: SourceFile,
+    pub parse: rnix::Parse<Root>,
+    /// Where its comments are, found when first asked for.
+    comments: OnceLock<Vec<crate::syntax::Range>>,
+}
+
+impl ParsedFile {
+    pub fn new(path: PathBuf, text: String) -> Self {
+        let parse = Root::parse(&text);
+        Self::from_parts(SourceFile::new(path, text), parse)
+    }
+
+    fn from_parts(file: SourceFile, parse: rnix::Parse<Root>) -> Self {
+        ParsedFile {
+            file,
+            parse,
+            comments: OnceLock::new(),
+        }
+    }
+
+    /// Where the file's comments are, in order: the comment tokens of
+    /// its tree (which holds every token of the text), or of the text
+    /// tokenized again when it did not parse.
+    pub fn comments(&self) -> &[crate::syntax::Range] {
+        self.comments.get_or_init(|| {
+            if !self.parse.errors().is_empty() {
+                return crate::plan::edit::comment_ranges(&self.file.text);
+            }
+            let root = self.parse.syntax();
+            let mut out = Vec::new();
+            green_comments(root.green(), 0, &mut out);
+            out
+        })
+    }
+}
+
+/// Appends the comment tokens under `node`, which starts at `at`; returns
+/// where it ends. Walks the green tree: no cursor is allocated.
+fn green_comments(
+    node: &rowan::GreenNodeData,
+    at: usize,
+    out: &mut Vec<crate::syntax::Range>,
+) -> usize {
+    let comment = <rnix::NixLanguage as rowan::Language>::kind_to_raw(SyntaxKind::TOKEN_COMMENT);
+    let mut at = at;
+    for child in node.children() {
+        match child {
+            rowan::NodeOrToken::Node(n) => at = green_comments(n, at, out),
+            rowan::NodeOrToken::Token(t) => {
+                let end = at + usize::from(t.text_len());
+                if t.kind() == comment {
+                    out.push((at, end));
+                }
+                at = end;
+            }
+        }
+    }
+    at
+}
+
+impl std::fmt::Debug for ParsedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ParsedFile({})", self.file.path.display())
+    }
+}
 
 /// Every module reached and the import edges between them. Modules are
 /// numbered in the order they were reached; an id indexes `modules`.
@@ -55,13 +124,25 @@ type Resolved = (Arc<ModuleIndex>, Vec<(ModuleKey, bool)>, Vec<Diagnostic>);
 
 #[derive(Debug)]
 enum FileOutcome {
-    Indexed(Vec<Resolved>),
+    /// Its modules, and its parse when the load keeps those of files
+    /// that define users (the planner edits them).
+    Indexed(Vec<Resolved>, Option<Arc<ParsedFile>>),
     Broken(Vec<Diagnostic>),
     Unreadable(Diagnostic),
 }
 
 pub fn load(fs: &dyn Fs, discovery: &Discovery, progress: &dyn Progress) -> ModuleGraph {
-    load_with(fs, discovery, progress, &FileCache::default())
+    load_files(fs, discovery, progress, &FileCache::default(), false)
+}
+
+/// Like `load`, keeping the parse of every file that defines a user
+/// (see [`ModuleGraph::parses`]), so the planner need not parse it again.
+pub fn load_keeping_parses(
+    fs: &dyn Fs,
+    discovery: &Discovery,
+    progress: &dyn Progress,
+) -> ModuleGraph {
+    load_files(fs, discovery, progress, &FileCache::default(), true)
 }
 
 /// Indexes of files that have not changed, kept between loads so that
@@ -86,8 +167,28 @@ impl FileCache {
             .into_iter()
             .map(|m| resolve_imports(fs, m))
             .collect();
-        self.files
-            .insert(file.path.clone(), Arc::new(FileOutcome::Indexed(modules)));
+        self.files.insert(
+            file.path.clone(),
+            Arc::new(FileOutcome::Indexed(modules, None)),
+        );
+    }
+
+    /// `prime` for many files, indexed in parallel.
+    pub fn prime_all(&mut self, fs: &dyn Fs, files: &[ParsedFile]) {
+        let outcomes: Vec<(PathBuf, Arc<FileOutcome>)> = files
+            .par_iter()
+            .map(|p| {
+                let modules = index_file(&p.file, &p.parse.tree())
+                    .into_iter()
+                    .map(|m| resolve_imports(fs, m))
+                    .collect();
+                (
+                    p.file.path.clone(),
+                    Arc::new(FileOutcome::Indexed(modules, None)),
+                )
+            })
+            .collect();
+        self.files.extend(outcomes);
     }
 
     /// Remembers every file a load read.
@@ -104,6 +205,16 @@ pub fn load_with(
     discovery: &Discovery,
     progress: &dyn Progress,
     cache: &FileCache,
+) -> ModuleGraph {
+    load_files(fs, discovery, progress, cache, false)
+}
+
+fn load_files(
+    fs: &dyn Fs,
+    discovery: &Discovery,
+    progress: &dyn Progress,
+    cache: &FileCache,
+    keep: bool,
 ) -> ModuleGraph {
     let mut g = ModuleGraph::default();
     let mut edges: Vec<Vec<(ModuleKey, bool)>> = Vec::new();
@@ -191,7 +302,7 @@ pub fn load_with(
             .map(|path| {
                 let outcome = match cache.files.get(&path) {
                     Some(o) => Arc::clone(o),
-                    None => Arc::new(process_file(fs, &path)),
+                    None => Arc::new(process_file(fs, &path, keep)),
                 };
                 progress.file_done(&path);
                 (path, outcome)
@@ -199,7 +310,7 @@ pub fn load_with(
             .collect();
         for (path, outcome) in outcomes {
             match &*outcome {
-                FileOutcome::Indexed(modules) => pending.extend(modules.iter().cloned()),
+                FileOutcome::Indexed(modules, _) => pending.extend(modules.iter().cloned()),
                 FileOutcome::Broken(diags) => {
                     g.diagnostics.extend(diags.iter().cloned());
                     g.broken_files.insert(path.clone());
@@ -238,6 +349,16 @@ impl ModuleGraph {
 
     pub fn get(&self, key: &ModuleKey) -> Option<&ModuleIndex> {
         self.id(key).map(|i| &*self.modules[i])
+    }
+
+    /// The parses a `load_keeping_parses` kept, by file.
+    pub fn parses(&self) -> impl Iterator<Item = (&PathBuf, &Arc<ParsedFile>)> {
+        self.read
+            .iter()
+            .filter_map(|(path, outcome)| match &**outcome {
+                FileOutcome::Indexed(_, Some(parsed)) => Some((path, parsed)),
+                _ => None,
+            })
     }
 
     /// Every module reachable from `roots` through `imports`, sorted by
@@ -332,7 +453,7 @@ fn resolve_module_path(fs: &dyn Fs, p: &Path) -> Option<PathBuf> {
     }
 }
 
-fn process_file(fs: &dyn Fs, path: &Path) -> FileOutcome {
+fn process_file(fs: &dyn Fs, path: &Path, keep: bool) -> FileOutcome {
     let text = match fs.read(path) {
         Ok(text) => text,
         Err(e) => {
@@ -350,12 +471,13 @@ fn process_file(fs: &dyn Fs, path: &Path) -> FileOutcome {
     if let Some(range) = crate::syntax::malformed(&file.text, &parse.syntax()) {
         return FileOutcome::Broken(vec![malformed_diagnostic(&file, range)]);
     }
-    FileOutcome::Indexed(
-        index_file(&file, &parse.tree())
-            .into_iter()
-            .map(|m| resolve_imports(fs, m))
-            .collect(),
-    )
+    let modules: Vec<Resolved> = index_file(&file, &parse.tree())
+        .into_iter()
+        .map(|m| resolve_imports(fs, m))
+        .collect();
+    let kept = (keep && modules.iter().any(|m| !m.0.definitions.is_empty()))
+        .then(|| Arc::new(ParsedFile::from_parts(file, parse)));
+    FileOutcome::Indexed(modules, kept)
 }
 
 /// Resolves a module's imports on disk (in the worker, so the `stat`
@@ -492,4 +614,35 @@ fn token_name(kind: SyntaxKind) -> String {
         }
     };
     s.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ParsedFile;
+    use crate::plan::edit::comment_ranges;
+
+    /// The comments found in a tree are those the tokenizer finds.
+    #[test]
+    fn tree_comments_are_the_tokenizers() {
+        let mut texts: Vec<String> = vec![
+            "# a\n{ a = \"#x\"; /* b */ b = ''\n # c\n''; # d\n}".into(),
+            "{ x = ./a/b; # c\n y = \"${/* not */ 1}\"; /**/ }".into(),
+        ];
+        let mut dirs = vec![std::path::PathBuf::from("testdata")];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == "nix") {
+                    texts.push(std::fs::read_to_string(&p).unwrap());
+                }
+            }
+        }
+        assert!(texts.len() > 50);
+        for t in texts {
+            let pf = ParsedFile::new("f.nix".into(), t.clone());
+            assert_eq!(pf.comments(), comment_ranges(&t).as_slice(), "{t}");
+        }
+    }
 }

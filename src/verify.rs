@@ -4,6 +4,7 @@
 //! attribute path, the multiset of definitions (list options as the
 //! multiset of their elements, since NixOS concatenates them).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use rnix::Root;
@@ -12,23 +13,62 @@ use rowan::ast::AstNode;
 
 use crate::analyse::dotted;
 use crate::discover::Host;
-use crate::index::{UserName, UserOption};
+use crate::index::{UserName, UserOption, Wrapper};
 use crate::load::ModuleGraph;
 use crate::syntax::{AttrName, attr_name, strip_parens};
 
 pub mod eval;
 
-/// One host's users: per (option, user), attribute path -> sorted definitions.
-pub type HostUsers = BTreeMap<(UserOption, String), BTreeMap<Vec<String>, Vec<String>>>;
+/// One host's users: per (option, user), attribute path -> sorted
+/// definitions. Borrowed from the module graph, so building it copies no
+/// text.
+pub type HostUsers<'g> = BTreeMap<(UserOption, Cow<'g, str>), BTreeMap<&'g [String], Vec<Def<'g>>>>;
 
 /// Per host, its effective users.
-pub type Effective = BTreeMap<String, HostUsers>;
+pub type Effective<'g> = BTreeMap<String, HostUsers<'g>>;
 
-pub fn effective(
+/// One definition of an attribute, as the module system merges it. Two
+/// are equal exactly when their written forms are: `element E`,
+/// `[conditional-import|]W,W|VALUE` and `[conditional-import|]W,W|empty`
+/// (a value `empty` is written as an empty definition is, so it is one).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Def<'g> {
+    /// An element of a list option, which NixOS concatenates.
+    Element(&'g str),
+    /// A value, behind its wrappers (the definition's, then the leaf's).
+    Value {
+        conditional: bool,
+        wrappers: Vec<&'g Wrapper>,
+        value: &'g str,
+    },
+    /// An empty definition (`alice = { };`).
+    Empty {
+        conditional: bool,
+        wrappers: Vec<&'g Wrapper>,
+    },
+}
+
+impl Def<'_> {
+    /// Whether its written form ends in `|empty` and holds no `(` (a
+    /// wrapper is written `If(…)`): an empty definition that adds nothing
+    /// once the user has any attribute.
+    fn adds_nothing(&self) -> bool {
+        let plain = |v: &str| v.ends_with("|empty") && !v.contains('(');
+        match self {
+            Def::Element(e) => plain(e),
+            Def::Value {
+                wrappers, value, ..
+            } => wrappers.is_empty() && plain(&format!("|{value}")),
+            Def::Empty { wrappers, .. } => wrappers.is_empty(),
+        }
+    }
+}
+
+pub fn effective<'g>(
     hosts: &[Host],
-    graph: &ModuleGraph,
+    graph: &'g ModuleGraph,
     only: Option<&BTreeSet<String>>,
-) -> Effective {
+) -> Effective<'g> {
     use rayon::prelude::*;
     hosts
         .par_iter()
@@ -38,41 +78,44 @@ pub fn effective(
 }
 
 /// One host's effective users.
-fn host_effective(graph: &ModuleGraph, host: &Host) -> HostUsers {
+fn host_effective<'g>(graph: &'g ModuleGraph, host: &Host) -> HostUsers<'g> {
     let mut users = HostUsers::new();
     for (id, conditional) in graph.closure(&graph.roots(host)) {
         for def in &graph.modules[id].definitions {
             let name = match &def.user {
-                UserName::Static(n) => n.clone(),
-                UserName::Computed(t) | UserName::Generated(t) => format!("dynamic {t}"),
+                UserName::Static(n) => Cow::Borrowed(n.as_str()),
+                UserName::Computed(t) | UserName::Generated(t) => {
+                    Cow::Owned(format!("dynamic {t}"))
+                }
             };
             let attrs = users.entry((def.option, name)).or_default();
-            let outer: Vec<String> = def.wrappers.iter().map(|w| format!("{w:?}")).collect();
-            let cond = if conditional {
-                "conditional-import|"
-            } else {
-                ""
-            };
             if def.leaves.is_empty() {
-                attrs
-                    .entry(Vec::new())
-                    .or_default()
-                    .push(format!("{cond}{}|empty", outer.join(",")));
+                attrs.entry(&[][..]).or_default().push(Def::Empty {
+                    conditional,
+                    wrappers: def.wrappers.iter().collect(),
+                });
             }
             for leaf in &def.leaves {
-                let wrapped = !outer.is_empty() || !leaf.wrappers.is_empty() || conditional;
-                let slot = attrs.entry(leaf.path.clone()).or_default();
+                let wrapped = !def.wrappers.is_empty() || !leaf.wrappers.is_empty() || conditional;
+                let slot = attrs.entry(leaf.path.as_slice()).or_default();
                 match &leaf.elements {
                     Some(els) if !wrapped && def.option.is_list_option(&leaf.path) => {
-                        slot.extend(els.iter().map(|e| format!("element {e}")));
+                        slot.extend(els.iter().map(|e| Def::Element(e.as_str())));
                     }
                     _ => {
-                        let ws: Vec<String> = outer
-                            .iter()
-                            .cloned()
-                            .chain(leaf.wrappers.iter().map(|w| format!("{w:?}")))
-                            .collect();
-                        slot.push(format!("{cond}{}|{}", ws.join(","), leaf.value));
+                        let wrappers = def.wrappers.iter().chain(&leaf.wrappers).collect();
+                        slot.push(if leaf.value == "empty" {
+                            Def::Empty {
+                                conditional,
+                                wrappers,
+                            }
+                        } else {
+                            Def::Value {
+                                conditional,
+                                wrappers,
+                                value: &leaf.value,
+                            }
+                        });
                     }
                 }
             }
@@ -80,17 +123,12 @@ fn host_effective(graph: &ModuleGraph, host: &Host) -> HostUsers {
     }
     for attrs in users.values_mut() {
         for v in attrs.values_mut() {
-            v.sort();
+            v.sort_unstable();
         }
         // An empty definition (`alice = { };`) adds nothing once the
         // user has any attribute.
         if attrs.len() > 1 {
-            attrs.retain(|path, defs| {
-                !(path.is_empty()
-                    && defs
-                        .iter()
-                        .all(|d| d.ends_with("|empty") && !d.contains('(')))
-            });
+            attrs.retain(|path, defs| !(path.is_empty() && defs.iter().all(Def::adds_nothing)));
         }
     }
     users
@@ -105,28 +143,40 @@ const PASSWORDS: &[&str] = &[
     "hashedPasswordFile",
 ];
 
+/// The users a Clan `users` instance defines in `graph`.
+pub fn service_users(graph: &ModuleGraph) -> BTreeSet<&str> {
+    graph
+        .inventories
+        .iter()
+        .flat_map(|i| i.service_users())
+        .collect()
+}
+
 /// Forgets, on both sides, the passwords of every user a Clan `users`
 /// instance defines on `after`'s side: the service supersedes them with
 /// its generated password (the plan says how to keep the old one), and
 /// nothing else about the user may change.
-pub fn supersede_passwords(before: &mut Effective, after: &mut Effective, graph: &ModuleGraph) {
-    let service: BTreeSet<&str> = graph
-        .inventories
-        .iter()
-        .flat_map(|i| i.service_users())
-        .collect();
+pub fn supersede_passwords(
+    before: &mut Effective<'_>,
+    after: &mut Effective<'_>,
+    graph: &ModuleGraph,
+) {
+    let service = service_users(graph);
+    for users in before.values_mut() {
+        forget_passwords(users, &service);
+    }
+    for users in after.values_mut() {
+        forget_passwords(users, &service);
+    }
+}
+
+fn forget_passwords(users: &mut HostUsers<'_>, service: &BTreeSet<&str>) {
     if service.is_empty() {
         return;
     }
-    for side in [before, after] {
-        for users in side.values_mut() {
-            for ((option, name), attrs) in users.iter_mut() {
-                if *option == UserOption::Users && service.contains(name.as_str()) {
-                    attrs.retain(|path, _| {
-                        !(path.len() == 1 && PASSWORDS.contains(&path[0].as_str()))
-                    });
-                }
-            }
+    for ((option, name), attrs) in users.iter_mut() {
+        if *option == UserOption::Users && service.contains(name.as_ref()) {
+            attrs.retain(|path, _| !(path.len() == 1 && PASSWORDS.contains(&path[0].as_str())));
         }
     }
 }
@@ -140,7 +190,7 @@ pub fn changed_users(before: &Effective, after: &Effective) -> BTreeSet<(UserOpt
         let a = after.get(host).unwrap_or(&empty);
         for key in b.keys().chain(a.keys()) {
             if b.get(key) != a.get(key) {
-                out.insert(key.clone());
+                out.insert((key.0, key.1.to_string()));
             }
         }
     }
@@ -153,7 +203,7 @@ pub fn differences(before: &Effective, after: &Effective) -> Vec<String> {
     let empty = BTreeMap::new();
     for (host, users_before) in before {
         let users_after = after.get(host).unwrap_or(&empty);
-        let keys: BTreeSet<&(UserOption, String)> =
+        let keys: BTreeSet<&(UserOption, Cow<str>)> =
             users_before.keys().chain(users_after.keys()).collect();
         for key in keys {
             let none = BTreeMap::new();
@@ -162,7 +212,7 @@ pub fn differences(before: &Effective, after: &Effective) -> Vec<String> {
             if a == b {
                 continue;
             }
-            let paths: BTreeSet<&Vec<String>> = b.keys().chain(a.keys()).collect();
+            let paths: BTreeSet<&&[String]> = b.keys().chain(a.keys()).collect();
             for p in paths {
                 if b.get(p) != a.get(p) {
                     out.push(format!(
@@ -176,6 +226,57 @@ pub fn differences(before: &Effective, after: &Effective) -> Vec<String> {
                 }
             }
         }
+    }
+    out
+}
+
+/// How the effective users of some hosts differ between two graphs:
+/// what `changed_users` and `differences` say of their `effective`, one
+/// host at a time, so no fleet-wide map is ever held.
+#[derive(Debug, Default)]
+pub struct Comparison {
+    pub changed: BTreeSet<(UserOption, String)>,
+    /// As `differences` words them, by host.
+    pub lines: Vec<String>,
+}
+
+pub fn compare(
+    hosts: &[Host],
+    before: &ModuleGraph,
+    after: &ModuleGraph,
+    only: Option<&BTreeSet<String>>,
+) -> Comparison {
+    use rayon::prelude::*;
+    // By name, the last host of a name standing, as in `effective`.
+    let mut by_name: BTreeMap<&str, &Host> = BTreeMap::new();
+    for h in hosts {
+        if only.is_none_or(|o| o.contains(&h.name)) {
+            by_name.insert(&h.name, h);
+        }
+    }
+    // Passwords the users service supersedes are not compared.
+    let service = service_users(after);
+    let per_host: Vec<Comparison> = by_name
+        .par_iter()
+        .map(|(name, h)| {
+            let (mut hb, mut ha) = (host_effective(before, h), host_effective(after, h));
+            forget_passwords(&mut hb, &service);
+            forget_passwords(&mut ha, &service);
+            let b = BTreeMap::from([(name.to_string(), hb)]);
+            let a = BTreeMap::from([(name.to_string(), ha)]);
+            if b == a {
+                return Comparison::default();
+            }
+            Comparison {
+                changed: changed_users(&b, &a),
+                lines: differences(&b, &a),
+            }
+        })
+        .collect();
+    let mut out = Comparison::default();
+    for c in per_host {
+        out.changed.extend(c.changed);
+        out.lines.extend(c.lines);
     }
     out
 }
@@ -259,6 +360,43 @@ fn duplicates<N: HasEntry>(node: &N) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::check_text;
+
+    /// `compare` says what `changed_users` and `differences` say of the
+    /// whole fleet's `effective`.
+    #[test]
+    fn compare_agrees_with_effective() {
+        use crate::fs::{DiskFs, Fs, Overlay};
+        use std::path::{Path, PathBuf};
+        let dir = Path::new("testdata/example");
+        let disk = DiskFs::new(dir);
+        let discovery = crate::discover::discover(dir, &Default::default());
+        let before = crate::load::load(&disk, &discovery, &crate::load::Silent);
+        let alpha = PathBuf::from("hosts/alpha/default.nix");
+        let text = disk.read(&alpha).unwrap();
+        let edits = [
+            ("\"networkmanager\"", "\"audio\""),
+            ("shell = pkgs.zsh;", "shell = pkgs.fish;"),
+            ("users.users.bob.isNormalUser = true;", ""),
+            ("shell = pkgs.zsh;", "shell = lib.mkForce pkgs.zsh;"),
+        ];
+        for (from, to) in edits {
+            assert!(text.contains(from));
+            let mut overlay = Overlay::new(&disk);
+            overlay.set(alpha.clone(), Some(text.replacen(from, to, 1).into()));
+            let after = crate::load::load(&overlay, &discovery, &crate::load::Silent);
+            let hosts = &discovery.hosts;
+            for only in [None, Some(&["alpha".to_string()].into())] {
+                let b = super::effective(hosts, &before, only);
+                let a = super::effective(hosts, &after, only);
+                let c = super::compare(hosts, &before, &after, only);
+                assert!(!c.changed.is_empty(), "{to}");
+                assert_eq!(c.changed, super::changed_users(&b, &a));
+                assert_eq!(c.lines, super::differences(&b, &a));
+            }
+            let same = super::compare(&discovery.hosts, &before, &before, None);
+            assert!(same.changed.is_empty() && same.lines.is_empty());
+        }
+    }
 
     #[test]
     fn duplicate_attributes_are_found_like_nix_does() {

@@ -216,7 +216,7 @@ pub fn plan_cmd(args: &PlanArgs) -> ExitCode {
         out.push_str(&summary(&p, color));
         out.push('\n');
         if args.stat {
-            for f in p.files() {
+            for f in p.changed_files() {
                 let diff = similar::TextDiff::from_lines(
                     f.before.as_deref().unwrap_or(""),
                     f.after.as_deref().unwrap_or(""),
@@ -240,22 +240,34 @@ pub fn plan_cmd(args: &PlanArgs) -> ExitCode {
             out.push_str(&format!(
                 " {}, {} changed\n",
                 plural(p.steps.len(), "user", "users"),
-                plural(p.files().len(), "file", "files")
+                plural(p.changed_files().len(), "file", "files")
             ));
         } else {
             use rayon::prelude::*;
             let diffs: Vec<String> = p
-                .files()
+                .changed_files()
                 .par_iter()
-                .map(|f| colour_diff(&plan::unified_diff(f), color))
+                .map(|f| {
+                    let diff = plan::unified_diff(f);
+                    if color {
+                        colour_diff(&diff, color)
+                    } else {
+                        diff
+                    }
+                })
                 .collect();
+            out.reserve(diffs.iter().map(String::len).sum());
             for d in diffs {
                 out.push_str(&d);
             }
         }
     }
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
-    if args.check && !p.is_empty() {
+    let pending = args.check && !p.is_empty();
+    // The process ends here: freeing the plan's trees one by one would
+    // only delay the exit.
+    std::mem::forget(p);
+    if pending {
         return ExitCode::from(EXIT_PENDING);
     }
     ExitCode::from(EXIT_OK)

@@ -141,33 +141,22 @@ pub fn deletion(text: &str, range: Range) -> Range {
 }
 
 /// The comments (`#` and `/* */`) inside `range`, for carrying them to
-/// the new file: found by Nix's own tokens, so a `#` in a string is not
-/// mistaken for one.
-pub fn comments_in(text: &str, range: Range) -> Vec<String> {
-    comment_ranges(text)
+/// the new file; `comments` is where `text`'s comments are
+/// ([`comment_ranges`]).
+pub fn comments_in(text: &str, comments: &[Range], range: Range) -> Vec<String> {
+    // Sorted and disjoint: skip to the first that starts inside.
+    let from = comments.partition_point(|c| c.0 < range.0);
+    comments[from..]
         .iter()
-        .filter(|c| c.0 >= range.0 && c.1 <= range.1)
+        .take_while(|c| c.0 < range.1)
+        .filter(|c| c.1 <= range.1)
         .map(|c| text[c.0..c.1].trim_end().to_string())
         .collect()
 }
 
-/// Where the comments of `text` are. The planner asks about the same
-/// files many times, so answers are kept per thread, keyed by the text's
-/// hash (which costs far less than tokenizing it again).
-fn comment_ranges(text: &str) -> std::rc::Rc<Vec<Range>> {
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-    use std::hash::{Hash, Hasher};
-    type Known = HashMap<(u64, usize), std::rc::Rc<Vec<Range>>>;
-    thread_local! {
-        static KNOWN: RefCell<Known> = RefCell::new(HashMap::new());
-    }
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut h);
-    let key = (h.finish(), text.len());
-    if let Some(hit) = KNOWN.with(|k| k.borrow().get(&key).cloned()) {
-        return hit;
-    }
+/// Where the comments of `text` are, in order: found by Nix's own
+/// tokens, so a `#` in a string is not mistaken for one.
+pub fn comment_ranges(text: &str) -> Vec<Range> {
     let mut out = Vec::new();
     let mut at = 0;
     for (kind, piece) in rnix::tokenize(text) {
@@ -176,22 +165,12 @@ fn comment_ranges(text: &str) -> std::rc::Rc<Vec<Range>> {
         }
         at += piece.len();
     }
-    let v = std::rc::Rc::new(out);
-    KNOWN.with(|k| {
-        let mut k = k.borrow_mut();
-        // Bounded: a fleet's files, not every text ever seen.
-        if k.len() > 16_384 {
-            k.clear();
-        }
-        k.insert(key, v.clone());
-    });
-    v
+    out
 }
 
 /// Where the comments right before `at` start (only spaces between
 /// them and `at`); `at` when there are none.
-pub fn comments_just_before(text: &str, at: usize) -> usize {
-    let comments = comment_ranges(text);
+pub fn comments_just_before(text: &str, comments: &[Range], at: usize) -> usize {
     let mut p = at;
     loop {
         let trimmed = text[..p].trim_end_matches([' ', '\t']).len();
@@ -297,11 +276,12 @@ mod tests {
             apply(t, &[Splice::delete(r)]).unwrap(),
             "{\n  a = 1;\n  c = 3;\n}\n"
         );
-        assert_eq!(comments_in(t, r), vec!["# about b", "# trailing"]);
         assert_eq!(
-            comments_in("{ a = \"#x\"; /* b */ }", (0, 21)),
-            vec!["/* b */"]
+            comments_in(t, &comment_ranges(t), r),
+            vec!["# about b", "# trailing"]
         );
+        let t = "{ a = \"#x\"; /* b */ }";
+        assert_eq!(comments_in(t, &comment_ranges(t), (0, 21)), vec!["/* b */"]);
     }
 
     fn tidy_apply(t: &str, ranges: Vec<Range>) -> String {

@@ -4,7 +4,7 @@
 //! host's effective users compared with what they were; a move that
 //! changes anything is refused and left out, with the reason.
 
-mod edit;
+pub(crate) mod edit;
 mod extract;
 pub mod moves;
 mod print;
@@ -158,6 +158,11 @@ impl Plan {
         self.files.clone()
     }
 
+    /// `files`, without copying them.
+    pub fn changed_files(&self) -> &[FileChange] {
+        &self.files
+    }
+
     /// Per step, the files it changes, from their contents after the
     /// previous step to their contents after this one: one commit each.
     pub fn step_files(&self) -> Vec<Vec<FileChange>> {
@@ -195,7 +200,7 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
     }
     let disk = DiskFs::new(repo);
     let discovery = discover::discover(repo, &opts.scan.discover);
-    let graph = load::load(&disk, &discovery, progress);
+    let graph = load::load_keeping_parses(&disk, &discovery, progress);
     let mut diagnostics = discovery.diagnostics.clone();
     diagnostics.extend(graph.diagnostics.iter().cloned());
     if diagnostics.iter().any(|d| d.severity == Severity::Error) {
@@ -538,7 +543,14 @@ fn batched(
         .filter(|u| movable(u) && names.contains(&u.name))
         .collect();
     let files: Vec<PathBuf> = users.iter().flat_map(|u| files_of(graph, u)).collect();
+    // The scan parsed these files already.
+    let kept: HashMap<&PathBuf, &Arc<ParsedFile>> = graph.parses().collect();
     let mut trees = Trees::new();
+    for f in &files {
+        if let Some(p) = kept.get(f) {
+            trees.insert(f.clone(), Arc::clone(p));
+        }
+    }
     if read_trees(ctx.disk, &mut trees, &files).is_err() {
         return None;
     }
@@ -586,14 +598,21 @@ fn batched(
         };
         let mut overlay = Overlay::new(ctx.disk);
         let mut cache = base.clone();
-        let parsed: Vec<ParsedFile> = finals
+        // Parse and check every file in parallel; the first refusal in
+        // path order counts.
+        let parsed: Vec<(ParsedFile, Result<(), String>)> = finals
             .par_iter()
-            .map(|(p, t)| ParsedFile::new(p.clone(), t.clone()))
+            .map(|(p, t)| {
+                let parsed = ParsedFile::new(p.clone(), t.clone());
+                let checked = verify::check_parse(&parsed.file.text, &parsed.parse);
+                (parsed, checked)
+            })
             .collect();
-        if let Some(bad) = parsed.iter().find_map(|p| {
-            verify::check_parse(&p.file.text, &p.parse)
+        if let Some(bad) = parsed.iter().find_map(|(p, checked)| {
+            checked
+                .as_ref()
                 .err()
-                .map(|e| (p.file.path.clone(), e))
+                .map(|e| (p.file.path.clone(), e.clone()))
         }) {
             let before = moves.len();
             let reason = format!("{}: {}", bad.0.display(), bad.1);
@@ -615,15 +634,13 @@ fn batched(
         for (p, t) in &finals {
             overlay.set(p.clone(), Some(Arc::from(t.as_str())));
         }
-        for p in &parsed {
-            cache.prime(&overlay, &p.file, &p.parse.tree());
-        }
+        let parsed: Vec<ParsedFile> = parsed.into_iter().map(|(p, _)| p).collect();
+        cache.prime_all(&overlay, &parsed);
+        drop(parsed);
         let after_graph = load::load_with(&overlay, ctx.after(), &load::Silent, &cache);
         let hosts: BTreeSet<String> = moves.iter().flat_map(|m| m.hosts.iter().cloned()).collect();
-        let mut before = verify::effective(&ctx.discovery.hosts, graph, Some(&hosts));
-        let mut after = verify::effective(&ctx.discovery.hosts, &after_graph, Some(&hosts));
-        verify::supersede_passwords(&mut before, &mut after, &after_graph);
-        let changed = verify::changed_users(&before, &after);
+        let comparison = verify::compare(&ctx.discovery.hosts, graph, &after_graph, Some(&hosts));
+        let changed = comparison.changed;
         let new_errors = after_graph
             .diagnostics
             .iter()
@@ -634,7 +651,7 @@ fn batched(
         if new_errors {
             return None;
         }
-        let lines = verify::differences(&before, &after);
+        let lines = comparison.lines;
         let before_len = moves.len();
         let culprit = |m: &UserMove| changed.contains(&(m.option, m.user.clone()));
         let reason = format!(
@@ -1114,10 +1131,7 @@ fn try_move(
         trees.insert(p.file.path.clone(), Arc::new(p));
     }
     let new_graph = load::load_with(&*overlay, ctx.after(), &load::Silent, cache);
-    let mut before = verify::effective(&discovery.hosts, graph, Some(hosts));
-    let mut after = verify::effective(&discovery.hosts, &new_graph, Some(hosts));
-    verify::supersede_passwords(&mut before, &mut after, &new_graph);
-    let diffs = verify::differences(&before, &after);
+    let diffs = verify::compare(&discovery.hosts, graph, &new_graph, Some(hosts)).lines;
     let new_errors: Vec<&Diagnostic> = new_graph
         .diagnostics
         .iter()

@@ -136,29 +136,14 @@ impl UserMove {
 
 /// `path` added to the `imports` of the module at `inline` (or the whole
 /// file) in `file`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ImportAdd {
     pub file: PathBuf,
     pub inline: Option<Range>,
     pub path: String,
 }
 
-/// A file's text and its parse, kept between users so each file is
-/// parsed once per change, not once per look.
-pub struct ParsedFile {
-    pub file: SourceFile,
-    pub parse: rnix::Parse<Root>,
-}
-
-impl ParsedFile {
-    pub fn new(path: PathBuf, text: String) -> Self {
-        let parse = Root::parse(&text);
-        ParsedFile {
-            file: SourceFile::new(path, text),
-            parse,
-        }
-    }
-}
+pub use crate::load::ParsedFile;
 
 /// Parsed files by path, as they are in the overlay now.
 pub type Trees = HashMap<PathBuf, std::sync::Arc<ParsedFile>>;
@@ -167,6 +152,7 @@ pub type Trees = HashMap<PathBuf, std::sync::Arc<ParsedFile>>;
 struct Parsed<'t> {
     file: &'t SourceFile,
     root: Root,
+    comments: &'t [Range],
 }
 
 /// One leaf of the user on one host, with its place in the tree.
@@ -236,6 +222,7 @@ pub fn plan_user(
                 Parsed {
                     root: t.parse.tree(),
                     file: &t.file,
+                    comments: t.comments(),
                 },
             );
         }
@@ -297,7 +284,9 @@ pub fn plan_user(
     let mut bindings: BTreeMap<String, (usize, bool, String)> = BTreeMap::new();
     let mut binding_sites: BTreeMap<String, (usize, usize, PathBuf)> = BTreeMap::new();
     let mut withs: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
-    let mut deleted: BTreeMap<PathBuf, Vec<Range>> = BTreeMap::new();
+    // By file; sorted once at the end (paths compare slowly, and there
+    // is one file per host).
+    let mut deleted: HashMap<PathBuf, Vec<Range>> = HashMap::new();
     let mut lifted_ranges: HashMap<PathBuf, Vec<Range>> = HashMap::new();
 
     let mut sites_by_path: HashMap<&Vec<String>, Vec<usize>> = HashMap::new();
@@ -519,13 +508,18 @@ pub fn plan_user(
     // other users and left to rendering, which sees every move together.
     let own_entries: HashSet<Range> = local.iter().map(|d| d.definition.range).collect();
     let mut carried: Vec<String> = Vec::new();
-    for (file, ranges) in &deleted {
-        let p = &parsed[file];
-        let nodes = cascade(&p.root, ranges, &|r| own_entries.contains(&r), &|_, _| true);
-        let lifted_here: &[Range] = lifted_ranges.get(file).map_or(&[], Vec::as_slice);
+    let mut deleted: Vec<(PathBuf, Vec<Range>)> = deleted.into_iter().collect();
+    deleted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut deletions = Vec::with_capacity(deleted.len());
+    for (file, ranges) in deleted {
+        let p = &parsed[&file];
+        let nodes = cascade(&p.root, &ranges, &|r| own_entries.contains(&r), &|_, _| {
+            true
+        });
+        let lifted_here: &[Range] = lifted_ranges.get(&file).map_or(&[], Vec::as_slice);
         for &n in &nodes {
             let r = deletion(&p.file.text, n);
-            for c in comments_in_outside(&p.file.text, r, lifted_here) {
+            for c in comments_in_outside(&p.file.text, p.comments, r, lifted_here) {
                 let attached = entries
                     .iter()
                     .any(|e| e.comments.contains(&c) || e.trailing.contains(&c));
@@ -534,8 +528,10 @@ pub fn plan_user(
                 }
             }
         }
-        mv.deletions.insert(file.clone(), nodes);
+        deletions.push((file, nodes));
     }
+    // Sorted already: built in one pass.
+    mv.deletions = deletions.into_iter().collect();
 
     // Each host imports the new module from the file that defined the user.
     let mut by_host: HashMap<&str, Vec<&&Placed<'_>>> = HashMap::new();
@@ -545,6 +541,7 @@ pub fn plan_user(
         }
     }
     let import_hosts: &[String] = if service_dir.is_some() { &[] } else { &hosts };
+    let mut added: HashSet<ImportAdd> = HashSet::new();
     for host in import_hosts {
         // The first file of the host's own that defines the user: a whole
         // file rather than an inline module, and never a frozen file.
@@ -582,7 +579,7 @@ pub fn plan_user(
             inline: d.module.inline,
             path: relative_path(from_dir, &target),
         };
-        if !mv.import_adds.contains(&add) {
+        if added.insert(add.clone()) {
             mv.import_adds.push(add);
         }
     }
@@ -737,18 +734,23 @@ struct Printed {
 
 /// The comments before a binding (the comment lines right above it and
 /// any on its line before it) and after it on its line, outside `inner`.
-fn comments_around(text: &str, entry: Range, inner: Range) -> (Vec<String>, Vec<String>) {
+fn comments_around(
+    text: &str,
+    comments: &[Range],
+    entry: Range,
+    inner: Range,
+) -> (Vec<String>, Vec<String>) {
     let ls = super::edit::line_start(text, entry.0);
     let above = if text[ls..entry.0].trim().is_empty() {
         super::edit::comment_lines_above(text, ls)
     } else {
         // Other code before it on its line: only the comments between
         // that code and the binding are its own.
-        super::edit::comments_just_before(text, entry.0)
+        super::edit::comments_just_before(text, comments, entry.0)
     };
-    let leading = comments_in_outside(text, (above, entry.0), &[inner]);
+    let leading = comments_in_outside(text, comments, (above, entry.0), &[inner]);
     let eol = super::edit::rest_of_line(text, entry.1).unwrap_or(entry.1);
-    let trailing = comments_in(text, (entry.1, eol));
+    let trailing = comments_in(text, comments, (entry.1, eol));
     (leading, trailing)
 }
 
@@ -825,7 +827,8 @@ fn lift_whole(
         .map(|s| (s.file.clone(), range_of(&s.entry)))
         .collect();
     let value_range = range_of(&s.value);
-    let (leading, trailing) = comments_around(&p.file.text, range_of(&s.entry), value_range);
+    let (leading, trailing) =
+        comments_around(&p.file.text, p.comments, range_of(&s.entry), value_range);
     let printed = Printed {
         value,
         lifted: vec![(s.file.clone(), value_range)],
@@ -844,6 +847,8 @@ fn lift_elements(
     // Each host gives up one occurrence of every common element.
     let mut elements = Vec::new();
     let mut entries = Vec::new();
+    // The entries above, to look up: a fleet has hundreds of hosts.
+    let mut whole: HashSet<(&Path, Range)> = HashSet::new();
     let mut source: Option<(Lifted, Vec<print::Element>, Places)> = None;
     let mut first_err = None;
     for sites in by_host.values() {
@@ -863,13 +868,11 @@ fn lift_elements(
             }
             if removed_all {
                 entries.push((s.file.clone(), range_of(&s.entry)));
+                whole.insert((s.file.as_path(), range_of(&s.entry)));
             }
         }
         for (s, node) in &taken {
-            if !entries
-                .iter()
-                .any(|(f, r)| f == &s.file && *r == range_of(&s.entry))
-            {
+            if !whole.contains(&(s.file.as_path(), range_of(&s.entry))) {
                 elements.push((s.file.clone(), range_of(node)));
             }
         }
@@ -909,8 +912,9 @@ fn lift_elements(
     let comments = ranges
         .iter()
         .flat_map(|(f, r)| {
-            let text = &parsed[f].file.text;
-            comments_in_outside(text, deletion(text, *r), &[*r])
+            let p = &parsed[f];
+            let text = &p.file.text;
+            comments_in_outside(text, p.comments, deletion(text, *r), &[*r])
         })
         .collect();
     let printed = Printed {
@@ -1235,7 +1239,12 @@ pub fn unused_bindings(root: &Root, deleted: &[Range]) -> Vec<Range> {
     extra
 }
 
-pub fn comments_in_outside(text: &str, r: Range, lifted: &[Range]) -> Vec<String> {
+pub fn comments_in_outside(
+    text: &str,
+    comments: &[Range],
+    r: Range,
+    lifted: &[Range],
+) -> Vec<String> {
     // Comments inside a lifted value travel with its text already.
     let mut out = Vec::new();
     let mut pieces = vec![r];
@@ -1253,7 +1262,7 @@ pub fn comments_in_outside(text: &str, r: Range, lifted: &[Range]) -> Vec<String
             .collect();
     }
     for p in pieces {
-        out.extend(comments_in(text, p));
+        out.extend(comments_in(text, comments, p));
     }
     out
 }
@@ -1469,6 +1478,7 @@ pub fn plan_shared_service(
     let p = Parsed {
         root: t.parse.tree(),
         file: &t.file,
+        comments: t.comments(),
     };
     let top = module_top(&p.root, None);
     let mut svc = ServiceMove::default();
@@ -1486,6 +1496,7 @@ pub fn plan_shared_service(
         Parsed {
             root: p.root.clone(),
             file: p.file,
+            comments: p.comments,
         },
     )]
     .into_iter()

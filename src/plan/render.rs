@@ -14,6 +14,7 @@ use crate::syntax::Range;
 /// `file`'s text after `moves` (those touching it; others are ignored).
 pub fn render_file(pf: &ParsedFile, moves: &[&UserMove]) -> Result<String, String> {
     let text = &pf.file.text;
+    let comments = pf.comments();
     let root = pf.parse.tree();
     let mut ranges: Vec<Range> = Vec::new();
     let mut imports: BTreeMap<Option<Range>, Vec<String>> = BTreeMap::new();
@@ -40,12 +41,12 @@ pub fn render_file(pf: &ParsedFile, moves: &[&UserMove]) -> Result<String, Strin
             .filter(|d| d.0 >= r.0 && d.1 <= r.1)
             .map(|d| deletion(text, *d))
             .collect();
-        comments_in_outside(text, deletion(text, r), &inner).is_empty()
+        comments_in_outside(text, comments, deletion(text, r), &inner).is_empty()
     };
     let mut nodes = cascade(&root, &ranges, &|_| false, &keeps_comments);
     let unused: Vec<Range> = unused_bindings(&root, &nodes)
         .into_iter()
-        .filter(|r| comments_in_outside(text, deletion(text, *r), &[]).is_empty())
+        .filter(|r| comments_in_outside(text, comments, deletion(text, *r), &[]).is_empty())
         .collect();
     nodes.extend(unused);
     let ranges: Vec<Range> = nodes.iter().map(|n| deletion(text, *n)).collect();
