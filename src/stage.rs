@@ -94,6 +94,8 @@ pub struct DirtyPath {
 /// to do.
 #[derive(Debug, thiserror::Error)]
 pub enum StageError {
+    #[error("{0}")]
+    Invalid(String),
     #[error(
         "`{}` is not a git repository ({reason}): run `git init` there and commit the configuration, or pass the directory of the repository that holds it",
         path.display()
@@ -941,6 +943,39 @@ pub fn commit(
     commits: &[CommitSpec],
     fault: &dyn FaultPoint,
 ) -> Result<Staged, StageError> {
+    commit_checked(repo_dir, branch, commits, fault, &|| Ok(()))
+}
+
+/// [`commit`], running `check` (a validation of the commits' contents the
+/// caller owes) on another thread while the objects are built in memory:
+/// nothing reaches the repository unless it passes, and the two costs
+/// overlap instead of adding up.
+pub fn commit_checked(
+    repo_dir: &Path,
+    branch: &str,
+    commits: &[CommitSpec],
+    fault: &dyn FaultPoint,
+    check: &(dyn Fn() -> Result<(), String> + Sync),
+) -> Result<Staged, StageError> {
+    std::thread::scope(|scope| {
+        let checking = scope.spawn(check);
+        let verdict = || match checking.join() {
+            Ok(result) => result.map_err(StageError::Invalid),
+            Err(_) => Err(StageError::Invalid(
+                "the check of the commits failed".into(),
+            )),
+        };
+        commit_inner(repo_dir, branch, commits, fault, verdict)
+    })
+}
+
+fn commit_inner(
+    repo_dir: &Path,
+    branch: &str,
+    commits: &[CommitSpec],
+    fault: &dyn FaultPoint,
+    verdict: impl FnOnce() -> Result<(), StageError>,
+) -> Result<Staged, StageError> {
     let ready = ready(repo_dir)?;
     let repo = &ready.repo;
     branch_free(repo, branch)?;
@@ -965,6 +1000,11 @@ pub fn commit(
         plans.push((message, tree));
     }
 
+    // Every object read from here on is one this run wrote from bytes it
+    // holds, or one of the original branch; hashing each again on every
+    // read (a tree is read back once per commit) buys nothing. Written
+    // trees and commits name only objects written just before them.
+    git2::opts::strict_hash_verification(false);
     // From here on every object is written to memory only, until the
     // pack (the mempack backend outranks the disk backends, so all writes
     // go to it; reads see both).
@@ -1043,6 +1083,8 @@ pub fn commit(
         room_for_new_file(&ready.workdir, path)?;
     }
 
+    // The caller's check decides before anything reaches the disk.
+    verdict()?;
     inject("before-pack".into())?;
     write_pack(repo, &written)?;
     // Short ids are unique among the objects on disk, the new ones now too.
@@ -1100,6 +1142,7 @@ pub fn commit(
 
     let mut checkout = CheckoutBuilder::new();
     checkout.safe().overwrite_ignored(false);
+
     if let Err(e) = repo.checkout_tree(parent.as_object(), Some(&mut checkout)) {
         // A safe checkout detects conflicts before it writes anything.
         let touched = e.code() != ErrorCode::Conflict;
@@ -2163,6 +2206,28 @@ mod tests {
             let staged = commit(&fx.repo, BRANCH, &specs(), &NoFaults).unwrap();
             assert_migrated(&fx, &staged, &main_before);
         }
+    }
+
+    #[test]
+    fn a_failed_check_changes_nothing_and_a_passed_one_commits() {
+        let fx = Fixture::new();
+        let main_before = fx.git(&["rev-parse", "main"]);
+        let before = fx.snapshot(true);
+        let ran = std::sync::atomic::AtomicBool::new(false);
+        let failing = || {
+            ran.store(true, std::sync::atomic::Ordering::SeqCst);
+            Err("step 2 does not parse".to_string())
+        };
+        let err = commit_checked(&fx.repo, BRANCH, &specs(), &NoFaults, &failing).unwrap_err();
+        assert!(ran.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(
+            matches!(&err, StageError::Invalid(m) if m == "step 2 does not parse"),
+            "{err:?}"
+        );
+        assert_eq!(fx.snapshot(true), before, "a failed check wrote something");
+        assert_eq!(objects_on_disk(&fx).1, 0, "no pack before the check passes");
+        let staged = commit_checked(&fx.repo, BRANCH, &specs(), &NoFaults, &|| Ok(())).unwrap();
+        assert_migrated(&fx, &staged, &main_before);
     }
 
     #[test]

@@ -368,13 +368,6 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
         };
     }
     let step_files = p.step_files();
-    if let Err(e) = plan::check_steps(&p, &step_files) {
-        eprintln!("error: an intermediate commit would not be valid Nix: {e}");
-        eprintln!(
-            "  help: this is a bug in clan-migrate; apply one user at a time with --user meanwhile"
-        );
-        return ExitCode::from(EXIT_ERROR);
-    }
     let commits: Vec<stage::CommitSpec> = p
         .steps
         .iter()
@@ -384,7 +377,20 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
             changes: files.iter().map(to_change).collect(),
         })
         .collect();
-    match stage::commit(dir, branch, &commits, &fault) {
+    // Every commit must be valid Nix on its own; checked while the
+    // commits are built, before any of them reaches the repository.
+    let check = || {
+        plan::check_steps(&p, &step_files)
+            .map_err(|e| format!("an intermediate commit would not be valid Nix: {e}"))
+    };
+    match stage::commit_checked(dir, branch, &commits, &fault, &check) {
+        Err(e @ stage::StageError::Invalid(_)) => {
+            eprintln!("error: {e}");
+            eprintln!(
+                "  help: this is a bug in clan-migrate; apply one user at a time with --user meanwhile"
+            );
+            ExitCode::from(EXIT_ERROR)
+        }
         Ok(staged) => {
             let _ = writeln!(
                 out,
