@@ -790,6 +790,9 @@ struct Written<'a> {
     /// the original tree (as its first change found it) and whether it is
     /// in the newest one.
     files: HashMap<String, (bool, bool)>,
+    /// Each tree and blob written, with the one it replaced at its path:
+    /// the base the pack stores it as a delta against.
+    bases: HashMap<Oid, Oid>,
 }
 
 impl Written<'_> {
@@ -829,6 +832,11 @@ fn build_tree<'a>(
                 tb.insert(name.as_str(), blob, mode)
                     .map_err(git_err(format!("adding `{path}` to its tree")))?;
                 written.blobs.push((blob, data));
+                if let Some((_, old)) = existing
+                    && old != blob
+                {
+                    written.bases.insert(blob, old);
+                }
                 written.file(path, existing.is_some(), true);
             }
             Node::File(None) => match existing {
@@ -878,6 +886,11 @@ fn build_tree<'a>(
         .write()
         .map_err(git_err(format!("writing tree `{dir}`")))?;
     written.objects.push(tree);
+    if let Some(b) = base
+        && b.id() != tree
+    {
+        written.bases.insert(tree, b.id());
+    }
     Ok(Some(tree))
 }
 
@@ -1180,12 +1193,17 @@ fn write_pack(repo: &Repository, written: &Written<'_>) -> Result<(), StageError
             );
         }
     }
+    // A tree or file whose previous version is in the pack is stored as
+    // a delta against it: a large directory (hosts/) rewritten by every
+    // commit, or a host file edited by several, would otherwise be stored
+    // whole each time. Chains stay as short as git's own.
     let mut entries: Vec<pack::Object<'_>> = read
         .iter()
         .map(|o| pack::Object {
             id: o.id(),
             kind: o.kind(),
             data: o.data(),
+            base: None,
         })
         .collect();
     for (id, data) in &written.blobs {
@@ -1194,9 +1212,11 @@ fn write_pack(repo: &Repository, written: &Written<'_>) -> Result<(), StageError
                 id: *id,
                 kind: ObjectType::Blob,
                 data,
+                base: None,
             });
         }
     }
+    link_deltas(&mut entries, &written.bases);
     // `commondir`: a linked work tree keeps its objects with the main one.
     let dir = repo.commondir().join("objects").join("pack");
     pack::write(&dir, &entries).map_err(|e| {
@@ -1219,6 +1239,25 @@ fn write_pack(repo: &Repository, written: &Written<'_>) -> Result<(), StageError
         ));
     }
     Ok(())
+}
+
+/// Points each object at the earlier entry it replaced, where there is
+/// one, keeping delta chains at most 50 long. Only an earlier entry: an
+/// object that came back to an older version must not become a delta of
+/// its own delta.
+fn link_deltas<'a>(entries: &mut [pack::Object<'a>], bases: &HashMap<Oid, Oid>) {
+    const MAX_DEPTH: usize = 50;
+    let index: HashMap<Oid, usize> = entries.iter().enumerate().map(|(i, o)| (o.id, i)).collect();
+    let mut depth = vec![0usize; entries.len()];
+    for at in 0..entries.len() {
+        let Some(&b) = bases.get(&entries[at].id).and_then(|b| index.get(b)) else {
+            continue;
+        };
+        if b < at && depth[b] < MAX_DEPTH && entries[b].kind == entries[at].kind {
+            depth[at] = depth[b] + 1;
+            entries[at].base = Some((entries[b].id, entries[b].data));
+        }
+    }
 }
 
 fn short_id(repo: &Repository, oid: Oid) -> String {
@@ -2175,6 +2214,61 @@ mod tests {
         let staged = commit(&fx.repo, BRANCH, &specs(), &NoFaults).unwrap();
         assert_migrated(&fx, &staged, &main_before);
         fx.git(&["fsck", "--strict"]);
+    }
+
+    #[test]
+    fn rewritten_directories_are_packed_as_deltas_git_reads() {
+        let fx = Fixture::new();
+        let many: Vec<String> = (0..300).map(|i| format!("d/f{i:03}.nix")).collect();
+        let mut specs = vec![CommitSpec {
+            message: "add".into(),
+            changes: many
+                .iter()
+                .map(|p| change(p, Some("{ }\n")))
+                .chain([change("d/x.nix", Some("a\n"))])
+                .collect(),
+        }];
+        for i in 0..80 {
+            specs.push(CommitSpec {
+                message: format!("edit {i}"),
+                changes: vec![change(&many[i * 3], Some(&format!("{{ n = {i}; }}\n")))],
+            });
+        }
+        // d/ goes back to a tree it had: it must not become a delta of
+        // its own delta.
+        for x in ["b\n", "a\n"] {
+            specs.push(CommitSpec {
+                message: format!("x {x}"),
+                changes: vec![change("d/x.nix", Some(x))],
+            });
+        }
+        let main_before = fx.git(&["rev-parse", "main"]);
+        commit(&fx.repo, BRANCH, &specs, &NoFaults).unwrap();
+        fx.git(&["fsck", "--strict"]);
+        let pack = fs::read_dir(fx.repo.join(".git/objects/pack"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "idx"))
+            .unwrap();
+        let verbose = fx.git(&["verify-pack", "-v", pack.to_str().unwrap()]);
+        let chain = |n: usize| verbose.contains(&format!("chain length = {n}:"));
+        assert!(
+            chain(1) && chain(50),
+            "deltas, and chains of at most 50:\n{verbose}"
+        );
+        assert!(!chain(51), "{verbose}");
+        // Every version reads back as written.
+        assert_eq!(fx.read("d/f009.nix"), "{ n = 3; }\n");
+        assert_eq!(fx.read("d/x.nix"), "a\n");
+        for i in [0, 41, 79] {
+            let rev = format!("{BRANCH}~{}", 81 - i);
+            let text = fx.git(&["show", &format!("{rev}:{}", many[i * 3])]);
+            assert_eq!(text.trim_end(), format!("{{ n = {i}; }}"));
+        }
+        assert_eq!(
+            fx.git(&["rev-list", "--count", &format!("{main_before}..{BRANCH}")]),
+            "83"
+        );
     }
 
     #[test]
