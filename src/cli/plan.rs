@@ -383,7 +383,7 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
         plan::check_steps(&p, &step_files)
             .map_err(|e| format!("an intermediate commit would not be valid Nix: {e}"))
     };
-    match stage::commit_checked(dir, branch, &commits, &fault, &check) {
+    let code = match stage::commit_checked(dir, branch, &commits, &fault, &check) {
         Err(e @ stage::StageError::Invalid(_)) => {
             eprintln!("error: {e}");
             eprintln!(
@@ -416,7 +416,14 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(EXIT_ERROR)
         }
-    }
+    };
+    // As for `plan`: the process ends here, and freeing the plan, every
+    // step's files and the commits' contents one by one would only delay
+    // the exit.
+    std::mem::forget(commits);
+    std::mem::forget(step_files);
+    std::mem::forget(p);
+    code
 }
 
 pub fn verify_cmd(args: &VerifyArgs) -> ExitCode {
