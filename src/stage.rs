@@ -413,6 +413,14 @@ fn open(repo_dir: &Path) -> Result<Repository, StageError> {
 }
 
 fn ready(repo_dir: &Path) -> Result<Ready, StageError> {
+    let r = ready_unchecked(repo_dir)?;
+    dirty_check(&r.repo)?;
+    Ok(r)
+}
+
+/// [`ready`] short of the dirty check, which [`commit_checked`] runs
+/// alongside building the commits.
+fn ready_unchecked(repo_dir: &Path) -> Result<Ready, StageError> {
     let repo = open(repo_dir)?;
     if repo.is_bare() {
         return Err(StageError::BareRepository {
@@ -472,8 +480,6 @@ fn ready(repo_dir: &Path) -> Result<Ready, StageError> {
         .map_err(git_err("reading the commit HEAD points to"))?
         .id();
     drop(head);
-
-    dirty_check(&repo)?;
 
     let (author, committer) = identity(&repo)?;
 
@@ -972,11 +978,20 @@ pub fn commit_checked(
 ) -> Result<Staged, StageError> {
     std::thread::scope(|scope| {
         let checking = scope.spawn(check);
-        let verdict = || match checking.join() {
-            Ok(result) => result.map_err(StageError::Invalid),
-            Err(_) => Err(StageError::Invalid(
-                "the check of the commits failed".into(),
-            )),
+        // The work tree must still be clean (nothing may have changed
+        // since the caller looked); that look, too, overlaps the build.
+        let cleaning = scope.spawn(|| open(repo_dir).and_then(|repo| dirty_check(&repo)));
+        let verdict = || {
+            match cleaning.join() {
+                Ok(result) => result?,
+                Err(_) => return Err(StageError::Invalid("the work tree check failed".into())),
+            }
+            match checking.join() {
+                Ok(result) => result.map_err(StageError::Invalid),
+                Err(_) => Err(StageError::Invalid(
+                    "the check of the commits failed".into(),
+                )),
+            }
         };
         commit_inner(repo_dir, branch, commits, fault, verdict)
     })
@@ -989,7 +1004,7 @@ fn commit_inner(
     fault: &dyn FaultPoint,
     verdict: impl FnOnce() -> Result<(), StageError>,
 ) -> Result<Staged, StageError> {
-    let ready = ready(repo_dir)?;
+    let ready = ready_unchecked(repo_dir)?;
     let repo = &ready.repo;
     branch_free(repo, branch)?;
     let mut staged = Staged {
