@@ -25,9 +25,19 @@ fn options(common: &Common, select: &Select) -> PlanOptions {
 
 /// Runs the planner, printing why when it cannot plan.
 fn make_plan(common: &Common, select: &Select) -> Result<Plan, ExitCode> {
+    report_plan(common, compute_plan(common, select))
+}
+
+/// Runs the planner with a progress bar, printing nothing else.
+fn compute_plan(common: &Common, select: &Select) -> Result<Plan, PlanError> {
     let bar = progress::Bar::new(common.quiet);
     let result = plan::plan(&common.dir, &options(common, select), &bar);
     bar.finish();
+    result
+}
+
+/// Prints the plan's diagnostics, or why there is no plan.
+fn report_plan(common: &Common, result: Result<Plan, PlanError>) -> Result<Plan, ExitCode> {
     let color = use_color(common.color, std::io::stderr().is_terminal());
     match result {
         Ok(p) => {
@@ -324,17 +334,32 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
         return ExitCode::from(EXIT_ERROR);
     }
     let branch = args.branch.as_deref().unwrap_or("clan-migrate/users");
-    if let Err(e) = stage::check_ready(dir) {
-        eprintln!("error: {e}");
-        return ExitCode::from(EXIT_ERROR);
+    // Whether the repository can take the commits is looked at while the
+    // plan is made (both only read); a refusal wins, and then nothing of
+    // the plan is printed.
+    let (ready, planned) = std::thread::scope(|scope| {
+        let ready = scope.spawn(|| {
+            stage::check_ready(dir)?;
+            if !args.no_commit {
+                stage::check_branch(dir, branch)?;
+            }
+            Ok::<(), stage::StageError>(())
+        });
+        let planned = compute_plan(&args.common, &args.select);
+        (ready.join(), planned)
+    });
+    match ready {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+        Err(_) => {
+            eprintln!("error: looking at the repository failed");
+            return ExitCode::from(EXIT_ERROR);
+        }
     }
-    if !args.no_commit
-        && let Err(e) = stage::check_branch(dir, branch)
-    {
-        eprintln!("error: {e}");
-        return ExitCode::from(EXIT_ERROR);
-    }
-    let p = match make_plan(&args.common, &args.select) {
+    let p = match report_plan(&args.common, planned) {
         Ok(p) => p,
         Err(code) => return code,
     };
