@@ -287,6 +287,9 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
             plan.files = files;
             plan.step_files =
                 StepFiles::Render(Arc::new(trees), ctx.service.map(|s| s.home.clone()));
+            // The fleet's index is large and the plan no longer needs it:
+            // freeing it is work the caller need not wait for.
+            rayon::spawn(move || drop(graph));
         }
         None => {
             // Some refusal could not be pinned on one user: plan them one
