@@ -5,8 +5,8 @@
 //! sees half a pack.
 //!
 //! Objects are stored whole (no deltas) and uncompressed (zlib streams of
-//! stored blocks, as with `core.compression=0`; flate2 writes them, sha1
-//! and crc32fast checksum them): [`super::commit`] writes
+//! stored blocks, as with `core.compression=0`; adler2, sha1 and
+//! crc32fast checksum them): [`super::commit`] writes
 //! thousands of small objects at once, and finding deltas or compressing
 //! them costs more than the whole rest of the commit. A later `git gc`
 //! repacks them small; meanwhile the pack takes less room than the same
@@ -139,7 +139,8 @@ pub fn delta(base: &[u8], target: &[u8], kind: ObjectType) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
     varint(&mut out, base.len());
     varint(&mut out, target.len());
-    let mut at: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
+    // Pieces are short and many: a cheap hash beats a DoS-safe one here.
+    let mut at: rustc_hash::FxHashMap<&[u8], usize> = Default::default();
     for (a, b) in pieces(base) {
         at.entry(&base[a..b]).or_insert(a);
     }
@@ -275,9 +276,22 @@ fn entry_header(out: &mut Vec<u8>, code: u8, size: usize) {
 
 /// `data` as a zlib stream of stored (uncompressed) deflate blocks.
 fn zlib_stored(out: &mut Vec<u8>, data: &[u8]) -> io::Result<()> {
-    let mut z = flate2::write::ZlibEncoder::new(out, flate2::Compression::none());
-    z.write_all(data)?;
-    z.finish()?;
+    // The framing is a few bytes; a deflate encoder set up per object
+    // (thousands of small ones) cost more than the rest of the pack.
+    out.reserve(data.len() + data.len() / 0xffff * 5 + 11);
+    out.extend_from_slice(&[0x78, 0x01]);
+    let mut chunks = data.chunks(0xffff).peekable();
+    if chunks.peek().is_none() {
+        out.extend_from_slice(&[0x01, 0x00, 0x00, 0xff, 0xff]);
+    }
+    while let Some(chunk) = chunks.next() {
+        out.push(u8::from(chunks.peek().is_none()));
+        let len = chunk.len() as u16;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(chunk);
+    }
+    out.extend_from_slice(&adler2::adler32_slice(data).to_be_bytes());
     Ok(())
 }
 
