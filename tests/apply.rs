@@ -8,11 +8,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::{Component, Path, PathBuf};
-use std::process::Stdio;
-use std::sync::mpsc;
-use std::time::Duration;
 
 use clan_migrate::plan::{self, PlanOptions};
 use clan_migrate::{ScanOptions, Silent};
@@ -1166,43 +1162,9 @@ fn sigkill_after_the_first_commit_leaves_everything_as_it_was() {
     let main = sb.rev("main").unwrap();
     let state = repo_state(&sb);
     let objects = objects_on_disk(&sb);
-    let mut child = sb
-        .cmd(&["apply", ".", "-q"])
-        .env("CLAN_MIGRATE_TEST_FAULT", "after-commit-1:sleep")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The fault hook says when it starts sleeping (60 s) at after-commit-1:
-    // the first commit is built, in memory.
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    loop {
-        match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(line) if line.contains("sleeping 60 s at after-commit-1") => break,
-            Ok(line) => seen.push(line),
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("apply never reached after-commit-1 ({e}); stderr:\n{seen:#?}");
-            }
-        }
-    }
-    child.kill().unwrap(); // SIGKILL
-    let status = child.wait().unwrap();
-    assert!(!status.success());
-    {
-        use std::os::unix::process::ExitStatusExt;
-        assert_eq!(status.signal(), Some(libc::SIGKILL));
-    }
+    // Killed (SIGKILL) once the fault hook says it sleeps at
+    // after-commit-1: the first commit is built, in memory.
+    common::kill_at(&sb, "after-commit-1");
     assert_eq!(
         objects_on_disk(&sb),
         objects,

@@ -24,11 +24,8 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
 
 use common::{FileState, Run, Sandbox, find_tool, tree_fingerprint};
 
@@ -128,44 +125,6 @@ fn planned_files(sb: &Sandbox) -> Vec<String> {
 // SIGKILL between the steps of `apply`
 // ---------------------------------------------------------------------------
 
-/// Starts `apply` sleeping at `point`, waits until it says it sleeps there,
-/// and kills it with SIGKILL.
-fn kill_at(sb: &Sandbox, point: &str) {
-    let mut child = sb
-        .cmd(&["apply", ".", "-q", "--color", "never"])
-        .env("CLAN_MIGRATE_TEST_FAULT", format!("{point}:sleep"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn clan-migrate");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let marker = format!("sleeping 60 s at {point}");
-    let mut seen = Vec::new();
-    loop {
-        match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(line) if line.contains(&marker) => break,
-            Ok(line) => seen.push(line),
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{point}: apply never reached the point ({e}); stderr:\n{seen:#?}");
-            }
-        }
-    }
-    child.kill().unwrap(); // SIGKILL
-    let status = child.wait().unwrap();
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(status.signal(), Some(libc::SIGKILL), "{point}: {status:?}");
-}
-
 /// Killed after some commits are built (in memory) or after they are
 /// written (as one pack) but before the branch ref: at most an unreachable
 /// pack is left, nothing else changed, a rerun just works.
@@ -173,7 +132,7 @@ fn sigkill_before_the_ref(point: &str) {
     let sb = Sandbox::committed("example");
     let main = sb.rev("main").unwrap();
     let state = repo_state(&sb);
-    kill_at(&sb, point);
+    common::kill_at(&sb, point);
     assert_eq!(repo_state(&sb), state, "{point}: the repository changed");
     assert_eq!(sb.branches(), ["main"], "{point}: a branch was left");
     assert_eq!(sb.status(), "", "{point}");
@@ -202,7 +161,7 @@ fn sigkill_before_the_checkout_leaves_only_the_branch() {
     let main = sb.rev("main").unwrap();
     let files = tree_fingerprint(&sb.repo);
     let index = std::fs::read(sb.repo.join(".git/index")).unwrap();
-    kill_at(&sb, "before-checkout");
+    common::kill_at(&sb, "before-checkout");
     // The branch holds every commit; HEAD, index and work tree are as
     // they were.
     assert_eq!(sb.branches(), [BRANCH, "main"]);

@@ -544,3 +544,45 @@ pub fn entry_modules(repo: &Path) -> Vec<(String, Vec<PathBuf>)> {
         })
         .collect()
 }
+
+/// Starts `apply` sleeping at `point`, waits until it says it sleeps there,
+/// and kills it with SIGKILL.
+pub fn kill_at(sb: &Sandbox, point: &str) {
+    use std::io::BufRead;
+    let mut child = sb
+        .cmd(&["apply", ".", "-q", "--color", "never"])
+        .env("CLAN_MIGRATE_TEST_FAULT", format!("{point}:sleep"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn clan-migrate");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let marker = format!("sleeping 60 s at {point}");
+    let mut seen = Vec::new();
+    loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(20)) {
+            Ok(line) if line.contains(&marker) => break,
+            Ok(line) => seen.push(line),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{point}: apply never reached the point ({e}); stderr:\n{seen:#?}");
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGKILL), "{point}: {status:?}");
+}
