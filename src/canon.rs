@@ -27,6 +27,18 @@ const MAX_INLINE: usize = 240;
 /// its value (guards against cycles and pathological nesting).
 const MAX_DEPTH: usize = 24;
 
+/// The form of a literal written on its own (`true`, `"a"`): the same
+/// wherever it is written, since a literal names nothing.
+pub fn literal(text: &str) -> Canon {
+    let parse = rnix::Root::parse(text);
+    let canon = Canonicalizer::new(Path::new(""));
+    parse
+        .tree()
+        .expr()
+        .map(|e| canon.canon(&e, &Scope::root()))
+        .unwrap_or_default()
+}
+
 pub struct Canonicalizer<'a> {
     /// Directory of the file, relative to the repository root.
     dir: &'a Path,

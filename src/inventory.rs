@@ -23,7 +23,6 @@ use crate::index::{
     Definition, Import, ImportTarget, Leaf, ModuleIndex, ModuleKey, UserName, UserOption,
     walk_scope_at,
 };
-use crate::scope::Scope;
 use crate::source::SourceFile;
 use crate::syntax::{
     Range, StaticEnv, StaticValue, attrpath_names, range_of, static_value, strip_parens,
@@ -32,6 +31,15 @@ use crate::syntax::{
 /// The value the service gives `hashedPasswordFile`: the path of a vars
 /// file, which no hand-written configuration has.
 pub const PASSWORD_FILE_MARK: &str = "clan vars generator user-password-";
+
+/// Password attributes a host may write that the service's generated
+/// password supersedes.
+pub const PASSWORD_ATTRS: &[&str] = &[
+    "hashedPassword",
+    "initialHashedPassword",
+    "password",
+    "initialPassword",
+];
 
 /// Diagnostic code for inventory entries the tool cannot read.
 pub const UNSUPPORTED_INVENTORY: &str = "unsupported-inventory";
@@ -108,7 +116,7 @@ pub fn read(file: &SourceFile, root: &Root, hosts: &[String]) -> Inventory {
         prefix: None,
         instances: Vec::new(),
         sets: Vec::new(),
-        clan_set: clan_set(file, root),
+        clan_set: None,
         machines: Vec::new(),
         machine_tags: BTreeMap::new(),
         modules: Vec::new(),
@@ -119,6 +127,7 @@ pub fn read(file: &SourceFile, root: &Root, hosts: &[String]) -> Inventory {
     for set in root_sets(root) {
         flatten(&set, &mut Vec::new(), &mut flats, &mut inv.sets);
     }
+    inv.clan_set = clan_set(file, root, &inv.sets);
     // `inventory` as a path step; the prefix before it is where it lives.
     let at = |path: &[String]| path.iter().position(|p| p == "inventory");
     for f in &flats {
@@ -297,14 +306,9 @@ fn users_instance(
     let root_user = user == "root";
     leaves.insert(
         0,
-        literal_leaf(
-            &canon,
-            "isNormalUser",
-            if root_user { "false" } else { "true" },
-        ),
+        literal_leaf("isNormalUser", if root_user { "false" } else { "true" }),
     );
     leaves.push(literal_leaf(
-        &canon,
         "hashedPasswordFile",
         &format!("\"{PASSWORD_FILE_MARK}{user}\""),
     ));
@@ -433,16 +437,10 @@ fn settings_leaves(
 }
 
 /// A leaf whose value is a literal the service writes.
-fn literal_leaf(canon: &Canonicalizer<'_>, name: &str, text: &str) -> Leaf {
-    let parse = Root::parse(text);
-    let value = parse
-        .tree()
-        .expr()
-        .map(|e| canon.canon(&e, &Scope::root()))
-        .unwrap_or_default();
+fn literal_leaf(name: &str, text: &str) -> Leaf {
     Leaf {
         path: vec![name.to_string()],
-        value,
+        value: crate::canon::literal(text),
         elements: None,
         wrappers: Vec::new(),
         range: Range::default(),
@@ -540,7 +538,7 @@ fn span<'f>(flats: impl Iterator<Item = &'f Flat>) -> Range {
     out.unwrap_or_default()
 }
 
-fn clan_set(file: &SourceFile, root: &Root) -> Option<Range> {
+fn clan_set(file: &SourceFile, root: &Root, sets: &[SetPlace]) -> Option<Range> {
     if file.path.file_name().is_some_and(|n| n == "clan.nix") {
         let mut expr = root.expr()?;
         loop {
@@ -562,14 +560,7 @@ fn clan_set(file: &SourceFile, root: &Root) -> Option<Range> {
         }
     }
     if file.text.contains("flakeModules") {
-        let mut sets = Vec::new();
-        for set in root_sets(root) {
-            flatten(&set, &mut Vec::new(), &mut Vec::new(), &mut sets);
-        }
-        return sets
-            .into_iter()
-            .find(|s| s.path == ["clan"])
-            .map(|s| s.range);
+        return sets.iter().find(|s| s.path == ["clan"]).map(|s| s.range);
     }
     None
 }

@@ -134,15 +134,6 @@ fn host_effective<'g>(graph: &'g ModuleGraph, host: &Host) -> HostUsers<'g> {
     users
 }
 
-/// Password attributes the Clan users service replaces.
-const PASSWORDS: &[&str] = &[
-    "hashedPassword",
-    "initialHashedPassword",
-    "password",
-    "initialPassword",
-    "hashedPasswordFile",
-];
-
 /// The users a Clan `users` instance defines in `graph`.
 pub fn service_users(graph: &ModuleGraph) -> BTreeSet<&str> {
     graph
@@ -176,7 +167,12 @@ fn forget_passwords(users: &mut HostUsers<'_>, service: &BTreeSet<&str>) {
     }
     for ((option, name), attrs) in users.iter_mut() {
         if *option == UserOption::Users && service.contains(name.as_ref()) {
-            attrs.retain(|path, _| !(path.len() == 1 && PASSWORDS.contains(&path[0].as_str())));
+            // The superseded passwords, and the file the service sets instead.
+            attrs.retain(|path, _| {
+                !(path.len() == 1
+                    && (crate::inventory::PASSWORD_ATTRS.contains(&path[0].as_str())
+                        || path[0] == "hashedPasswordFile"))
+            });
         }
     }
 }
@@ -449,20 +445,7 @@ pub fn verify_against(
     opts: &crate::ScanOptions,
 ) -> Result<VerifyReport, VerifyError> {
     let (repo, prefix) = open_repo(dir)?;
-    let (commit, label) = match against {
-        Some(rev) => {
-            let c = repo
-                .revparse_single(rev)
-                .and_then(|o| o.peel_to_commit())
-                .map_err(|e| VerifyError::BadRevision {
-                    rev: rev.to_string(),
-                    message: e.message().to_string(),
-                })?;
-            (c, rev.to_string())
-        }
-        None => branch_point(&repo)?,
-    };
-    let label = format!("{} ({label})", &commit.id().to_string()[..7]);
+    let (commit, label) = against_commit(&repo, against)?;
     let tree = commit.tree()?;
     let old = crate::gitfs::GitFs::from_tree(&repo, &tree, &prefix)?;
     let discovery = crate::discover::discover(dir, &opts.discover);
@@ -522,6 +505,30 @@ pub(crate) fn open_repo(
         .map(std::path::Path::to_path_buf)
         .unwrap_or_default();
     Ok((repo, prefix))
+}
+
+/// The commit to compare with: `against`, or by default where this branch
+/// left another local branch, else HEAD~; and how to name it
+/// (`abc1234 (main)`).
+pub(crate) fn against_commit<'r>(
+    repo: &'r git2::Repository,
+    against: Option<&str>,
+) -> Result<(git2::Commit<'r>, String), VerifyError> {
+    let (commit, label) = match against {
+        Some(rev) => {
+            let c = repo
+                .revparse_single(rev)
+                .and_then(|o| o.peel_to_commit())
+                .map_err(|e| VerifyError::BadRevision {
+                    rev: rev.to_string(),
+                    message: e.message().to_string(),
+                })?;
+            (c, rev.to_string())
+        }
+        None => branch_point(repo)?,
+    };
+    let label = format!("{} ({label})", &commit.id().to_string()[..7]);
+    Ok((commit, label))
 }
 
 /// The newest commit where HEAD's history meets another local branch's,

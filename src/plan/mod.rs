@@ -231,6 +231,7 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
         ..Plan::default()
     };
     let wanted = |name: &str| opts.users.is_empty() || opts.users.iter().any(|u| u == name);
+    let service_users = verify::service_users(&graph);
     let mut names: BTreeSet<String> = BTreeSet::new();
     for u in &analysis.users {
         if !wanted(&u.name) || u.status == Status::Dynamic {
@@ -242,10 +243,7 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
             && u.status == Status::Shared
             && u.option == UserOption::Users
             && !opts.users.is_empty()
-            && !graph
-                .inventories
-                .iter()
-                .any(|i| i.service_users().contains(u.name.as_str()));
+            && !service_users.contains(u.name.as_str());
         if u.status == Status::Repeated || to_service {
             names.insert(u.name.clone());
         } else if !opts.users.is_empty() {
@@ -378,11 +376,7 @@ fn service_ctx(
     if !after.inventory_files.contains(&home.file) {
         after.inventory_files.push(home.file.clone());
     }
-    let existing: BTreeSet<&str> = graph
-        .inventories
-        .iter()
-        .flat_map(|i| i.service_users())
-        .collect();
+    let existing = verify::service_users(graph);
     let mutable = mutable_sites(repo, discovery, graph);
     let conflicts: BTreeMap<&str, &service::MutableSite> = mutable
         .iter()

@@ -53,13 +53,17 @@ pub enum Target {
     Service { dir: PathBuf },
 }
 
-/// Attributes the users service replaces with its generated password.
-pub const PASSWORD_ATTRS: &[&str] = &[
-    "hashedPassword",
-    "initialHashedPassword",
-    "password",
-    "initialPassword",
-];
+fn is_password(path: &[String]) -> bool {
+    path.len() == 1 && crate::inventory::PASSWORD_ATTRS.contains(&path[0].as_str())
+}
+
+/// A password written as a plain string, unwrapped: what the command
+/// that keeps it can carry.
+fn password_literal(s: &Site<'_>) -> Option<String> {
+    ast::Str::cast(s.value.clone())
+        .and_then(|v| crate::syntax::string_literal(&v))
+        .filter(|_| s.leaf.wrappers.is_empty())
+}
 
 /// A password a host set, which the service supersedes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -303,18 +307,14 @@ pub fn plan_user(
         }
         if let Some(svc) = mv.service.as_mut()
             && user.option == UserOption::Users
-            && path.len() == 1
-            && PASSWORD_ATTRS.contains(&path[0].as_str())
+            && is_password(path)
         {
             // Superseded on every host that sets it, whatever it says.
             for s in by_host.values().flatten() {
                 if let Some(reason) = &s.blocked {
                     return Err(format!("{label} on {}: {reason}", s.host));
                 }
-                let literal = ast::Str::cast(s.value.clone())
-                    .and_then(|v| crate::syntax::string_literal(&v))
-                    .filter(|_| s.leaf.wrappers.is_empty());
-                let Some(value) = literal else {
+                let Some(value) = password_literal(s) else {
                     return Err(format!(
                         "{label} on {} is not a plain string, so the command that keeps it cannot be written",
                         s.host
@@ -1511,11 +1511,9 @@ pub fn plan_shared_service(
             });
             continue;
         }
-        if s.leaf.path.len() == 1 && PASSWORD_ATTRS.contains(&s.leaf.path[0].as_str()) {
-            let value = ast::Str::cast(s.value.clone())
-                .and_then(|v| crate::syntax::string_literal(&v))
-                .filter(|_| s.leaf.wrappers.is_empty())
-                .ok_or_else(|| format!("{label} is not a plain string"))?;
+        if is_password(&s.leaf.path) {
+            let value =
+                password_literal(s).ok_or_else(|| format!("{label} is not a plain string"))?;
             for h in d.hosts.iter() {
                 svc.passwords.push(Password {
                     host: h.clone(),

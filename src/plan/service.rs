@@ -65,12 +65,7 @@ pub fn ineligible(user: &User<'_>) -> Option<String> {
 
 fn is_true(canon: &str) -> bool {
     thread_local! {
-        static TRUE: String = {
-            let parse = rnix::Root::parse("true");
-            let dir = Path::new("");
-            let c = crate::canon::Canonicalizer::new(dir);
-            parse.tree().expr().map(|e| c.canon(&e, &crate::scope::Scope::root())).unwrap_or_default()
-        };
+        static TRUE: String = crate::canon::literal("true");
     }
     TRUE.with(|t| t == canon)
 }

@@ -125,20 +125,7 @@ struct Evaluated {
 /// branch, else HEAD~).
 pub fn verify_eval(dir: &Path, against: Option<&str>) -> Result<EvalReport, VerifyError> {
     let (repo, prefix) = super::open_repo(dir)?;
-    let (commit, label) = match against {
-        Some(rev) => {
-            let c = repo
-                .revparse_single(rev)
-                .and_then(|o| o.peel_to_commit())
-                .map_err(|e| VerifyError::BadRevision {
-                    rev: rev.to_string(),
-                    message: e.message().to_string(),
-                })?;
-            (c, rev.to_string())
-        }
-        None => super::branch_point(&repo)?,
-    };
-    let against = format!("{} ({label})", &commit.id().to_string()[..7]);
+    let (commit, against) = super::against_commit(&repo, against)?;
     let tree = commit.tree()?;
     // git2 objects stay on this thread; the copies are plain directories.
     let before = FlakeCopy::of_tree(&repo, &tree, &prefix);
