@@ -586,3 +586,33 @@ pub fn kill_at(sb: &Sandbox, point: &str) {
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(libc::SIGKILL), "{point}: {status:?}");
 }
+
+/// After an `apply` on a `Sandbox::committed` repository that read
+/// `before`: the work tree now, and the files that changed, asserting that
+/// none was deleted and that the commits since `main` hold exactly them.
+pub fn changed_by_apply(
+    sb: &Sandbox,
+    before: &BTreeMap<PathBuf, Vec<u8>>,
+    case: &str,
+) -> (
+    BTreeMap<PathBuf, Vec<u8>>,
+    std::collections::BTreeSet<PathBuf>,
+) {
+    let after = read_tree(&sb.repo);
+    let changed: std::collections::BTreeSet<PathBuf> = after
+        .iter()
+        .filter(|(path, bytes)| before.get(*path) != Some(*bytes))
+        .map(|(path, _)| path.clone())
+        .collect();
+    let removed: Vec<&PathBuf> = before.keys().filter(|p| !after.contains_key(*p)).collect();
+    assert!(removed.is_empty(), "{case}: files deleted: {removed:?}");
+    assert_eq!(
+        sb.git(&["diff", "--name-only", "main", "HEAD"])
+            .lines()
+            .map(PathBuf::from)
+            .collect::<std::collections::BTreeSet<_>>(),
+        changed,
+        "{case}: the commits hold exactly the changed files"
+    );
+    (after, changed)
+}
