@@ -187,11 +187,7 @@ pub fn attr(name: &str) -> String {
     if plain {
         name.to_string()
     } else {
-        let escaped = name
-            .replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace("${", "\\${");
-        format!("\"{escaped}\"")
+        crate::nix::string_literal(name)
     }
 }
 

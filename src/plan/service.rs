@@ -339,7 +339,10 @@ fn instance(user: &str, moves: &[&UserMove], machines: &[String], indent: usize)
     }
     out.push_str(&format!("{p2}roles.default.settings = {{\n"));
     let p4 = " ".repeat(indent + 4);
-    out.push_str(&format!("{p4}user = {};\n", nix_string(user)));
+    out.push_str(&format!(
+        "{p4}user = {};\n",
+        crate::nix::string_literal(user)
+    ));
     if !groups.is_empty() {
         out.push_str(&format!("{p4}groups = {};\n", list(&groups, indent + 4)));
     }
@@ -392,12 +395,6 @@ fn list(items: &[String], indent: usize) -> String {
             s
         }
     }
-}
-
-fn nix_string(s: &str) -> String {
-    serde_json::to_string(s)
-        .unwrap_or_default()
-        .replace("${", "\\${")
 }
 
 /// What the service changes for one user, for the plan's summary and
