@@ -4,13 +4,14 @@
 //! into place, so that a reader (which finds packs by their index) never
 //! sees half a pack.
 //!
-//! Objects are stored whole (no deltas) and uncompressed (zlib streams of
-//! stored blocks, as with `core.compression=0`; adler2, sha1 and
-//! crc32fast checksum them): [`super::commit`] writes
-//! thousands of small objects at once, and finding deltas or compressing
-//! them costs more than the whole rest of the commit. A later `git gc`
-//! repacks them small; meanwhile the pack takes less room than the same
-//! objects loose (each a file of its own, a whole file system block).
+//! Objects are stored uncompressed (zlib streams of stored blocks, as
+//! with `core.compression=0`; adler2, sha1 and crc32fast checksum them),
+//! a rewritten tree or file as a delta against its previous version in
+//! the same pack: [`super::commit`] writes thousands of small objects at
+//! once, and compressing them costs more than the whole rest of the
+//! commit. A later `git gc` repacks them small; meanwhile the pack takes
+//! less room than the same objects loose (each a file of its own, a whole
+//! file system block).
 //!
 //! Nothing here knows the repository: [`write`] takes the object ids, kinds
 //! and contents, and the directory.
@@ -20,6 +21,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use git2::{ObjectType, Oid};
+use rayon::prelude::*;
 
 /// One object to pack.
 pub struct Object<'a> {
@@ -45,18 +47,22 @@ pub fn write(dir: &Path, objects: &[Object<'_>]) -> io::Result<PathBuf> {
     pack.extend_from_slice(&count.to_be_bytes());
     // (id, crc32 of the entry, offset), for the index.
     let mut entries: Vec<([u8; 20], u32, u64)> = Vec::with_capacity(objects.len());
-    for o in objects {
+    // Each delta depends on its two objects only.
+    let deltas: Vec<Option<Vec<u8>>> = objects
+        .par_iter()
+        .map(|o| o.base.map(|(_, base)| delta(base, o.data, o.kind)))
+        .collect();
+    for (o, d) in objects.iter().zip(deltas) {
         let start = pack.len();
-        match o.base {
-            Some((base_id, base)) => {
+        match (o.base, d) {
+            (Some((base_id, _)), Some(d)) => {
                 // REF_DELTA: the base's id, then the instructions that
                 // rebuild this object from it.
-                let d = delta(base, o.data, o.kind);
                 entry_header(&mut pack, OBJ_REF_DELTA, d.len());
                 pack.extend_from_slice(base_id.as_bytes());
                 zlib_stored(&mut pack, &d)?;
             }
-            None => {
+            _ => {
                 entry_header(&mut pack, type_code(o.kind)?, o.data.len());
                 zlib_stored(&mut pack, o.data)?;
             }
