@@ -20,7 +20,9 @@
 //!    ref is never written at all.
 //! 5. The branch is checked out with a *safe* checkout (files that differ
 //!    from `HEAD` are never overwritten, ignored files are never clobbered),
-//!    `HEAD` is pointed at it and the index is written.
+//!    `HEAD` is pointed at it and the index is written. Where git would
+//!    write the files unconverted, the tool writes them itself (`checkout`),
+//!    with the same checks; otherwise libgit2 does.
 //!
 //! [`write_worktree`] is the `--no-commit` variant: the same refusals, then
 //! all or nothing: every file written to a temporary file first, then all
@@ -32,6 +34,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+mod checkout;
 mod objects;
 mod pack;
 use std::borrow::Cow;
@@ -794,10 +797,10 @@ struct Builder<'r, 'a> {
     /// Each directory written so far (work-tree-relative, `""` the root):
     /// its entries as of the newest commit and the id of its tree then.
     dirs: HashMap<String, (objects::Dir, Option<Oid>)>,
-    /// Per file written or deleted (work-tree-relative): whether it was in
-    /// the original tree (as its first change found it) and whether it is
-    /// in the newest one.
-    files: HashMap<String, (bool, bool)>,
+    /// Per file written or deleted (work-tree-relative): its mode and id
+    /// in the original tree (as its first change found it) and in the
+    /// newest one, there with its contents.
+    files: HashMap<String, checkout::File<'a>>,
 }
 
 impl<'r, 'a> Builder<'r, 'a> {
@@ -810,8 +813,19 @@ impl<'r, 'a> Builder<'r, 'a> {
         }
     }
 
-    fn file(&mut self, path: String, existed: bool, exists: bool) {
-        self.files.entry(path).or_insert((existed, exists)).1 = exists;
+    fn file(
+        &mut self,
+        path: String,
+        before: Option<(i32, Oid)>,
+        after: Option<checkout::Blob<'a>>,
+    ) {
+        self.files
+            .entry(path)
+            .or_insert(checkout::File {
+                before,
+                after: None,
+            })
+            .after = after;
     }
 
     /// Makes the tree of directory `dir` (whose tree is `base` in the
@@ -853,7 +867,15 @@ impl<'r, 'a> Builder<'r, 'a> {
                         existing.map(|(_, id)| id),
                     );
                     entries.set(name.as_bytes(), mode, blob);
-                    self.file(path, existing.is_some(), true);
+                    self.file(
+                        path,
+                        existing,
+                        Some(checkout::Blob {
+                            mode,
+                            id: blob,
+                            data,
+                        }),
+                    );
                 }
                 Node::File(None) => match existing {
                     None => {
@@ -861,7 +883,7 @@ impl<'r, 'a> Builder<'r, 'a> {
                     }
                     Some((m, _)) if m == MODE_BLOB || m == MODE_EXEC || m == MODE_LINK => {
                         entries.remove(name.as_bytes());
-                        self.file(path, true, false);
+                        self.file(path, existing, None);
                     }
                     Some((m, _)) => return Err(invalid(&path, cannot_write(m))),
                 },
@@ -1059,7 +1081,7 @@ fn commit_inner(
     let mut added: Vec<&String> = builder
         .files
         .iter()
-        .filter(|(_, (existed, exists))| !existed && *exists)
+        .filter(|(_, f)| f.before.is_none() && f.after.is_some())
         .map(|(path, _)| path)
         .collect();
     added.sort();
@@ -1136,22 +1158,30 @@ fn commit_inner(
     };
     inject("before-checkout".into()).map_err(|e| not_checked_out(e, false))?;
 
-    let mut checkout = CheckoutBuilder::new();
-    checkout.safe().overwrite_ignored(false);
-
-    if let Err(e) = repo.checkout_tree(tip.as_object(), Some(&mut checkout)) {
-        // A safe checkout detects conflicts before it writes anything.
-        let touched = e.code() != ErrorCode::Conflict;
-        return Err(not_checked_out(
-            git_err(format!("checking out `{branch}`"))(e),
-            touched,
-        ));
+    if checkout::plain(repo, &builder.files, builder.dirs.values().map(|(d, _)| d)) {
+        checkout::write(repo, &ready.workdir, &builder.files)
+            .map_err(|(e, touched)| not_checked_out(e, touched))?;
+        repo.set_head(&refname).map_err(|e| {
+            not_checked_out(git_err(format!("pointing HEAD at `{branch}`"))(e), true)
+        })?;
+    } else {
+        let mut checkout = CheckoutBuilder::new();
+        checkout.safe().overwrite_ignored(false);
+        if let Err(e) = repo.checkout_tree(tip.as_object(), Some(&mut checkout)) {
+            // A safe checkout detects conflicts before it writes anything.
+            let touched = e.code() != ErrorCode::Conflict;
+            return Err(not_checked_out(
+                git_err(format!("checking out `{branch}`"))(e),
+                touched,
+            ));
+        }
+        repo.set_head(&refname).map_err(|e| {
+            not_checked_out(git_err(format!("pointing HEAD at `{branch}`"))(e), true)
+        })?;
+        repo.index()
+            .and_then(|mut index| index.write())
+            .map_err(|e| not_checked_out(git_err("writing the index")(e), true))?;
     }
-    repo.set_head(&refname)
-        .map_err(|e| not_checked_out(git_err(format!("pointing HEAD at `{branch}`"))(e), true))?;
-    repo.index()
-        .and_then(|mut index| index.write())
-        .map_err(|e| not_checked_out(git_err("writing the index")(e), true))?;
 
     Ok(staged)
 }
@@ -1958,7 +1988,9 @@ mod tests {
             fx.git(&["log", "-1", "--format=%an <%ae>|%cn <%ce>", BRANCH]),
             "Stage Test <stage@example.com>|Stage Test <stage@example.com>"
         );
-        // The work tree has the new content and is clean.
+        // The work tree has the new content and is clean, down to the
+        // index's stat data (diff-files trusts it and reads no file).
+        assert_eq!(fx.git(&["diff-files", "--name-status"]), "");
         assert_eq!(fx.read("users/alice/default.nix"), ALICE);
         assert_eq!(fx.read("hosts/a/configuration.nix"), HOST_A2);
         assert_eq!(fx.read("hosts/b/configuration.nix"), HOST_B2);
@@ -2010,6 +2042,55 @@ mod tests {
             check_branch(&fx.repo, BRANCH),
             Err(StageError::InvalidBranchName { .. })
         ));
+    }
+
+    /// With attributes git converts files on checkout: the tool leaves the
+    /// checkout to git then, and the work tree is what git makes of it.
+    #[test]
+    fn files_git_converts_are_checked_out_by_git() {
+        let fx = Fixture::new();
+        fx.write(".gitattributes", "*.nix text eol=crlf\n");
+        fx.git(&["add", ".gitattributes"]);
+        fx.git(&["commit", "-q", "-m", "crlf"]);
+        // Checked out again under the attribute, as a clone would be.
+        fx.git(&["rm", "-q", "--cached", "-r", "."]);
+        fx.git(&["reset", "-q", "--hard"]);
+        commit(&fx.repo, BRANCH, &specs(), &NoFaults).unwrap();
+        assert_eq!(
+            fx.read("users/alice/default.nix"),
+            ALICE.replace('\n', "\r\n")
+        );
+        assert_eq!(fx.read("scripts/deploy.sh"), DEPLOY2);
+        assert_eq!(fx.status(), "");
+    }
+
+    /// A file edited after the checks (by another process) is not
+    /// overwritten: the checkout refuses before writing anything.
+    #[test]
+    fn a_file_changed_before_the_checkout_is_not_overwritten() {
+        let fx = Fixture::new();
+        let hook = Hook(|point: &str| {
+            if point == "before-checkout" {
+                fs::write(fx.repo.join("hosts/b/configuration.nix"), "# mine\n").unwrap();
+            }
+            Ok(())
+        });
+        let err = commit(&fx.repo, BRANCH, &specs(), &hook).unwrap_err();
+        let StageError::NotCheckedOut {
+            worktree_touched, ..
+        } = &err
+        else {
+            panic!("unexpected {err:?}");
+        };
+        assert!(!worktree_touched, "{err}");
+        assert!(
+            err.to_string().contains("hosts/b/configuration.nix"),
+            "{err}"
+        );
+        assert_eq!(fx.read("hosts/b/configuration.nix"), "# mine\n");
+        assert_eq!(fx.read("hosts/a/configuration.nix"), HOST_A);
+        assert!(!fx.repo.join("users").exists());
+        assert_eq!(fx.git(&["symbolic-ref", "HEAD"]), "refs/heads/main");
     }
 
     #[test]
