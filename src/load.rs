@@ -163,32 +163,12 @@ impl FileCache {
     /// Indexes a file the caller has parsed already (a planned change),
     /// so the next load need not read or parse it again.
     pub fn prime(&mut self, fs: &dyn Fs, file: &SourceFile, root: &Root) {
-        let modules = index_file(file, root)
-            .into_iter()
-            .map(|m| resolve_imports(fs, m))
-            .collect();
-        self.files.insert(
-            file.path.clone(),
-            Arc::new(FileOutcome::Indexed(modules, None)),
-        );
+        self.insert(Primed::new(fs, file, root));
     }
 
-    /// `prime` for many files, indexed in parallel.
-    pub fn prime_all(&mut self, fs: &dyn Fs, files: &[ParsedFile]) {
-        let outcomes: Vec<(PathBuf, Arc<FileOutcome>)> = files
-            .par_iter()
-            .map(|p| {
-                let modules = index_file(&p.file, &p.parse.tree())
-                    .into_iter()
-                    .map(|m| resolve_imports(fs, m))
-                    .collect();
-                (
-                    p.file.path.clone(),
-                    Arc::new(FileOutcome::Indexed(modules, None)),
-                )
-            })
-            .collect();
-        self.files.extend(outcomes);
+    /// Stores what [`Primed::new`] made.
+    pub fn insert(&mut self, primed: Primed) {
+        self.files.insert(primed.0, primed.1);
     }
 
     /// Remembers every file a load read.
@@ -196,6 +176,23 @@ impl FileCache {
         for (path, outcome) in &graph.read {
             self.files.insert(path.clone(), Arc::clone(outcome));
         }
+    }
+}
+
+/// A parsed file's index, made apart from the cache (on any thread) and
+/// then stored with [`FileCache::insert`].
+pub struct Primed(PathBuf, Arc<FileOutcome>);
+
+impl Primed {
+    pub fn new(fs: &dyn Fs, file: &SourceFile, root: &Root) -> Primed {
+        let modules = index_file(file, root)
+            .into_iter()
+            .map(|m| resolve_imports(fs, m))
+            .collect();
+        Primed(
+            file.path.clone(),
+            Arc::new(FileOutcome::Indexed(modules, None)),
+        )
     }
 }
 

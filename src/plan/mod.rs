@@ -594,23 +594,34 @@ fn batched(
             }
         };
         let mut overlay = Overlay::new(ctx.disk);
-        let mut cache = base.clone();
-        // Parse and check every file in parallel; the first refusal in
-        // path order counts.
-        let parsed: Vec<(ParsedFile, Result<(), String>)> = finals
+        for (p, t) in &finals {
+            overlay.set(p.clone(), Some(Arc::from(t.as_str())));
+        }
+        // Parse, check and index every file in parallel, each parse freed
+        // as soon as its file is indexed; the first refusal in path order
+        // counts.
+        let checked: Vec<Result<load::Primed, (PathBuf, String)>> = finals
             .par_iter()
             .map(|(p, t)| {
-                let parsed = ParsedFile::new(p.clone(), t.clone());
-                let checked = verify::check_parse(&parsed.file.text, &parsed.parse);
-                (parsed, checked)
+                let file = crate::source::SourceFile::new(p.clone(), t.clone());
+                let parse = rnix::Root::parse(&file.text);
+                verify::check_parse(&file.text, &parse)
+                    .map(|()| load::Primed::new(&overlay, &file, &parse.tree()))
+                    .map_err(|e| (p.clone(), e))
             })
             .collect();
-        if let Some(bad) = parsed.iter().find_map(|(p, checked)| {
-            checked
-                .as_ref()
-                .err()
-                .map(|e| (p.file.path.clone(), e.clone()))
-        }) {
+        let mut cache = base.clone();
+        let mut bad = None;
+        for c in checked {
+            match c {
+                Ok(primed) => cache.insert(primed),
+                Err(e) => {
+                    bad = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(bad) = bad {
             let before = moves.len();
             let reason = format!("{}: {}", bad.0.display(), bad.1);
             drop_moves(
@@ -628,12 +639,6 @@ fn batched(
             }
             continue;
         }
-        for (p, t) in &finals {
-            overlay.set(p.clone(), Some(Arc::from(t.as_str())));
-        }
-        let parsed: Vec<ParsedFile> = parsed.into_iter().map(|(p, _)| p).collect();
-        cache.prime_all(&overlay, &parsed);
-        drop(parsed);
         let after_graph = load::load_with(&overlay, ctx.after(), &load::Silent, &cache);
         let hosts: BTreeSet<String> = moves.iter().flat_map(|m| m.hosts.iter().cloned()).collect();
         let comparison = verify::compare(&ctx.discovery.hosts, graph, &after_graph, Some(&hosts));
