@@ -542,7 +542,7 @@ fn batched(
     let files: Vec<PathBuf> = users.iter().flat_map(|u| files_of(graph, u)).collect();
     // The scan parsed these files already.
     let kept: HashMap<&PathBuf, &Arc<ParsedFile>> = graph.parses().collect();
-    let mut trees = Trees::new();
+    let mut trees = Trees::default();
     for f in &files {
         if let Some(p) = kept.get(f) {
             trees.insert(f.clone(), Arc::clone(p));
@@ -924,13 +924,13 @@ fn sequential(
     let mut steps = Vec::new();
     let mut per_step = Vec::new();
     let mut overlay = Overlay::new(ctx.disk);
-    let mut trees = Trees::new();
+    let mut trees = Trees::default();
     let mut cache = FileCache::default();
     cache.absorb(&graph);
     let mut graph = graph;
     // The inventory is rendered from its original text with every move
     // accepted so far.
-    let mut inventory = Trees::new();
+    let mut inventory = Trees::default();
     let _ = read_trees(ctx.disk, &mut inventory, &ctx.inventory_files());
     let mut accepted: Vec<UserMove> = Vec::new();
     for name in names {

@@ -3,7 +3,9 @@
 //! imports the module. Every attribute that cannot move safely stays, with
 //! the reason.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::{Path, PathBuf};
 
 use rnix::ast::{self, HasEntry};
@@ -211,7 +213,7 @@ pub fn plan_user(
         .into_iter()
         .collect();
 
-    let mut parsed: HashMap<PathBuf, Parsed<'_>> = HashMap::new();
+    let mut parsed: HashMap<PathBuf, Parsed<'_>> = HashMap::default();
     for d in &local {
         let path = &d.module.file;
         if !parsed.contains_key(path) {
@@ -249,9 +251,11 @@ pub fn plan_user(
         } else {
             None
         };
+        let mut finder = Finder::new(&p.root);
         for leaf in &d.definition.leaves {
             sites.push(locate(
                 p,
+                &mut finder,
                 top.as_ref(),
                 d.hosts[0].as_str(),
                 leaf,
@@ -277,7 +281,7 @@ pub fn plan_user(
 
     // Paths in the order the first host writes them.
     let mut paths: Vec<&Vec<String>> = Vec::new();
-    let mut seen_paths: HashSet<&Vec<String>> = HashSet::new();
+    let mut seen_paths: HashSet<&Vec<String>> = HashSet::default();
     for s in &sites {
         if seen_paths.insert(&s.leaf.path) {
             paths.push(&s.leaf.path);
@@ -290,10 +294,10 @@ pub fn plan_user(
     let mut withs: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
     // By file; sorted once at the end (paths compare slowly, and there
     // is one file per host).
-    let mut deleted: HashMap<PathBuf, Vec<Range>> = HashMap::new();
-    let mut lifted_ranges: HashMap<PathBuf, Vec<Range>> = HashMap::new();
+    let mut deleted: HashMap<PathBuf, Vec<Range>> = HashMap::default();
+    let mut lifted_ranges: HashMap<PathBuf, Vec<Range>> = HashMap::default();
 
-    let mut sites_by_path: HashMap<&Vec<String>, Vec<usize>> = HashMap::new();
+    let mut sites_by_path: HashMap<&Vec<String>, Vec<usize>> = HashMap::default();
     for (i, site) in sites.iter().enumerate() {
         sites_by_path.entry(&site.leaf.path).or_default().push(i);
     }
@@ -534,14 +538,14 @@ pub fn plan_user(
     mv.deletions = deletions.into_iter().collect();
 
     // Each host imports the new module from the file that defined the user.
-    let mut by_host: HashMap<&str, Vec<&&Placed<'_>>> = HashMap::new();
+    let mut by_host: HashMap<&str, Vec<&&Placed<'_>>> = HashMap::default();
     for d in &local {
         if !frozen.contains(&d.module.file) {
             by_host.entry(d.hosts[0].as_str()).or_default().push(d);
         }
     }
     let import_hosts: &[String] = if service_dir.is_some() { &[] } else { &hosts };
-    let mut added: HashSet<ImportAdd> = HashSet::new();
+    let mut added: HashSet<ImportAdd> = HashSet::default();
     for host in import_hosts {
         // The first file of the host's own that defines the user: a whole
         // file rather than an inline module, and never a frozen file.
@@ -848,7 +852,7 @@ fn lift_elements(
     let mut elements = Vec::new();
     let mut entries = Vec::new();
     // The entries above, to look up: a fleet has hundreds of hosts.
-    let mut whole: HashSet<(&Path, Range)> = HashSet::new();
+    let mut whole: HashSet<(&Path, Range)> = HashSet::default();
     let mut source: Option<(Lifted, Vec<print::Element>, Places)> = None;
     let mut first_err = None;
     for sites in by_host.values() {
@@ -973,22 +977,51 @@ pub fn module_top(root: &Root, inline: Option<Range>) -> Option<ast::AttrSet> {
 
 /// The outermost node spanning exactly `range`.
 pub fn find_node(root: &Root, range: Range) -> Option<SyntaxNode> {
-    let tr = TextRange::new(
-        TextSize::from(range.0 as u32),
-        TextSize::from(range.1 as u32),
-    );
-    let start = match root.syntax().covering_element(tr) {
-        rowan::NodeOrToken::Node(n) => n,
-        rowan::NodeOrToken::Token(t) => t.parent()?,
-    };
-    start
-        .ancestors()
-        .take_while(|n| n.text_range() == tr)
-        .last()
+    Finder::new(root).find(range)
+}
+
+/// Finds nodes by range, each search starting from where the last one
+/// ended: ranges looked up one after the other are mostly close together
+/// (the leaves of one definition), and going down from the root every
+/// time, through the many entries of a host's top set, cost more than the
+/// rest of planning a user.
+pub struct Finder {
+    last: SyntaxNode,
+}
+
+impl Finder {
+    pub fn new(root: &Root) -> Self {
+        Finder {
+            last: root.syntax().clone(),
+        }
+    }
+
+    /// The outermost node spanning exactly `range`.
+    pub fn find(&mut self, range: Range) -> Option<SyntaxNode> {
+        let tr = TextRange::new(
+            TextSize::from(range.0 as u32),
+            TextSize::from(range.1 as u32),
+        );
+        let mut from = self.last.clone();
+        while !from.text_range().contains_range(tr) {
+            from = from.parent()?;
+        }
+        let start = match from.covering_element(tr) {
+            rowan::NodeOrToken::Node(n) => n,
+            rowan::NodeOrToken::Token(t) => t.parent()?,
+        };
+        let found = start
+            .ancestors()
+            .take_while(|n| n.text_range() == tr)
+            .last()?;
+        self.last = found.clone();
+        Some(found)
+    }
 }
 
 fn locate<'a>(
     p: &Parsed,
+    finder: &mut Finder,
     top: Option<&ast::AttrSet>,
     host: &'a str,
     leaf: &'a Leaf,
@@ -1003,7 +1036,7 @@ fn locate<'a>(
         list: None,
         blocked: def_blocked,
     };
-    let Some(node) = find_node(&p.root, leaf.range) else {
+    let Some(node) = finder.find(leaf.range) else {
         site.blocked
             .get_or_insert("its place in the file was not found".into());
         return site;
@@ -1089,8 +1122,9 @@ pub fn cascade(
 ) -> Vec<Range> {
     let mut deleted: HashSet<Range> = ranges.iter().copied().collect();
     let mut queue: Vec<Range> = ranges.iter().copied().filter(|r| !stop(*r)).collect();
+    let mut finder = Finder::new(root);
     while let Some(r) = queue.pop() {
-        let Some(node) = find_node(root, r) else {
+        let Some(node) = finder.find(r) else {
             continue;
         };
         let Some(parent) = node.parent() else {
@@ -1171,7 +1205,7 @@ pub fn unused_bindings(root: &Root, deleted: &[Range]) -> Vec<Range> {
     let mut del: Vec<Range> = deleted.to_vec();
     let mut extra = Vec::new();
     loop {
-        let mut uses: HashMap<Range, (usize, usize)> = HashMap::new();
+        let mut uses: HashMap<Range, (usize, usize)> = HashMap::default();
         for ident in root.syntax().descendants().filter_map(ast::Ident::cast) {
             let parent = ident.syntax().parent().map(|p| p.kind());
             if matches!(
@@ -1481,6 +1515,7 @@ pub fn plan_shared_service(
         comments: t.comments(),
     };
     let top = module_top(&p.root, None);
+    let mut finder = Finder::new(&p.root);
     let mut svc = ServiceMove::default();
     let mut deletions: BTreeMap<PathBuf, Vec<Range>> = BTreeMap::new();
     let mut moved = Vec::new();
@@ -1489,7 +1524,7 @@ pub fn plan_shared_service(
         .definition
         .leaves
         .iter()
-        .map(|leaf| locate(&p, top.as_ref(), "module", leaf, None))
+        .map(|leaf| locate(&p, &mut finder, top.as_ref(), "module", leaf, None))
         .collect();
     let parsed: HashMap<PathBuf, Parsed<'_>> = [(
         file.clone(),

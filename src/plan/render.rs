@@ -3,7 +3,9 @@
 //! them together, so containers that several users share go only when
 //! all of them have left, and one `imports` list takes every new import.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashSet as HashSet;
 
 use super::edit::{self, Splice, deletion};
 use super::moves::{
