@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use rustc_hash::FxHashMap;
 
 /// Read access to a repository, by paths relative to its root.
 pub trait Fs: Sync {
@@ -17,12 +19,17 @@ pub trait Fs: Sync {
 /// The repository as it is on disk.
 pub struct DiskFs {
     root: PathBuf,
+    /// `is_file` answers: each import is resolved again when a plan is
+    /// verified, and a `stat` costs more than a look-up. One run sees one
+    /// state of the tree.
+    files: Mutex<FxHashMap<PathBuf, bool>>,
 }
 
 impl DiskFs {
     pub fn new(root: &Path) -> Self {
         DiskFs {
             root: root.to_path_buf(),
+            files: Mutex::default(),
         }
     }
 }
@@ -35,7 +42,14 @@ impl Fs for DiskFs {
     }
 
     fn is_file(&self, rel: &Path) -> bool {
-        self.root.join(rel).is_file()
+        let known = self.files.lock().ok().and_then(|f| f.get(rel).copied());
+        known.unwrap_or_else(|| {
+            let is = self.root.join(rel).is_file();
+            if let Ok(mut f) = self.files.lock() {
+                f.insert(rel.to_path_buf(), is);
+            }
+            is
+        })
     }
 
     fn is_dir(&self, rel: &Path) -> bool {

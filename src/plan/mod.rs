@@ -128,6 +128,19 @@ pub struct Plan {
     /// rendered from the parsed originals when asked for (only `apply`
     /// needs them, so `plan` does not pay for them).
     step_files: StepFiles,
+    /// The fleet's index the plan was made from. The plan no longer needs
+    /// it, but freeing it is work: it goes when the plan goes (and a
+    /// command that ends with the plan need never free it).
+    index: Retained,
+}
+
+#[derive(Clone, Default)]
+struct Retained(Option<Arc<load::ModuleGraph>>);
+
+impl std::fmt::Debug for Retained {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Retained" } else { "None" })
+    }
 }
 
 #[derive(Clone, Default)]
@@ -285,9 +298,7 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
             plan.files = files;
             plan.step_files =
                 StepFiles::Render(Arc::new(trees), ctx.service.map(|s| s.home.clone()));
-            // The fleet's index is large and the plan no longer needs it:
-            // freeing it is work the caller need not wait for.
-            rayon::spawn(move || drop(graph));
+            plan.index = Retained(Some(Arc::new(graph)));
         }
         None => {
             // Some refusal could not be pinned on one user: plan them one

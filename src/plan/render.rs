@@ -46,7 +46,7 @@ pub fn render_file(pf: &ParsedFile, moves: &[&UserMove]) -> Result<String, Strin
         comments_in_outside(text, comments, deletion(text, r), &inner).is_empty()
     };
     let mut nodes = cascade(&root, &ranges, &|_| false, &keeps_comments);
-    let unused: Vec<Range> = unused_bindings(&root, &nodes)
+    let unused: Vec<Range> = unused_bindings(&root, text, &nodes)
         .into_iter()
         .filter(|r| comments_in_outside(text, comments, deletion(text, *r), &[]).is_empty())
         .collect();
