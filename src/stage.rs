@@ -1158,7 +1158,8 @@ fn commit_inner(
     };
     inject("before-checkout".into()).map_err(|e| not_checked_out(e, false))?;
 
-    if checkout::plain(repo, &builder.files, builder.dirs.values().map(|(d, _)| d)) {
+    let dirs = builder.dirs.iter().map(|(path, (d, _))| (path, d));
+    if checkout::plain(repo, &ready.workdir, &builder.files, dirs) {
         checkout::write(repo, &ready.workdir, &builder.files)
             .map_err(|(e, touched)| not_checked_out(e, touched))?;
         repo.set_head(&refname).map_err(|e| {
@@ -2062,6 +2063,19 @@ mod tests {
         );
         assert_eq!(fx.read("scripts/deploy.sh"), DEPLOY2);
         assert_eq!(fx.status(), "");
+    }
+
+    /// Attributes only in the work tree (ignored there) count as well.
+    #[test]
+    fn attributes_only_in_the_work_tree_hand_the_checkout_to_git() {
+        let fx = Fixture::new();
+        fx.write(".git/info/exclude", ".gitattributes\n");
+        fx.write(".gitattributes", "*.nix text eol=crlf\n");
+        commit(&fx.repo, BRANCH, &specs(), &NoFaults).unwrap();
+        assert_eq!(
+            fx.read("users/alice/default.nix"),
+            ALICE.replace('\n', "\r\n")
+        );
     }
 
     /// A file edited after the checks (by another process) is not

@@ -41,14 +41,16 @@ pub struct File<'a> {
 }
 
 /// Whether git would write the files byte for byte as committed: no
-/// `.gitattributes` in any directory the commits touched (`dirs`, every
-/// ancestor of every changed file) and none elsewhere, no `core.autocrlf`,
+/// `.gitattributes` in any directory the commits touched (`dirs`, by
+/// work-tree-relative path: every ancestor of every changed file), neither
+/// committed nor in the work tree, and none elsewhere; no `core.autocrlf`,
 /// no sparse checkout, and no index entry of a changed file with flags
 /// that change how checkout treats it.
 pub fn plain<'d>(
     repo: &Repository,
+    workdir: &Path,
     files: &HashMap<String, File<'_>>,
-    mut dirs: impl Iterator<Item = &'d objects::Dir>,
+    mut dirs: impl Iterator<Item = (&'d String, &'d objects::Dir)>,
 ) -> bool {
     if !cfg!(unix) {
         return false;
@@ -74,10 +76,12 @@ pub fn plain<'d>(
     {
         return false;
     }
-    if dirs.any(|d| d.get(b".gitattributes").is_some())
-        || files
-            .keys()
-            .any(|p| p.rsplit('/').next() == Some(".gitattributes"))
+    if dirs.any(|(path, d)| {
+        d.get(b".gitattributes").is_some()
+            || fs::symlink_metadata(workdir.join(path).join(".gitattributes")).is_ok()
+    }) || files
+        .keys()
+        .any(|p| p.rsplit('/').next() == Some(".gitattributes"))
     {
         return false;
     }
