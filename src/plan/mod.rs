@@ -182,7 +182,9 @@ impl Plan {
         match &self.step_files {
             StepFiles::None => vec![Vec::new(); self.steps.len()],
             StepFiles::Known(v) => v.clone(),
-            StepFiles::Render(trees, home) => files_of_steps(trees, home.as_ref(), &self.steps),
+            StepFiles::Render(trees, home) => {
+                files_of_steps(trees, home.as_ref(), &self.steps, &self.files)
+            }
         }
     }
 }
@@ -811,7 +813,13 @@ fn files_of_steps(
     trees: &Trees,
     home: Option<&service::Home>,
     steps: &[Step],
+    finals: &[FileChange],
 ) -> Vec<Vec<FileChange>> {
+    // A file's last step leaves it as the whole plan does: rendered already.
+    let finals: HashMap<&Path, &str> = finals
+        .iter()
+        .filter_map(|f| Some((f.path.as_path(), f.after.as_deref()?)))
+        .collect();
     // Per file, the steps that touch it and their moves, in order; files
     // are independent, so each file's history is rendered in parallel.
     let mut per_file: HashMap<&Path, Vec<(usize, Vec<&UserMove>)>> = HashMap::new();
@@ -829,9 +837,13 @@ fn files_of_steps(
             let mut before = pf.file.text.clone();
             history
                 .iter()
-                .map(|(k, ms)| {
+                .enumerate()
+                .map(|(i, (k, ms))| {
                     so_far.extend(ms);
-                    let after = render::render_file(pf, &so_far).expect("rendered in full before");
+                    let after = match finals.get(f) {
+                        Some(text) if i + 1 == history.len() => text.to_string(),
+                        _ => render::render_file(pf, &so_far).expect("rendered in full before"),
+                    };
                     let change = FileChange {
                         path: f.to_path_buf(),
                         before: Some(std::mem::replace(&mut before, after.clone())),

@@ -126,16 +126,19 @@ pub fn write(
         })
         .collect();
     if !conflicts.is_empty() {
+        let mut named = conflicts[..conflicts.len().min(super::DIRTY_LIST_LIMIT)].join("; ");
+        if conflicts.len() > super::DIRTY_LIST_LIMIT {
+            named += &format!("; … and {} more", conflicts.len() - super::DIRTY_LIST_LIMIT);
+        }
         let e = git2::Error::new(
             ErrorCode::Conflict,
             ErrorClass::Checkout,
             format!(
-                "{} prevent checkout: {}",
+                "{} prevent checkout: {named}",
                 match conflicts.len() {
                     1 => "1 conflict".to_string(),
                     n => format!("{n} conflicts"),
                 },
-                conflicts.join("; ")
             ),
         );
         return Err((git_err("checking out the branch")(e), false));

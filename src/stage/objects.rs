@@ -125,7 +125,14 @@ impl Dir {
             } else {
                 &k[..]
             };
-            out.extend_from_slice(format!("{mode:o} ").as_bytes());
+            match *mode {
+                MODE_TREE => out.extend_from_slice(b"40000 "),
+                0o100644 => out.extend_from_slice(b"100644 "),
+                0o100755 => out.extend_from_slice(b"100755 "),
+                0o120000 => out.extend_from_slice(b"120000 "),
+                0o160000 => out.extend_from_slice(b"160000 "),
+                m => out.extend_from_slice(format!("{m:o} ").as_bytes()),
+            }
             out.extend_from_slice(name);
             out.push(0);
             out.extend_from_slice(id.as_bytes());
