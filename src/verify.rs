@@ -302,6 +302,33 @@ pub fn check_parse(text: &str, parse: &rnix::Parse<Root>) -> Result<(), String> 
 }
 
 fn duplicates<N: HasEntry>(node: &N) -> Result<(), String> {
+    // Two bindings can clash only when their paths start with the same
+    // name; most sets have none such, and telling so needs no names
+    // written out. A name that is not a plain identifier counts as
+    // possibly shared.
+    let mut first: Vec<Option<rowan::SyntaxToken<rnix::NixLanguage>>> = Vec::new();
+    for entry in node.entries() {
+        match &entry {
+            ast::Entry::AttrpathValue(av) => {
+                first.push(
+                    av.attrpath()
+                        .and_then(|p| p.attrs().next())
+                        .and_then(|a| match a {
+                            ast::Attr::Ident(i) => i.ident_token(),
+                            _ => None,
+                        }),
+                );
+            }
+            ast::Entry::Inherit(_) => first.push(None),
+        }
+    }
+    if first.iter().all(Option::is_some) {
+        let mut names: Vec<&str> = first.iter().flatten().map(|t| t.text()).collect();
+        names.sort_unstable();
+        if names.windows(2).all(|w| w[0] != w[1]) {
+            return Ok(());
+        }
+    }
     // Each path bound: whether its value is a set literal (which may merge).
     let mut bound: Vec<(Vec<String>, bool)> = Vec::new();
     for entry in node.entries() {
@@ -403,6 +430,9 @@ mod tests {
         assert!(check_text("let a = 1; a = 2; in a").is_err());
         assert!(check_text("{ inherit a; a = 1; }").is_err());
         assert!(check_text("{ a = ").is_err());
+        assert!(check_text("{ inherit a a; }").is_err());
+        assert!(check_text("{ a.b = 1; \"a\".b = 2; }").is_err());
+        assert!(check_text("{ a = 1; b = 2; c.d = 3; }").is_ok());
     }
 }
 
