@@ -147,8 +147,10 @@ pub fn write(
         .par_iter()
         .map(|(path, f)| put(workdir, path, f))
         .collect();
+    // As it is on disk now, not as it was when first read.
     let mut index = repo
         .index()
+        .and_then(|mut i| i.read(false).map(|()| i))
         .map_err(|e| (git_err("reading the index")(e), true))?;
     for ((path, _), w) in files.iter().zip(written) {
         let entry = w.map_err(|e| {
