@@ -40,18 +40,27 @@ pub struct Object<'a> {
 pub fn write(dir: &Path, objects: &[Object<'_>]) -> io::Result<PathBuf> {
     let count = u32::try_from(objects.len())
         .map_err(|_| io::Error::other("too many objects for one pack"))?;
-    let mut pack =
-        Vec::with_capacity(12 + 20 + objects.iter().map(|o| o.data.len() + 32).sum::<usize>());
-    pack.extend_from_slice(b"PACK");
-    pack.extend_from_slice(&2u32.to_be_bytes());
-    pack.extend_from_slice(&count.to_be_bytes());
-    // (id, crc32 of the entry, offset), for the index.
-    let mut entries: Vec<([u8; 20], u32, u64)> = Vec::with_capacity(objects.len());
     // Each delta depends on its two objects only.
     let deltas: Vec<Option<Vec<u8>>> = objects
         .par_iter()
         .map(|o| o.base.map(|(_, base)| delta(base, o.data, o.kind)))
         .collect();
+    // What is stored is mostly deltas, far smaller than the objects:
+    // room for exactly that (entry header, base id, zlib framing).
+    let stored: usize = objects
+        .iter()
+        .zip(&deltas)
+        .map(|(o, d)| {
+            let n = d.as_ref().map_or(o.data.len(), Vec::len);
+            n + n / 0xffff * 5 + 16 + 20 + 11
+        })
+        .sum();
+    let mut pack = Vec::with_capacity(12 + 20 + stored);
+    pack.extend_from_slice(b"PACK");
+    pack.extend_from_slice(&2u32.to_be_bytes());
+    pack.extend_from_slice(&count.to_be_bytes());
+    // (id, crc32 of the entry, offset), for the index.
+    let mut entries: Vec<([u8; 20], u32, u64)> = Vec::with_capacity(objects.len());
     for (o, d) in objects.iter().zip(deltas) {
         let start = pack.len();
         match (o.base, d) {
