@@ -134,12 +134,14 @@ pub struct Plan {
     index: Retained,
 }
 
+/// Indexes the plan was made and verified with, kept only to be freed
+/// with the plan.
 #[derive(Clone, Default)]
-struct Retained(Option<Arc<load::ModuleGraph>>);
+struct Retained(Vec<Arc<dyn std::any::Any + Send + Sync>>);
 
 impl std::fmt::Debug for Retained {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "Retained" } else { "None" })
+        write!(f, "Retained({})", self.0.len())
     }
 }
 
@@ -292,7 +294,8 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
         opts,
         service: service.as_ref(),
     };
-    let batch = batched(&ctx, &graph, &analysis, &names, &mut plan);
+    let mut retained = Vec::new();
+    let batch = batched(&ctx, &graph, &analysis, &names, &mut plan, &mut retained);
     drop(analysis);
     match batch {
         Some((steps, files, trees)) => {
@@ -300,7 +303,8 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
             plan.files = files;
             plan.step_files =
                 StepFiles::Render(Arc::new(trees), ctx.service.map(|s| s.home.clone()));
-            plan.index = Retained(Some(Arc::new(graph)));
+            retained.push(Arc::new(graph));
+            plan.index = Retained(retained);
         }
         None => {
             // Some refusal could not be pinned on one user: plan them one
@@ -546,6 +550,7 @@ fn batched(
     analysis: &analyse::Analysis<'_>,
     names: &BTreeSet<String>,
     plan: &mut Plan,
+    retained: &mut Vec<Arc<dyn std::any::Any + Send + Sync>>,
 ) -> Option<(Vec<Step>, Vec<FileChange>, Trees)> {
     let users: Vec<&analyse::User<'_>> = analysis
         .users
@@ -661,6 +666,8 @@ fn batched(
             .iter()
             .any(|d| d.severity == Severity::Error);
         if changed.is_empty() && !new_errors {
+            retained.push(Arc::new(after_graph));
+            retained.push(Arc::new(cache));
             break;
         }
         if new_errors {
