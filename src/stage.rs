@@ -2065,6 +2065,47 @@ mod tests {
         assert_eq!(fx.status(), "");
     }
 
+    /// The tool writes the files itself only where git would write them
+    /// unconverted.
+    #[test]
+    fn files_are_written_directly_only_without_conversion() {
+        let fx = Fixture::new();
+        let plain = |fx: &Fixture| {
+            let repo = Repository::open(&fx.repo).unwrap();
+            let files = HashMap::from([(
+                "hosts/a/configuration.nix".to_string(),
+                checkout::File {
+                    before: None,
+                    after: None,
+                },
+            )]);
+            let dirs: HashMap<String, objects::Dir> =
+                HashMap::from([(String::new(), objects::Dir::default())]);
+            checkout::plain(&repo, &fx.repo, &files, dirs.iter())
+        };
+        assert!(plain(&fx));
+        fx.git(&["config", "core.autocrlf", "input"]);
+        assert!(!plain(&fx));
+        fx.git(&["config", "core.autocrlf", "false"]);
+        assert!(plain(&fx));
+        fx.git(&["config", "core.sparseCheckout", "true"]);
+        assert!(!plain(&fx));
+        fx.git(&["config", "--unset", "core.sparseCheckout"]);
+        fx.git(&[
+            "update-index",
+            "--assume-unchanged",
+            "hosts/a/configuration.nix",
+        ]);
+        assert!(!plain(&fx));
+        fx.git(&[
+            "update-index",
+            "--no-assume-unchanged",
+            "hosts/a/configuration.nix",
+        ]);
+        fx.write(".gitattributes", "*.sh text\n");
+        assert!(!plain(&fx));
+    }
+
     /// Attributes only in the work tree (ignored there) count as well.
     #[test]
     fn attributes_only_in_the_work_tree_hand_the_checkout_to_git() {
