@@ -15,6 +15,8 @@ use std::collections::{BTreeMap, HashSet};
 use git2::{ObjectType, Oid, Signature, Tree};
 use sha1::{Digest, Sha1};
 
+use super::{MODE_BLOB, MODE_COMMIT, MODE_EXEC, MODE_LINK, MODE_TREE};
+
 /// One object made, with the object it replaced at its path (the base the
 /// pack may store it as a delta against).
 pub struct Made<'a> {
@@ -71,8 +73,6 @@ pub struct Dir {
     entries: BTreeMap<Vec<u8>, (i32, Oid)>,
 }
 
-const MODE_TREE: i32 = 0o040000;
-
 fn key(name: &[u8], mode: i32) -> Vec<u8> {
     let mut k = Vec::with_capacity(name.len() + 1);
     k.extend_from_slice(name);
@@ -127,10 +127,10 @@ impl Dir {
             };
             match *mode {
                 MODE_TREE => out.extend_from_slice(b"40000 "),
-                0o100644 => out.extend_from_slice(b"100644 "),
-                0o100755 => out.extend_from_slice(b"100755 "),
-                0o120000 => out.extend_from_slice(b"120000 "),
-                0o160000 => out.extend_from_slice(b"160000 "),
+                MODE_BLOB => out.extend_from_slice(b"100644 "),
+                MODE_EXEC => out.extend_from_slice(b"100755 "),
+                MODE_LINK => out.extend_from_slice(b"120000 "),
+                MODE_COMMIT => out.extend_from_slice(b"160000 "),
                 m => out.extend_from_slice(format!("{m:o} ").as_bytes()),
             }
             out.extend_from_slice(name);
