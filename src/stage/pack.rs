@@ -52,7 +52,7 @@ pub fn write(dir: &Path, objects: &[Object<'_>]) -> io::Result<PathBuf> {
         .zip(&deltas)
         .map(|(o, d)| {
             let n = d.as_ref().map_or(o.data.len(), Vec::len);
-            n + n / 0xffff * 5 + 16 + 20 + 11
+            16 + 20 + zlib_stored_len(n)
         })
         .sum();
     let mut pack = Vec::with_capacity(12 + 20 + stored);
@@ -289,11 +289,17 @@ fn entry_header(out: &mut Vec<u8>, code: u8, size: usize) {
     out.push(byte);
 }
 
+/// At most how long [`zlib_stored`] makes `n` bytes: the zlib header,
+/// 5 bytes per block of up to 64 KiB, the Adler-32.
+fn zlib_stored_len(n: usize) -> usize {
+    n + n / 0xffff * 5 + 11
+}
+
 /// `data` as a zlib stream of stored (uncompressed) deflate blocks.
 fn zlib_stored(out: &mut Vec<u8>, data: &[u8]) -> io::Result<()> {
     // The framing is a few bytes; a deflate encoder set up per object
     // (thousands of small ones) cost more than the rest of the pack.
-    out.reserve(data.len() + data.len() / 0xffff * 5 + 11);
+    out.reserve(zlib_stored_len(data.len()));
     out.extend_from_slice(&[0x78, 0x01]);
     let mut chunks = data.chunks(0xffff).peekable();
     if chunks.peek().is_none() {
