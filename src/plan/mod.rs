@@ -816,6 +816,15 @@ fn steps_of(moves: Vec<UserMove>) -> Vec<Step> {
 
 /// Each step's files, every file rendered with every move up to that
 /// step, so each commit holds exactly that user's change.
+/// Each changed file's text once every step is applied (deleted files
+/// have none).
+fn final_texts(files: &[FileChange]) -> HashMap<&Path, &str> {
+    files
+        .iter()
+        .filter_map(|f| Some((f.path.as_path(), f.after.as_deref()?)))
+        .collect()
+}
+
 fn files_of_steps(
     trees: &Trees,
     home: Option<&service::Home>,
@@ -823,10 +832,7 @@ fn files_of_steps(
     finals: &[FileChange],
 ) -> Vec<Vec<FileChange>> {
     // A file's last step leaves it as the whole plan does: rendered already.
-    let finals: HashMap<&Path, &str> = finals
-        .iter()
-        .filter_map(|f| Some((f.path.as_path(), f.after.as_deref()?)))
-        .collect();
+    let finals = final_texts(finals);
     // Per file, the steps that touch it and their moves, in order; files
     // are independent, so each file's history is rendered in parallel.
     let mut per_file: HashMap<&Path, Vec<(usize, Vec<&UserMove>)>> = HashMap::new();
@@ -920,11 +926,7 @@ fn merge_steps(per_step: &[Vec<FileChange>]) -> Vec<FileChange> {
 /// not pass [`verify::check_parse`]): only the texts in between are parsed
 /// here.
 pub fn check_steps(plan: &Plan, step_files: &[Vec<FileChange>]) -> Result<(), String> {
-    let finals: HashMap<&Path, &str> = plan
-        .files
-        .iter()
-        .filter_map(|f| Some((f.path.as_path(), f.after.as_deref()?)))
-        .collect();
+    let finals = final_texts(&plan.files);
     let all: Vec<&FileChange> = step_files
         .iter()
         .flatten()
