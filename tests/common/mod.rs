@@ -616,3 +616,30 @@ pub fn changed_by_apply(
     );
     (after, changed)
 }
+
+/// After an `apply --no-commit` on a `Sandbox::committed` repository whose
+/// `HEAD` was `head`: no commit was made, `main` is the only branch and is
+/// checked out, every file of `expected` holds its planned contents, and
+/// nothing is staged. Returns `git status`, one line per changed file.
+pub fn assert_written_uncommitted(
+    sb: &Sandbox,
+    head: &str,
+    expected: &[clan_migrate::plan::FileChange],
+) -> String {
+    assert_eq!(sb.rev("HEAD").unwrap(), head, "--no-commit made a commit");
+    assert_eq!(sb.head_branch(), "main");
+    assert_eq!(sb.branches(), ["main"]);
+    for change in expected {
+        assert_eq!(
+            Some(sb.read(change.path.to_str().unwrap())),
+            change.after,
+            "{}",
+            change.path.display()
+        );
+    }
+    let status = sb.status();
+    assert_eq!(status.lines().count(), expected.len(), "{status}");
+    // Nothing staged: the index is still HEAD's.
+    assert_eq!(sb.git(&["diff", "--cached", "--name-only"]), "");
+    status
+}
