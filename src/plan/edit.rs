@@ -142,7 +142,7 @@ pub fn deletion(text: &str, range: Range) -> Range {
 
 /// The comments (`#` and `/* */`) inside `range`, for carrying them to
 /// the new file; `comments` is where `text`'s comments are
-/// ([`comment_ranges`]).
+/// ([`comment_ranges`](crate::syntax::comment_ranges)).
 pub fn comments_in(text: &str, comments: &[Range], range: Range) -> Vec<String> {
     // Sorted and disjoint: skip to the first that starts inside.
     let from = comments.partition_point(|c| c.0 < range.0);
@@ -152,20 +152,6 @@ pub fn comments_in(text: &str, comments: &[Range], range: Range) -> Vec<String> 
         .filter(|c| c.1 <= range.1)
         .map(|c| text[c.0..c.1].trim_end().to_string())
         .collect()
-}
-
-/// Where the comments of `text` are, in order: found by Nix's own
-/// tokens, so a `#` in a string is not mistaken for one.
-pub fn comment_ranges(text: &str) -> Vec<Range> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    for (kind, piece) in rnix::tokenize(text) {
-        if kind == rnix::SyntaxKind::TOKEN_COMMENT {
-            out.push((at, at + piece.len()));
-        }
-        at += piece.len();
-    }
-    out
 }
 
 /// Where the comments right before `at` start (only spaces between
@@ -266,6 +252,7 @@ pub fn reindent(text: &str, from: usize, to: usize, has_multiline_string: bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::syntax::comment_ranges;
 
     #[test]
     fn deletes_whole_lines_with_their_comments() {
