@@ -344,6 +344,20 @@ pub fn short_text(node: &SyntaxNode) -> String {
     s
 }
 
+/// Where the comments of `text` are, in order: found by Nix's own
+/// tokens, so a `#` in a string is not mistaken for one.
+pub fn comment_ranges(text: &str) -> Vec<Range> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for (kind, piece) in rnix::tokenize(text) {
+        if kind == rnix::SyntaxKind::TOKEN_COMMENT {
+            out.push((at, at + piece.len()));
+        }
+        at += piece.len();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
