@@ -10,19 +10,22 @@ use rnix::ast::{self, HasEntry};
 use rnix::{Root, SyntaxNode, TextRange, TextSize};
 use rowan::ast::AstNode;
 
-use super::options::{Place, Spelling, UserOption, classify};
+use super::options::{Place, Spelling, classify};
 use super::wrappers::{WrapperKind, recognise};
-use super::{Definition, Import, ImportTarget, Leaf, ModuleIndex, ModuleKey, UserName, Wrapper};
+use super::{Definition, Leaf, ModuleIndex, ModuleKey, UserName, Wrapper};
 use crate::canon::Canonicalizer;
 use crate::diagnostic::{Diagnostic, Location, codes};
 use crate::scope::{Binding, Resolution, Scope};
 use crate::source::SourceFile;
 use crate::syntax::{
-    AttrName, Range, StaticEnv, StaticValue, apply_chain, attr_name, attrpath_names, get_attr,
-    head_name, ident_text, lambda_params, range_of, short_text, static_value, strip_parens,
+    AttrName, Range, apply_chain, attr_name, attrpath_names, get_attr, head_name, ident_text,
+    lambda_params, range_of, short_text, strip_parens,
 };
 
 /// Keys of a module that are not configuration.
+mod imports;
+mod user;
+
 const MODULE_META_KEYS: &[&str] = &[
     "imports",
     "options",
@@ -294,139 +297,6 @@ impl<'a> Walker<'a> {
         if let Some(ast::Expr::Str(s)) = host_name.map(strip_parens) {
             self.out.host_name = crate::syntax::string_literal(&s);
         }
-    }
-
-    // ---- imports -----------------------------------------------------------
-
-    fn imports(&mut self, expr: ast::Expr, scope: &Scope, conditional: bool, depth: usize) {
-        if depth > MAX_FOLLOW {
-            return;
-        }
-        let expr = strip_parens(expr);
-        match &expr {
-            ast::Expr::List(list) => {
-                for item in list.items() {
-                    self.import_item(item, scope, conditional, depth);
-                }
-                return;
-            }
-            ast::Expr::BinOp(op) if op.operator() == Some(ast::BinOpKind::Concat) => {
-                for side in [op.lhs(), op.rhs()].into_iter().flatten() {
-                    self.imports(side, scope, conditional, depth + 1);
-                }
-                return;
-            }
-            ast::Expr::LetIn(l) => {
-                let inner = scope.with_bindings(l);
-                if let Some(b) = l.body() {
-                    self.imports(b, &inner, conditional, depth + 1);
-                }
-                return;
-            }
-            ast::Expr::With(w) => {
-                let inner = match w.namespace() {
-                    Some(ns) => scope.with_namespace(ns),
-                    None => scope.clone(),
-                };
-                if let Some(b) = w.body() {
-                    self.imports(b, &inner, conditional, depth + 1);
-                }
-                return;
-            }
-            ast::Expr::IfElse(i) => {
-                for side in [i.body(), i.else_body()].into_iter().flatten() {
-                    self.imports(side, scope, true, depth + 1);
-                }
-                return;
-            }
-            ast::Expr::Ident(i) => {
-                if let Resolution::Binding {
-                    binding: Binding::Expr(e),
-                    scope,
-                } = scope.resolve(&ident_text(i))
-                {
-                    self.imports(e, &scope, conditional, depth + 1);
-                    return;
-                }
-            }
-            _ => {}
-        }
-        if let Some((head, args)) = apply_chain(&expr) {
-            match (head_name(&head).as_deref(), args.as_slice()) {
-                (Some("optionals"), [_, list]) => {
-                    self.imports(list.clone(), scope, true, depth + 1);
-                    return;
-                }
-                (Some("optional"), [_, item]) => {
-                    self.import_item(item.clone(), scope, true, depth + 1);
-                    return;
-                }
-                _ => {}
-            }
-        }
-        self.unresolved_import(&expr);
-    }
-
-    fn import_item(&mut self, item: ast::Expr, scope: &Scope, conditional: bool, depth: usize) {
-        let item = strip_parens(item);
-        let location = self.loc(item.syntax());
-        match &item {
-            ast::Expr::AttrSet(_) | ast::Expr::Lambda(_) => {
-                self.out.imports.push(Import {
-                    target: ImportTarget::Inline(range_of(item.syntax())),
-                    conditional,
-                    location,
-                });
-                self.inline.push((item.clone(), scope.clone()));
-                return;
-            }
-            ast::Expr::Ident(i) => {
-                if let Resolution::Binding {
-                    binding: Binding::Expr(e),
-                    scope,
-                } = scope.resolve(&ident_text(i))
-                    && depth < MAX_FOLLOW
-                {
-                    self.import_item(e, &scope, conditional, depth + 1);
-                    return;
-                }
-            }
-            _ => {}
-        }
-        // `import ./x.nix` is the module in that file.
-        let target_expr = match apply_chain(&item) {
-            Some((head, args))
-                if head_name(&head).as_deref() == Some("import") && args.len() == 1 =>
-            {
-                args[0].clone()
-            }
-            _ => item.clone(),
-        };
-        match static_value(&target_expr, &self.dir, &StaticEnv::new()) {
-            Some(StaticValue::Path(p)) => {
-                self.out.imports.push(Import {
-                    target: ImportTarget::Path(p),
-                    conditional,
-                    location,
-                });
-            }
-            _ if is_external(&target_expr, scope) => {}
-            _ => self.unresolved_import(&item),
-        }
-    }
-
-    fn unresolved_import(&mut self, expr: &ast::Expr) {
-        self.diag(
-            Diagnostic::warning(
-                codes::IMPORT_UNRESOLVED,
-                format!(
-                    "cannot follow this import statically: `{}`; users defined in the files it brings in are not seen",
-                    short_text(expr.syntax())
-                ),
-            )
-            .help("list the modules as literal paths, run with --eval where Nix can evaluate the flake, or name the host's files with --host NAME=PATH"),
-            expr.syntax(),
-        );
     }
 
     // ---- configuration above the users -------------------------------------
@@ -708,167 +578,6 @@ impl<'a> Walker<'a> {
         }
         Some(ws)
     }
-
-    // ---- inside one user ----------------------------------------------------
-
-    #[allow(clippy::too_many_arguments)]
-    fn walk_user(
-        &mut self,
-        option: UserOption,
-        value: ast::Expr,
-        sub_path: Vec<String>,
-        scope: Scope,
-        wrappers: Vec<Wrapper>,
-        leaves: &mut Vec<Leaf>,
-        depth: usize,
-    ) {
-        let value = strip_parens(value);
-        match &value {
-            ast::Expr::AttrSet(set) if depth < 64 => {
-                let inner = if set.rec_token().is_some() {
-                    scope.with_bindings(set)
-                } else {
-                    scope.clone()
-                };
-                let mut any = false;
-                for entry in set.entries() {
-                    any = true;
-                    match entry {
-                        ast::Entry::AttrpathValue(av) => {
-                            let (Some(p), Some(v)) = (av.attrpath(), av.value()) else {
-                                continue;
-                            };
-                            let mut path = sub_path.clone();
-                            path.extend(attrpath_names(&p).iter().map(|(n, _)| segment_text(n)));
-                            self.walk_user(
-                                option,
-                                v,
-                                path,
-                                inner.clone(),
-                                wrappers.clone(),
-                                leaves,
-                                depth + 1,
-                            );
-                        }
-                        ast::Entry::Inherit(inh) => {
-                            for attr in inh.attrs() {
-                                let name = segment_text(&attr_name(&attr));
-                                let mut path = sub_path.clone();
-                                path.push(name.clone());
-                                let value = self.inherit_canon(&inh, &name, &scope);
-                                let elements = if option.is_list_option(&path) {
-                                    self.inherit_elements(&inh, &name, &scope)
-                                } else {
-                                    None
-                                };
-                                leaves.push(Leaf {
-                                    path,
-                                    value,
-                                    elements,
-                                    wrappers: wrappers.clone(),
-                                    range: range_of(attr.syntax()),
-                                });
-                            }
-                        }
-                    }
-                }
-                if !any && !sub_path.is_empty() {
-                    leaves.push(self.leaf(option, &value, sub_path, &scope, wrappers));
-                }
-                return;
-            }
-            ast::Expr::LetIn(l) => {
-                if let Some(b) = l.body() {
-                    self.walk_user(
-                        option,
-                        b,
-                        sub_path,
-                        scope.with_bindings(l),
-                        wrappers,
-                        leaves,
-                        depth + 1,
-                    );
-                }
-                return;
-            }
-            ast::Expr::With(w) if !option.is_list_option(&sub_path) => {
-                if let (Some(ns), Some(b)) = (w.namespace(), w.body()) {
-                    self.walk_user(
-                        option,
-                        b,
-                        sub_path,
-                        scope.with_namespace(ns),
-                        wrappers,
-                        leaves,
-                        depth + 1,
-                    );
-                }
-                return;
-            }
-            _ => {}
-        }
-        if let Some(w) = recognise(&value) {
-            if let Some(ws) = self.wrap(&w, &scope, &wrappers) {
-                self.walk_user(option, w.inner, sub_path, scope, ws, leaves, depth + 1);
-                return;
-            }
-            if let ast::Expr::List(list) = strip_parens(w.inner.clone()) {
-                for item in list.items() {
-                    self.walk_user(
-                        option,
-                        item,
-                        sub_path.clone(),
-                        scope.clone(),
-                        wrappers.clone(),
-                        leaves,
-                        depth + 1,
-                    );
-                }
-                return;
-            }
-        }
-        leaves.push(self.leaf(option, &value, sub_path, &scope, wrappers));
-    }
-
-    fn leaf(
-        &self,
-        option: UserOption,
-        value: &ast::Expr,
-        path: Vec<String>,
-        scope: &Scope,
-        wrappers: Vec<Wrapper>,
-    ) -> Leaf {
-        let elements = if option.is_list_option(&path) {
-            self.canon.list_elements(value, scope)
-        } else {
-            None
-        };
-        Leaf {
-            value: self.canon.canon(value, scope),
-            elements,
-            path,
-            wrappers,
-            range: range_of(value.syntax()),
-        }
-    }
-
-    /// `inherit x;` is `x = x;` from the enclosing scope; `inherit (e) x;` is `x = e.x;`.
-    fn inherit_canon(&self, inh: &ast::Inherit, name: &str, scope: &Scope) -> String {
-        let from = inh.from().and_then(|f| f.expr());
-        self.canon.canon_inherited(from.as_ref(), name, scope)
-    }
-
-    fn inherit_elements(
-        &self,
-        inh: &ast::Inherit,
-        name: &str,
-        scope: &Scope,
-    ) -> Option<Vec<String>> {
-        if inh.from().is_some() {
-            return None;
-        }
-        self.canon.name_elements(name, scope)
-    }
 }
 
 fn first_static(av: &ast::AttrpathValue) -> Option<String> {
@@ -889,25 +598,5 @@ fn segment_text(name: &AttrName) -> String {
     match name {
         AttrName::Static(s) => s.clone(),
         AttrName::Dynamic(t) => t.clone(),
-    }
-}
-
-/// A module from outside the repository: a flake input's module, a
-/// nixpkgs module under `modulesPath`, a `<nixpkgs/…>` path.
-fn is_external(expr: &ast::Expr, scope: &Scope) -> bool {
-    match strip_parens(expr.clone()) {
-        ast::Expr::PathSearch(_) | ast::Expr::PathAbs(_) => true,
-        ast::Expr::Select(s) => s.expr().is_some_and(|e| is_external(&e, scope)),
-        ast::Expr::BinOp(op) => op.lhs().is_some_and(|e| is_external(&e, scope)),
-        ast::Expr::Str(s) => s
-            .syntax()
-            .children()
-            .filter_map(ast::Interpol::cast)
-            .any(|i| i.expr().is_some_and(|e| is_external(&e, scope))),
-        ast::Expr::Ident(i) => !matches!(
-            scope.resolve(&ident_text(&i)),
-            Resolution::Binding { .. } | Resolution::Param
-        ),
-        _ => false,
     }
 }

@@ -1,0 +1,180 @@
+//! How a module's `imports` are followed: literal paths, lists joined
+//! with `++`, `lib.optionals` (conditional), and what cannot be followed
+//! statically, which is reported rather than dropped.
+
+use rnix::ast;
+use rowan::ast::AstNode;
+
+use super::{MAX_FOLLOW, Walker};
+use crate::diagnostic::{Diagnostic, codes};
+use crate::index::{Import, ImportTarget};
+use crate::scope::{Binding, Resolution, Scope};
+use crate::syntax::{
+    StaticEnv, StaticValue, apply_chain, head_name, ident_text, range_of, short_text, static_value,
+    strip_parens,
+};
+
+impl Walker<'_> {
+    pub(super) fn imports(
+        &mut self,
+        expr: ast::Expr,
+        scope: &Scope,
+        conditional: bool,
+        depth: usize,
+    ) {
+        if depth > MAX_FOLLOW {
+            return;
+        }
+        let expr = strip_parens(expr);
+        match &expr {
+            ast::Expr::List(list) => {
+                for item in list.items() {
+                    self.import_item(item, scope, conditional, depth);
+                }
+                return;
+            }
+            ast::Expr::BinOp(op) if op.operator() == Some(ast::BinOpKind::Concat) => {
+                for side in [op.lhs(), op.rhs()].into_iter().flatten() {
+                    self.imports(side, scope, conditional, depth + 1);
+                }
+                return;
+            }
+            ast::Expr::LetIn(l) => {
+                let inner = scope.with_bindings(l);
+                if let Some(b) = l.body() {
+                    self.imports(b, &inner, conditional, depth + 1);
+                }
+                return;
+            }
+            ast::Expr::With(w) => {
+                let inner = match w.namespace() {
+                    Some(ns) => scope.with_namespace(ns),
+                    None => scope.clone(),
+                };
+                if let Some(b) = w.body() {
+                    self.imports(b, &inner, conditional, depth + 1);
+                }
+                return;
+            }
+            ast::Expr::IfElse(i) => {
+                for side in [i.body(), i.else_body()].into_iter().flatten() {
+                    self.imports(side, scope, true, depth + 1);
+                }
+                return;
+            }
+            ast::Expr::Ident(i) => {
+                if let Resolution::Binding {
+                    binding: Binding::Expr(e),
+                    scope,
+                } = scope.resolve(&ident_text(i))
+                {
+                    self.imports(e, &scope, conditional, depth + 1);
+                    return;
+                }
+            }
+            _ => {}
+        }
+        if let Some((head, args)) = apply_chain(&expr) {
+            match (head_name(&head).as_deref(), args.as_slice()) {
+                (Some("optionals"), [_, list]) => {
+                    self.imports(list.clone(), scope, true, depth + 1);
+                    return;
+                }
+                (Some("optional"), [_, item]) => {
+                    self.import_item(item.clone(), scope, true, depth + 1);
+                    return;
+                }
+                _ => {}
+            }
+        }
+        self.unresolved_import(&expr);
+    }
+
+    pub(super) fn import_item(
+        &mut self,
+        item: ast::Expr,
+        scope: &Scope,
+        conditional: bool,
+        depth: usize,
+    ) {
+        let item = strip_parens(item);
+        let location = self.loc(item.syntax());
+        match &item {
+            ast::Expr::AttrSet(_) | ast::Expr::Lambda(_) => {
+                self.out.imports.push(Import {
+                    target: ImportTarget::Inline(range_of(item.syntax())),
+                    conditional,
+                    location,
+                });
+                self.inline.push((item.clone(), scope.clone()));
+                return;
+            }
+            ast::Expr::Ident(i) => {
+                if let Resolution::Binding {
+                    binding: Binding::Expr(e),
+                    scope,
+                } = scope.resolve(&ident_text(i))
+                    && depth < MAX_FOLLOW
+                {
+                    self.import_item(e, &scope, conditional, depth + 1);
+                    return;
+                }
+            }
+            _ => {}
+        }
+        // `import ./x.nix` is the module in that file.
+        let target_expr = match apply_chain(&item) {
+            Some((head, args))
+                if head_name(&head).as_deref() == Some("import") && args.len() == 1 =>
+            {
+                args[0].clone()
+            }
+            _ => item.clone(),
+        };
+        match static_value(&target_expr, &self.dir, &StaticEnv::new()) {
+            Some(StaticValue::Path(p)) => {
+                self.out.imports.push(Import {
+                    target: ImportTarget::Path(p),
+                    conditional,
+                    location,
+                });
+            }
+            _ if is_external(&target_expr, scope) => {}
+            _ => self.unresolved_import(&item),
+        }
+    }
+
+    pub(super) fn unresolved_import(&mut self, expr: &ast::Expr) {
+        self.diag(
+            Diagnostic::warning(
+                codes::IMPORT_UNRESOLVED,
+                format!(
+                    "cannot follow this import statically: `{}`; users defined in the files it brings in are not seen",
+                    short_text(expr.syntax())
+                ),
+            )
+            .help("list the modules as literal paths, run with --eval where Nix can evaluate the flake, or name the host's files with --host NAME=PATH"),
+            expr.syntax(),
+        );
+    }
+}
+
+/// A module from outside the repository: a flake input's module, a
+/// nixpkgs module under `modulesPath`, a `<nixpkgs/…>` path.
+fn is_external(expr: &ast::Expr, scope: &Scope) -> bool {
+    match strip_parens(expr.clone()) {
+        ast::Expr::PathSearch(_) | ast::Expr::PathAbs(_) => true,
+        ast::Expr::Select(s) => s.expr().is_some_and(|e| is_external(&e, scope)),
+        ast::Expr::BinOp(op) => op.lhs().is_some_and(|e| is_external(&e, scope)),
+        ast::Expr::Str(s) => s
+            .syntax()
+            .children()
+            .filter_map(ast::Interpol::cast)
+            .any(|i| i.expr().is_some_and(|e| is_external(&e, scope))),
+        ast::Expr::Ident(i) => !matches!(
+            scope.resolve(&ident_text(&i)),
+            Resolution::Binding { .. } | Resolution::Param
+        ),
+        _ => false,
+    }
+}
