@@ -15,7 +15,6 @@ pub mod index;
 pub mod inventory;
 pub mod load;
 pub mod nix;
-pub mod parse;
 pub mod plan;
 pub mod report;
 pub mod scope;

@@ -31,13 +31,13 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
     let parse = Root::parse(&file.text);
     if !parse.errors().is_empty() {
         d.diagnostics
-            .extend(crate::parse::parse_diagnostics(&file, parse.errors()));
+            .extend(crate::load::parse_diagnostics(&file, parse.errors()));
         d.broken_files.push(file.path.clone());
         return Vec::new();
     }
     if let Some(range) = crate::syntax::malformed(&file.text, &parse.syntax()) {
         d.diagnostics
-            .push(crate::parse::malformed_diagnostic(&file, range));
+            .push(crate::load::malformed_diagnostic(&file, range));
         d.broken_files.push(file.path.clone());
         return Vec::new();
     }
