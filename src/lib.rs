@@ -15,6 +15,7 @@ pub mod index;
 pub mod inventory;
 pub mod load;
 pub mod nix;
+pub mod parse_error;
 pub mod plan;
 pub mod report;
 pub mod scope;

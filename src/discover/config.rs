@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::FoundBy;
+use super::host::FoundBy;
 use crate::diagnostic::{Diagnostic, Location, codes};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{Discovery, FoundBy, Host};
+use super::host::{Discovery, FoundBy, Host};
 use crate::diagnostic::{Diagnostic, codes};
 use crate::index::ModuleKey;
 

@@ -9,7 +9,8 @@ use rnix::Root;
 use rnix::ast::{self, HasEntry};
 use rowan::ast::AstNode;
 
-use super::{Discovery, FoundBy, Host, conventions};
+use super::conventions;
+use super::host::{Discovery, FoundBy, Host};
 use crate::diagnostic::{Diagnostic, Location, codes};
 use crate::index::{ImportTarget, ModuleKey, index_module_at};
 use crate::scope::{Binding, Resolution, Scope};
@@ -31,13 +32,13 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
     let parse = Root::parse(&file.text);
     if !parse.errors().is_empty() {
         d.diagnostics
-            .extend(crate::load::parse_diagnostics(&file, parse.errors()));
+            .extend(crate::parse_error::parse_diagnostics(&file, parse.errors()));
         d.broken_files.push(file.path.clone());
         return Vec::new();
     }
     if let Some(range) = crate::syntax::malformed(&file.text, &parse.syntax()) {
         d.diagnostics
-            .push(crate::load::malformed_diagnostic(&file, range));
+            .push(crate::parse_error::malformed_diagnostic(&file, range));
         d.broken_files.push(file.path.clone());
         return Vec::new();
     }

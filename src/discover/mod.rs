@@ -7,83 +7,16 @@ mod config;
 mod conventions;
 pub mod eval;
 pub mod flake;
+mod host;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
 use crate::diagnostic::{Diagnostic, codes};
-use crate::index::{ModuleIndex, ModuleKey};
+use crate::index::ModuleKey;
 
 pub use config::{HostSpec, load_config};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FoundBy {
-    /// `--host NAME=PATH`.
-    Flag,
-    /// `[hosts]` in `clan-migrate.toml`.
-    ConfigFile,
-    /// Nix evaluated the flake's `nixosConfigurations`.
-    Eval,
-    /// `nixosConfigurations.<h> = ….nixosSystem { modules = …; }` written out.
-    Flake,
-    /// `nixosConfigurations.<h> = mkHost "<h>"` through a `let`-bound helper.
-    FlakeHelper,
-    /// A colmena hive's node.
-    Colmena,
-    /// A Clan flake's `machines/<h>/configuration.nix`.
-    ClanMachines,
-    /// `hosts/<h>/`, `machines/<h>/`, `hosts/<h>.nix`, …
-    Directory,
-    /// A lone `configuration.nix` at the root.
-    ConfigurationNix,
-}
-
-impl FoundBy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FoundBy::Flag => "flag",
-            FoundBy::ConfigFile => "config-file",
-            FoundBy::Eval => "eval",
-            FoundBy::Flake => "flake",
-            FoundBy::FlakeHelper => "flake-helper",
-            FoundBy::Colmena => "colmena",
-            FoundBy::ClanMachines => "clan-machines",
-            FoundBy::Directory => "directory",
-            FoundBy::ConfigurationNix => "configuration-nix",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Host {
-    pub name: String,
-    /// The host's main module file, relative to the repository root.
-    pub root: PathBuf,
-    pub found_by: FoundBy,
-    /// The modules the host starts from (files and inline modules).
-    pub modules: Vec<ModuleKey>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Discovery {
-    pub hosts: Vec<Host>,
-    /// Inline modules discovery already indexed (written in `flake.nix`).
-    pub inline_modules: Vec<ModuleIndex>,
-    pub diagnostics: Vec<Diagnostic>,
-    /// Files read while discovering that failed to parse.
-    pub broken_files: Vec<PathBuf>,
-    /// Findings about a host's modules guessed from syntax, by host: kept
-    /// only if no stronger source settles that host.
-    pub guessed: Vec<(String, Diagnostic)>,
-    /// The flake builds its machines with Clan.
-    pub clan: bool,
-    /// Files that may hold the Clan inventory, read by `load` (so a
-    /// planned change to them is seen when verifying).
-    pub inventory_files: Vec<PathBuf>,
-}
+pub use host::{Discovery, FoundBy, Host};
 
 #[derive(Debug, Clone, Default)]
 pub struct DiscoverOptions {
