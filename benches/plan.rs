@@ -1,20 +1,33 @@
 //! Benchmark: `clan-migrate plan` and `clan-migrate apply` against
 //! `nix-instantiate --parse` of the same files, in the same run.
 //!
-//! Goal (from the issue): `plan` on the 1,000-host synthetic fleet takes at
-//! most 1x the time Nix needs just to parse its files, and `apply` of 200
-//! users (200 commits) at most 3x.
+//! Goals (issue 13), on each fleet shape: `plan` takes at most 1x the time
+//! Nix needs just to parse the same files, and `apply` of every repeated
+//! user (one commit each) at most 4x; peak RSS of `plan` under 100 MB and of
+//! `apply` under 150 MB.
 //!
 //!     cargo bench --bench plan
+//!     FLEET_SHAPE=wide ROUNDS=5 cargo bench --bench plan
+//!
+//! Two shapes of 1,000-host fleet (see `fleet/`), selected by FLEET_SHAPE
+//! (`roles`, `wide`, or both comma-separated; default `roles,wide`):
+//!   roles  a few popular people per host next to role modules, 3 files
+//!          per host; plan on 40 people, apply on 200 people all on 2+ hosts
+//!   wide   200 people, each on 25 to 60 hosts, in about 2,000 small
+//!          files; plan and apply on the same fleet
 //!
 //! Environment:
-//!   FLEET_HOSTS   hosts in the plan fleet (default 1000)
+//!   FLEET_HOSTS   hosts in the `roles` plan fleet (default 1000)
 //!   FLEET_PEOPLE  people (default 40), FLEET_PER_HOST (default 6),
 //!   FLEET_ROLES   (default 8), FLEET_SEED (default fixed): as for `scan`
-//!   APPLY_HOSTS   hosts in the apply fleet (default 1000)
-//!   APPLY_USERS   people in the apply fleet, all on 2+ hosts (default 200)
-//!   FLEET_DIR     generate under FLEET_DIR/plan and FLEET_DIR/apply and keep
-//!                 them (both replaced on each run; default: temp dirs, removed)
+//!   APPLY_HOSTS   hosts in the `roles` apply fleet (default 1000)
+//!   APPLY_USERS   people in the `roles` apply fleet, all on 2+ hosts (default 200)
+//!   WIDE_HOSTS, WIDE_PEOPLE, WIDE_MIN, WIDE_MAX, WIDE_SEED
+//!                 the `wide` fleet: hosts (1000), people (200), hosts per
+//!                 person (25 to 60), seed (fixed)
+//!   FLEET_DIR     generate under FLEET_DIR/<shape>-plan and
+//!                 FLEET_DIR/<shape>-apply and keep them (replaced on each
+//!                 run; default: temp dirs, removed)
 //!   ROUNDS        timed rounds, median reported (default 3)
 //!   NIX_BATCH     files per nix-instantiate call (default 500)
 //!   NIX_INSTANTIATE  nix-instantiate binary (default from PATH)
@@ -35,15 +48,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Run, env_num, median, row, run_nix, run_timed};
-use fleet::{FleetSpec, FleetSummary};
+use common::{Run, env_num, median, row, run_nix, run_timed, shapes, wide_spec};
+use fleet::{FleetSpec, FleetSummary, Shape, WideSpec};
 
 const GOAL_PLAN_RATIO: f64 = 1.0;
-const GOAL_APPLY_RATIO: f64 = 3.0;
+const GOAL_APPLY_RATIO: f64 = 4.0;
+const GOAL_PLAN_RSS_BYTES: u64 = 100_000_000;
+const GOAL_APPLY_RSS_BYTES: u64 = 150_000_000;
 
 /// What one half of the benchmark found, for the closing summary.
 struct Outcome {
     ratio: Option<f64>,
+    /// Median wall time of the subject, if any round ran.
+    median: Option<Duration>,
+    /// Peak RSS over every run of the subject, in bytes.
+    rss: u64,
     verdict: String,
 }
 
@@ -80,30 +99,49 @@ fn main() {
     }
     println!("rounds: {} (+1 warm-up), median reported", ctx.rounds);
 
-    let plan = if flag("SKIP_PLAN") {
-        None
-    } else {
-        Some(bench_plan(&ctx, keep.as_deref()))
-    };
-    let apply = if flag("SKIP_APPLY") {
-        None
-    } else {
-        Some(bench_apply(&ctx, keep.as_deref()))
-    };
+    let mut results = Vec::new();
+    for shape in shapes() {
+        let plan = if flag("SKIP_PLAN") {
+            None
+        } else {
+            Some(bench_plan(&ctx, keep.as_deref(), shape))
+        };
+        let apply = if flag("SKIP_APPLY") {
+            None
+        } else {
+            Some(bench_apply(&ctx, keep.as_deref(), shape))
+        };
+        results.push((shape, plan, apply));
+    }
 
     println!("\n== summary ==\n");
-    for (name, goal, outcome) in [
-        ("plan/nix", GOAL_PLAN_RATIO, &plan),
-        ("apply/nix", GOAL_APPLY_RATIO, &apply),
-    ] {
-        match outcome {
-            Some(o) => println!(
-                "{:<10} {:>8}   goal <= {goal:.1}: {}",
-                name,
-                o.ratio.map_or("n/a".to_string(), |r| format!("{r:.3}")),
-                o.verdict
-            ),
-            None => println!("{name:<10} {:>8}   skipped", "-"),
+    for (shape, plan, apply) in &results {
+        let shape = shape.name();
+        for (name, goal, rss_goal, outcome) in [
+            ("plan/nix", GOAL_PLAN_RATIO, GOAL_PLAN_RSS_BYTES, plan),
+            ("apply/nix", GOAL_APPLY_RATIO, GOAL_APPLY_RSS_BYTES, apply),
+        ] {
+            match outcome {
+                Some(o) => println!(
+                    "{shape:<6} {name:<10} {:>8}   peak {:>6} MB   goal <= {goal:.1}, < {} MB: {}",
+                    opt3(o.ratio),
+                    mb(o.rss),
+                    rss_goal / 1_000_000,
+                    o.verdict
+                ),
+                None => println!("{shape:<6} {name:<10} {:>8}   skipped", "-"),
+            }
+        }
+        // For reading only: the fleets of the two halves differ for `roles`.
+        if let (Some(Some(p)), Some(Some(a))) = (
+            plan.as_ref().map(|o| o.median),
+            apply.as_ref().map(|o| o.median),
+        ) {
+            println!(
+                "{shape:<6} {:<10} {:>8.3}   (not a goal)",
+                "apply/plan",
+                a.as_secs_f64() / p.as_secs_f64()
+            );
         }
     }
 }
@@ -115,21 +153,31 @@ fn flag(name: &str) -> bool {
 // ---------------------------------------------------------------------------
 // plan
 
-fn bench_plan(ctx: &Ctx, keep: Option<&Path>) -> Outcome {
-    println!("\n== plan: {} <fleet> --color never ==\n", ctx.bin);
-    let spec = FleetSpec {
-        hosts: env_num("FLEET_HOSTS", 1000),
-        people: env_num("FLEET_PEOPLE", 40),
-        people_per_host: env_num("FLEET_PER_HOST", 6),
-        roles: env_num("FLEET_ROLES", 8),
-        seed: env_num("FLEET_SEED", FleetSpec::default().seed),
-    };
-    let work = match fresh_workdir(keep, "plan") {
+fn bench_plan(ctx: &Ctx, keep: Option<&Path>, shape: Shape) -> Outcome {
+    println!(
+        "\n== plan ({} fleet): {} <fleet> --color never ==\n",
+        shape.name(),
+        ctx.bin
+    );
+    let work = match fresh_workdir(keep, &format!("{}-plan", shape.name())) {
         Ok(w) => w,
         Err(e) => return failed(&e),
     };
     let dir = work.path.as_path();
-    let summary = match generate(&spec, dir) {
+    let generated = match shape {
+        Shape::Roles => generate(
+            &FleetSpec {
+                hosts: env_num("FLEET_HOSTS", 1000),
+                people: env_num("FLEET_PEOPLE", 40),
+                people_per_host: env_num("FLEET_PER_HOST", 6),
+                roles: env_num("FLEET_ROLES", 8),
+                seed: env_num("FLEET_SEED", FleetSpec::default().seed),
+            },
+            dir,
+        ),
+        Shape::Wide => generate_wide(&wide_spec(), dir),
+    };
+    let summary = match generated {
         Ok(s) => s,
         Err(e) => return failed(&e),
     };
@@ -182,6 +230,7 @@ fn bench_plan(ctx: &Ctx, keep: Option<&Path>) -> Outcome {
     let med = median(&times);
     let nix_med = (nix_ok && !nix_times.is_empty()).then(|| median(&nix_times));
     let ratio = nix_med.map(|n| med.as_secs_f64() / n.as_secs_f64());
+    let rss = rss.max(warm.max_rss);
 
     println!();
     print_fleet_rows(&summary, files.len());
@@ -199,10 +248,18 @@ fn bench_plan(ctx: &Ctx, keep: Option<&Path>) -> Outcome {
     } else if !output_ok {
         "NOT MET (plan printed no diff: stub or broken?)".to_string()
     } else {
-        verdict(ratio, GOAL_PLAN_RATIO)
+        verdict(ratio, GOAL_PLAN_RATIO, rss, GOAL_PLAN_RSS_BYTES)
     };
-    println!("\ngoal: ratio plan/nix <= {GOAL_PLAN_RATIO:.2}: {verdict}");
-    Outcome { ratio, verdict }
+    println!(
+        "\ngoal: ratio plan/nix <= {GOAL_PLAN_RATIO:.2}, peak < {} MB: {verdict}",
+        GOAL_PLAN_RSS_BYTES / 1_000_000
+    );
+    Outcome {
+        ratio,
+        median: Some(med),
+        rss,
+        verdict,
+    }
 }
 
 /// Print what the warm-up plan produced; true if it printed a diff.
@@ -235,54 +292,29 @@ fn report_plan_output(run: &Run) -> bool {
 // ---------------------------------------------------------------------------
 // apply
 
-fn bench_apply(ctx: &Ctx, keep: Option<&Path>) -> Outcome {
-    let users: usize = env_num("APPLY_USERS", 200);
+fn bench_apply(ctx: &Ctx, keep: Option<&Path>, shape: Shape) -> Outcome {
+    let wide = wide_spec();
+    let users: usize = match shape {
+        Shape::Roles => env_num("APPLY_USERS", 200),
+        Shape::Wide => wide.people,
+    };
     println!(
-        "\n== apply: {} <fleet> --branch bench-N --color never ({users} users) ==\n",
+        "\n== apply ({} fleet): {} <fleet> --branch bench-N --color never ({users} users) ==\n",
+        shape.name(),
         ctx.bin
     );
-    let work = match fresh_workdir(keep, "apply") {
+    let work = match fresh_workdir(keep, &format!("{}-apply", shape.name())) {
         Ok(w) => w,
         Err(e) => return failed(&e),
     };
     let dir = work.path.as_path();
-
-    // Every person on at least two hosts: start from a plausible spec and
-    // widen it (more people per host, then more hosts) until that holds.
-    let mut spec = FleetSpec {
-        hosts: env_num("APPLY_HOSTS", 1000),
-        people: users,
-        people_per_host: 6,
-        ..FleetSpec::default()
+    let generated = match shape {
+        Shape::Roles => roles_apply_fleet(dir, users),
+        Shape::Wide => generate_wide(&wide, dir),
     };
-    let mut summary = None;
-    for attempt in 1..=8 {
-        if attempt > 1
-            && let Err(e) = std::fs::remove_dir_all(dir).and_then(|()| std::fs::create_dir(dir))
-        {
-            return failed(&format!("clearing {}: {e}", dir.display()));
-        }
-        let s = match generate(&spec, dir) {
-            Ok(s) => s,
-            Err(e) => return failed(&e),
-        };
-        let repeated = s.repeated_people();
-        summary = Some(s);
-        if repeated == users {
-            break;
-        }
-        println!(
-            "  {repeated} of {users} people on 2+ hosts with {} hosts, {} per host; widening",
-            spec.hosts, spec.people_per_host
-        );
-        if spec.people_per_host < 24 {
-            spec.people_per_host *= 2;
-        } else {
-            spec.hosts *= 2;
-        }
-    }
-    let Some(summary) = summary else {
-        return failed("no fleet generated");
+    let summary = match generated {
+        Ok(s) => s,
+        Err(e) => return failed(&e),
     };
     let repeated = summary.repeated_people();
     if repeated != users {
@@ -388,10 +420,8 @@ fn bench_apply(ctx: &Ctx, keep: Option<&Path>) -> Outcome {
         )
     );
     println!("{}", row("ratio apply/nix", opt3(ratio)));
-    println!(
-        "{}",
-        row("apply peak RSS (MB)", mb(rss.max(warm.run.max_rss)))
-    );
+    let rss = rss.max(warm.run.max_rss);
+    println!("{}", row("apply peak RSS (MB)", mb(rss)));
     if let Some(err) = &failure {
         println!("{}", row("apply status", "FAILED"));
         println!("  {err}");
@@ -409,10 +439,54 @@ fn bench_apply(ctx: &Ctx, keep: Option<&Path>) -> Outcome {
                 .join("/")
         )
     } else {
-        verdict(ratio, GOAL_APPLY_RATIO)
+        verdict(ratio, GOAL_APPLY_RATIO, rss, GOAL_APPLY_RSS_BYTES)
     };
-    println!("\ngoal: {users} commits, ratio apply/nix <= {GOAL_APPLY_RATIO:.2}: {verdict}");
-    Outcome { ratio, verdict }
+    println!(
+        "\ngoal: {users} commits, ratio apply/nix <= {GOAL_APPLY_RATIO:.2}, peak < {} MB: {verdict}",
+        GOAL_APPLY_RSS_BYTES / 1_000_000
+    );
+    Outcome {
+        ratio,
+        median: med,
+        rss,
+        verdict,
+    }
+}
+
+/// The `roles` fleet for apply: every person on at least two hosts. Start
+/// from a plausible spec and widen it (more people per host, then more
+/// hosts) until that holds.
+fn roles_apply_fleet(dir: &Path, users: usize) -> Result<FleetSummary, String> {
+    let mut spec = FleetSpec {
+        hosts: env_num("APPLY_HOSTS", 1000),
+        people: users,
+        people_per_host: 6,
+        ..FleetSpec::default()
+    };
+    let mut summary = None;
+    for attempt in 1..=8 {
+        if attempt > 1 {
+            std::fs::remove_dir_all(dir)
+                .and_then(|()| std::fs::create_dir(dir))
+                .map_err(|e| format!("clearing {}: {e}", dir.display()))?;
+        }
+        let s = generate(&spec, dir)?;
+        let repeated = s.repeated_people();
+        summary = Some(s);
+        if repeated == users {
+            break;
+        }
+        println!(
+            "  {repeated} of {users} people on 2+ hosts with {} hosts, {} per host; widening",
+            spec.hosts, spec.people_per_host
+        );
+        if spec.people_per_host < 24 {
+            spec.people_per_host *= 2;
+        } else {
+            spec.hosts *= 2;
+        }
+    }
+    summary.ok_or_else(|| "no fleet generated".to_string())
 }
 
 /// One `apply` on a new branch `bench-<round>`, then (untimed) the count of
@@ -541,9 +615,21 @@ fn fresh_workdir(keep: Option<&Path>, name: &str) -> Result<common::Workdir, Str
 }
 
 fn generate(spec: &FleetSpec, dir: &Path) -> Result<FleetSummary, String> {
+    generated(dir, || fleet::generate(spec, dir))
+}
+
+fn generate_wide(spec: &WideSpec, dir: &Path) -> Result<FleetSummary, String> {
+    generated(dir, || fleet::generate_wide(spec, dir))
+}
+
+/// Run a fleet generator and say what it wrote.
+fn generated(
+    dir: &Path,
+    generator: impl FnOnce() -> std::io::Result<FleetSummary>,
+) -> Result<FleetSummary, String> {
     let t = Instant::now();
-    let summary = fleet::generate(spec, dir)
-        .map_err(|e| format!("generating the fleet in {}: {e}", dir.display()))?;
+    let summary =
+        generator().map_err(|e| format!("generating the fleet in {}: {e}", dir.display()))?;
     println!(
         "fleet: {} hosts, {} people ({} on 2+ hosts), {} inline user blocks, {} roles; \
          {} .nix files, {:.1} MB; generated in {:.2?} at {}",
@@ -610,11 +696,15 @@ fn print_nix_rows(nix_med: Option<Duration>, nix_rss: u64) {
     }
 }
 
-fn verdict(ratio: Option<f64>, goal: f64) -> String {
+fn verdict(ratio: Option<f64>, goal: f64, rss: u64, rss_goal: u64) -> String {
+    let rss_met = rss < rss_goal;
     match ratio {
-        Some(r) if r <= goal => "MET".to_string(),
-        Some(_) => "NOT MET (ratio)".to_string(),
-        None => "UNKNOWN (no nix baseline)".to_string(),
+        Some(r) if r <= goal && rss_met => "MET".to_string(),
+        Some(r) if r <= goal => "NOT MET (peak RSS)".to_string(),
+        Some(_) if rss_met => "NOT MET (ratio)".to_string(),
+        Some(_) => "NOT MET (ratio, peak RSS)".to_string(),
+        None if rss_met => "UNKNOWN (no nix baseline; peak RSS met)".to_string(),
+        None => "NOT MET (peak RSS; no nix baseline)".to_string(),
     }
 }
 
@@ -622,6 +712,8 @@ fn failed(err: &str) -> Outcome {
     println!("error: {err}");
     Outcome {
         ratio: None,
+        median: None,
+        rss: 0,
         verdict: format!("NOT RUN ({err})"),
     }
 }

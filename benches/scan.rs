@@ -2,15 +2,22 @@
 //! synthetic fleet, in the same run.
 //!
 //! Goal (from the issue): scan takes at most 0.5x the time Nix needs just to
-//! parse the same files, and its peak RSS stays under 100 MB.
+//! parse the same files, and its peak RSS stays under 100 MB, on each fleet
+//! shape.
 //!
 //!     cargo bench --bench scan
+//!     FLEET_SHAPE=wide cargo bench --bench scan
 //!
 //! Environment:
-//!   FLEET_HOSTS   hosts in the generated fleet (default 1000)
+//!   FLEET_SHAPE   `roles`, `wide`, or both comma-separated (default both);
+//!                 see `benches/plan.rs` and `fleet/`
+//!   FLEET_HOSTS   hosts in the `roles` fleet (default 1000)
 //!   FLEET_PEOPLE  people (default 40), FLEET_PER_HOST (default 6),
 //!   FLEET_ROLES   (default 8), FLEET_SEED (default fixed)
-//!   FLEET_DIR     generate here and keep it (default: a temp dir, removed)
+//!   WIDE_HOSTS, WIDE_PEOPLE, WIDE_MIN, WIDE_MAX, WIDE_SEED
+//!                 the `wide` fleet (1000 hosts, 200 people on 25 to 60 hosts)
+//!   FLEET_DIR     generate under FLEET_DIR/<shape> and keep it (default: a
+//!                 temp dir, removed)
 //!   ROUNDS        timed rounds, median reported (default 3)
 //!   NIX_BATCH     files per nix-instantiate call (default 500)
 //!   NIX_INSTANTIATE  nix-instantiate binary (default from PATH)
@@ -24,42 +31,64 @@ mod fleet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use common::{Run, env_num, median, run_nix, run_timed};
-use fleet::FleetSpec;
+use common::{Run, env_num, median, run_nix, run_timed, shapes, wide_spec};
+use fleet::{FleetSpec, Shape};
 
 const GOAL_RATIO: f64 = 0.50;
 const GOAL_RSS_BYTES: u64 = 100_000_000;
 
 fn main() {
-    let spec = FleetSpec {
-        hosts: env_num("FLEET_HOSTS", 1000),
-        people: env_num("FLEET_PEOPLE", 40),
-        people_per_host: env_num("FLEET_PER_HOST", 6),
-        roles: env_num("FLEET_ROLES", 8),
-        seed: env_num("FLEET_SEED", FleetSpec::default().seed),
-    };
+    let shapes = shapes();
+    let mut verdicts = Vec::new();
+    for &shape in &shapes {
+        println!("\n== scan ({} fleet) ==\n", shape.name());
+        verdicts.push((shape, bench_scan(shape)));
+    }
+    if shapes.len() > 1 {
+        println!("\n== summary ==\n");
+        for (shape, verdict) in verdicts {
+            println!("{:<6} {verdict}", shape.name());
+        }
+    }
+}
+
+/// Scan one fleet shape; the verdict line.
+fn bench_scan(shape: Shape) -> String {
     let rounds: usize = env_num::<usize>("ROUNDS", 3).max(1);
     let batch: usize = env_num::<usize>("NIX_BATCH", 500).max(1);
 
     // Where the fleet lives: FLEET_DIR (kept) or a temp dir (removed on exit).
     let work = match common::workdir(
-        std::env::var_os("FLEET_DIR").map(PathBuf::from),
+        std::env::var_os("FLEET_DIR").map(|d| PathBuf::from(d).join(shape.name())),
         "clan-migrate-fleet-",
     ) {
         Ok(w) => w,
         Err(e) => {
             println!("error: cannot create a temp dir: {e}");
-            return;
+            return format!("NOT RUN (cannot create a temp dir: {e})");
         }
     };
     let dir = work.path.clone();
 
     let t = Instant::now();
-    let summary = match fleet::generate(&spec, &dir) {
+    let generated = match shape {
+        Shape::Roles => fleet::generate(
+            &FleetSpec {
+                hosts: env_num("FLEET_HOSTS", 1000),
+                people: env_num("FLEET_PEOPLE", 40),
+                people_per_host: env_num("FLEET_PER_HOST", 6),
+                roles: env_num("FLEET_ROLES", 8),
+                seed: env_num("FLEET_SEED", FleetSpec::default().seed),
+            },
+            &dir,
+        ),
+        Shape::Wide => fleet::generate_wide(&wide_spec(), &dir),
+    };
+    let summary = match generated {
         Ok(s) => s,
         Err(e) => {
             println!("error: generating the fleet in {}: {e}", dir.display());
-            return;
+            return format!("NOT RUN (generating the fleet: {e})");
         }
     };
     let files = summary.nix_files();
@@ -211,10 +240,17 @@ fn main() {
             format!("NOT MET ({})", why.join(", "))
         }
     };
+    let line = format!(
+        "scan/nix {}, peak {:.1} MB; goal: ratio <= {GOAL_RATIO:.2}, peak < {} MB: {verdict}",
+        ratio.map_or("n/a".to_string(), |r| format!("{r:.3}")),
+        scan_rss as f64 / 1e6,
+        GOAL_RSS_BYTES / 1_000_000
+    );
     println!(
         "\ngoal: ratio <= {GOAL_RATIO:.2}, peak < {} MB: {verdict}",
         GOAL_RSS_BYTES / 1_000_000
     );
+    line
 }
 
 fn run_scan(bin: &str, dir: &Path, capture: bool) -> Run {

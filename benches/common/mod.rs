@@ -2,8 +2,8 @@
 //! medians, and running a child process while measuring its wall time and
 //! its own peak RSS (reaped with `wait4`).
 //!
-//! Self-contained (std, libc, tempfile) so any bench can use it with
-//! `mod common;`.
+//! Self-contained (std, libc, tempfile, and the `fleet` module beside it) so
+//! any bench can use it with `mod common; mod fleet;`.
 
 #![allow(dead_code)]
 
@@ -11,6 +11,8 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::fleet::{Shape, WideSpec};
 
 /// `name` from the environment as a number (decimal, or hex with `0x`);
 /// `default` when unset, with a warning when it does not parse.
@@ -30,6 +32,37 @@ pub fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
             })
         }
         Err(_) => default,
+    }
+}
+
+/// FLEET_SHAPE (`roles`, `wide`, or both comma-separated) as a list of
+/// shapes in the order given; both when unset or empty.
+pub fn shapes() -> Vec<Shape> {
+    let spec = std::env::var("FLEET_SHAPE").unwrap_or_default();
+    let mut out = Vec::new();
+    for word in spec.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        match word {
+            "roles" => out.push(Shape::Roles),
+            "wide" => out.push(Shape::Wide),
+            other => println!("warning: ignoring FLEET_SHAPE entry {other:?} (roles or wide)"),
+        }
+    }
+    if out.is_empty() {
+        out = vec![Shape::Roles, Shape::Wide];
+    }
+    out
+}
+
+/// The `wide` fleet: WIDE_HOSTS, WIDE_PEOPLE, WIDE_MIN, WIDE_MAX (hosts per
+/// person) and WIDE_SEED over [`WideSpec::default`].
+pub fn wide_spec() -> WideSpec {
+    let d = WideSpec::default();
+    WideSpec {
+        hosts: env_num("WIDE_HOSTS", d.hosts),
+        people: env_num("WIDE_PEOPLE", d.people),
+        min_hosts_per_person: env_num("WIDE_MIN", d.min_hosts_per_person),
+        max_hosts_per_person: env_num("WIDE_MAX", d.max_hosts_per_person),
+        seed: env_num("WIDE_SEED", d.seed),
     }
 }
 

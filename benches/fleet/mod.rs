@@ -7,6 +7,9 @@
 //! occasional per-host differences), role modules under `roles/` and a
 //! `modules/common.nix` imported by every role.
 //!
+//! `wide.rs` writes the other shape: many people, each on many hosts, in
+//! small files.
+//!
 //! Self-contained (std only, deterministic splitmix64 PRNG) so any bench can
 //! use it with `mod fleet;`.
 
@@ -16,6 +19,26 @@ use std::fmt::Write as _;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+
+mod wide;
+pub use wide::{WideSpec, generate_wide};
+
+/// The two shapes of fleet: [`generate`] (`roles`) and [`generate_wide`]
+/// (`wide`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shape {
+    Roles,
+    Wide,
+}
+
+impl Shape {
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::Roles => "roles",
+            Shape::Wide => "wide",
+        }
+    }
+}
 
 /// Shape of a synthetic fleet.
 #[derive(Debug, Clone)]
