@@ -1,9 +1,26 @@
 //! clan-migrate: move a multi-host NixOS configuration's users to Clan.
 //!
-//! The pipeline, one module per stage, data flowing one way:
-//! `discover` (hosts and their modules) -> `load` (parse + `index` every
-//! module reached) -> `analyse` (group by user, compare) -> `report`.
-//! The library knows nothing of terminals; `src/main.rs` draws.
+//! The pipeline, one module (or folder) per stage, data flowing one way:
+//!
+//! ```text
+//! discover/      hosts and the modules each one starts from (flake, conventions, --eval, --host)
+//!   -> load      parse every module reached (rnix; parse_error words its errors)
+//!      index/    and record what reaches a user option, in every spelling (walk/, options, wrappers)
+//!   -> analyse   group definitions by user, compare values (canon, scope)
+//!   -> report    what `scan` shows
+//!   -> plan/     the edits: per user a move (moves/), rendered into files (render, print, edit),
+//!                planned all at once (batch) or one at a time (sequential), cut into steps
+//!   -> verify    re-index the planned files and compare every host's effective users;
+//!                verify/eval asks Nix where it can
+//!   -> stage/    preflight refusals, build commits in memory, write one pack, check out
+//!                (or worktree: --no-commit with undo), all through git2
+//! ```
+//!
+//! Beside the stages: `inventory` (a Clan inventory's users instances, read
+//! as modules), `diagnostic` (typed, located messages), `source`/`syntax`
+//! (text and tree helpers), `fs`/`gitfs` (reading a work tree or a
+//! revision), `nix` (running Nix, quoting its strings). The library knows
+//! nothing of terminals: `src/cli/` draws, on top of everything.
 
 pub mod analyse;
 pub mod canon;

@@ -56,7 +56,7 @@ pub enum StageError {
     DirtyWorktree {
         /// How many paths are dirty in total.
         count: usize,
-        /// The first [`DIRTY_LIST_LIMIT`] of them, in path order.
+        /// The first [`DIRTY_LIST_LIMIT`](super::DIRTY_LIST_LIMIT) of them, in path order.
         entries: Vec<DirtyPath>,
     },
 
@@ -113,7 +113,7 @@ pub enum StageError {
         source: io::Error,
     },
 
-    /// [`write_worktree`] failed part-way and could not undo everything it
+    /// [`write_worktree`](super::write_worktree) failed part-way and could not undo everything it
     /// had already written.
     #[error("{}", restore_failed_message(cause, failures))]
     RestoreFailed {

@@ -37,14 +37,14 @@ pub(super) struct Ready {
 /// nothing.
 ///
 /// Whether the target branch already exists is checked by [`check_branch`]
-/// and again by [`commit`].
+/// and again by [`commit`](super::commit).
 pub fn check_ready(repo_dir: &Path) -> Result<(), StageError> {
     ready(repo_dir).map(|_| ())
 }
 
 /// Refuses a branch name that is not valid, that already exists, or that
 /// collides with an existing branch (`a` vs `a/b`). Writes nothing.
-/// [`commit`] checks this too; callers may check early to refuse before
+/// [`commit`](super::commit) checks this too; callers may check early to refuse before
 /// planning.
 pub fn check_branch(repo_dir: &Path, branch: &str) -> Result<(), StageError> {
     let repo = open(repo_dir)?;
@@ -195,7 +195,7 @@ fn prefix_of(repo_dir: &Path, workdir: &Path) -> Result<Vec<String>, StageError>
 
 /// Refuses while `index.lock` or `HEAD.lock` exists: another git process
 /// is writing (or crashed while writing), and the checkout at the end of
-/// [`commit`] would fail after the branch and the work tree were written.
+/// [`commit`](super::commit) would fail after the branch and the work tree were written.
 pub(super) fn unlocked(repo: &Repository) -> Result<(), StageError> {
     for name in ["index.lock", "HEAD.lock"] {
         let lock = repo.path().join(name);

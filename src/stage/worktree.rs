@@ -15,7 +15,7 @@ use super::{FaultPoint, FileChange, MODE_BLOB, MODE_EXEC, MODE_LINK, StageError}
 /// `--no-commit`: writes `changes` into the work tree, touching neither the
 /// index nor any ref.
 ///
-/// Every refusal of [`check_ready`] applies first. Then the whole list is
+/// Every refusal of [`check_ready`](super::check_ready) applies first. Then the whole list is
 /// validated before anything is written: paths stay inside the work tree
 /// and never go through a symbolic link; a changed file must be a tracked
 /// regular file, a new file must not land on an (ignored) existing one, a
@@ -44,7 +44,7 @@ use super::{FaultPoint, FileChange, MODE_BLOB, MODE_EXEC, MODE_LINK, StageError}
 /// them) and, if it was killed while putting files in place, part of the
 /// new files.
 ///
-/// `fault` is for tests (see [`FaultPoint`]); pass [`NoFaults`].
+/// `fault` is for tests (see [`FaultPoint`](super::FaultPoint)); pass [`NoFaults`](super::NoFaults).
 pub fn write_worktree(
     repo_dir: &Path,
     changes: &[FileChange],
