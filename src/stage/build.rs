@@ -358,23 +358,31 @@ pub(super) fn write_pack(
             repo.commondir().join("objects/pack").display()
         ))
     };
-    let mut buf = git2::Buf::new();
-    if std::env::var_os("CLAN_MIGRATE_DUMP").is_some() {
-        mempack.dump(repo, &mut buf).map_err(pack_err("building"))?;
-    } else {
-        let mut pb = repo.packbuilder().map_err(pack_err("building"))?;
-        pb.set_threads(0);
-        for id in &built.objects {
-            pb.insert_object(*id, None).map_err(pack_err("building"))?;
-        }
-        pb.write_buf(&mut buf).map_err(pack_err("building"))?;
+    // libgit2's pack builder searches deltas on every core (its default
+    // is one thread) and hands the pack over in pieces, which the object
+    // database's pack writer indexes as they come: the whole pack is never
+    // held in memory at once.
+    let mut pb = repo.packbuilder().map_err(pack_err("building"))?;
+    pb.set_threads(0);
+    for id in &built.objects {
+        pb.insert_object(*id, None).map_err(pack_err("building"))?;
     }
     let odb = repo.odb().map_err(git_err("opening the object database"))?;
     let mut writer = odb.packwriter().map_err(pack_err("writing"))?;
-    writer
-        .write_all(&buf)
-        .map_err(|e| pack_err("writing")(git2::Error::from_str(&e.to_string())))?;
-    drop(buf);
+    let mut failed = None;
+    let streamed = pb.foreach(|chunk| match writer.write_all(chunk) {
+        Ok(()) => true,
+        Err(e) => {
+            failed = Some(e);
+            false
+        }
+    });
+    // A failed write stops the builder too: report the write, the cause.
+    if let Some(e) = failed {
+        return Err(pack_err("writing")(git2::Error::from_str(&e.to_string())));
+    }
+    streamed.map_err(pack_err("building"))?;
+    drop(pb);
     writer.commit().map_err(pack_err("writing"))?;
     drop(writer);
     // From here on, what git finds, it finds on disk.
