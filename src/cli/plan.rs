@@ -359,7 +359,7 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     }
-    let p = match report_plan(&args.common, planned) {
+    let mut p = match report_plan(&args.common, planned) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -392,20 +392,36 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
             }
         };
     }
-    let step_files = p.step_files();
+    // Each step's texts move into its commit (a fleet's intermediate
+    // texts are tens of megabytes: they are not copied, and the texts
+    // before each step, which only `plan` prints, are dropped at once).
+    let step_files = p.take_step_files();
     let commits: Vec<stage::CommitSpec> = p
         .steps
         .iter()
-        .zip(&step_files)
+        .zip(step_files)
         .map(|(s, files)| stage::CommitSpec {
             message: s.commit_message(),
-            changes: files.iter().map(to_change).collect(),
+            changes: files
+                .into_iter()
+                .map(|f| stage::FileChange {
+                    path: f.path,
+                    contents: f.after.map(String::into_bytes),
+                })
+                .collect(),
         })
         .collect();
     // Every commit must be valid Nix on its own; checked while the
     // commits are built, before any of them reaches the repository.
     let check = || {
-        plan::check_steps(&p, &step_files)
+        let texts = commits.iter().flat_map(|c| &c.changes).map(|f| {
+            let text = f
+                .contents
+                .as_deref()
+                .map(|b| std::str::from_utf8(b).expect("the planner writes UTF-8 text"));
+            (f.path.as_path(), text)
+        });
+        plan::check_steps(&p, texts)
             .map_err(|e| format!("an intermediate commit would not be valid Nix: {e}"))
     };
     let code = match stage::commit_checked(dir, branch, &commits, &fault, &check) {
@@ -446,7 +462,6 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
     // step's files and the commits' contents one by one would only delay
     // the exit.
     std::mem::forget(commits);
-    std::mem::forget(step_files);
     std::mem::forget(p);
     code
 }

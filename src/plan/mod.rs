@@ -191,6 +191,17 @@ impl Plan {
 
     /// Per step, the files it changes, from their contents after the
     /// previous step to their contents after this one: one commit each.
+    /// Each step's files, as [`Plan::step_files`]; then lets go of what
+    /// they were rendered from (every parsed file and the index), which
+    /// nothing needs once the steps are known. `apply` calls this before
+    /// it builds the commits, so that their objects can reuse that memory.
+    pub fn take_step_files(&mut self) -> Vec<Vec<FileChange>> {
+        let files = self.step_files();
+        self.step_files = StepFiles::None;
+        self.index = Retained::default();
+        files
+    }
+
     pub fn step_files(&self) -> Vec<Vec<FileChange>> {
         match &self.step_files {
             StepFiles::None => vec![Vec::new(); self.steps.len()],

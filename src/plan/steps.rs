@@ -136,19 +136,21 @@ pub(super) fn merge_steps(per_step: &[Vec<FileChange>]) -> Vec<FileChange> {
 /// has checked already (both planners refuse a plan whose final files do
 /// not pass [`verify::check_parse`]): only the texts in between are parsed
 /// here.
-pub fn check_steps(plan: &Plan, step_files: &[Vec<FileChange>]) -> Result<(), String> {
+pub fn check_steps<'a>(
+    plan: &Plan,
+    changes: impl IntoIterator<Item = (&'a Path, Option<&'a str>)>,
+) -> Result<(), String> {
     let finals = final_texts(&plan.files);
-    let all: Vec<&FileChange> = step_files
-        .iter()
-        .flatten()
-        .filter(|c| c.after.as_deref() != finals.get(c.path.as_path()).copied())
+    let all: Vec<(&Path, &str)> = changes
+        .into_iter()
+        .filter_map(|(path, after)| Some((path, after?)))
+        .filter(|(path, after)| Some(*after) != finals.get(path).copied())
         .collect();
     all.par_iter()
-        .filter_map(|c| {
-            let text = c.after.as_deref()?;
+        .filter_map(|(path, text)| {
             verify::check_text(text)
                 .err()
-                .map(|e| format!("{}: {e}", c.path.display()))
+                .map(|e| format!("{}: {e}", path.display()))
         })
         .collect::<Vec<_>>()
         .into_iter()
@@ -168,6 +170,16 @@ mod tests {
         }
     }
 
+    fn check(plan: &Plan, steps: &[Vec<FileChange>]) -> Result<(), String> {
+        check_steps(
+            plan,
+            steps
+                .iter()
+                .flatten()
+                .map(|c| (c.path.as_path(), c.after.as_deref())),
+        )
+    }
+
     fn plan_with_finals(finals: &[(&str, &str)]) -> Plan {
         Plan {
             files: finals.iter().map(|(p, t)| change(p, t)).collect(),
@@ -183,14 +195,14 @@ mod tests {
                 vec![change("a.nix", bad)],
                 vec![change("a.nix", "{ x = 1; }\n")],
             ];
-            let err = check_steps(&plan, &steps).unwrap_err();
+            let err = check(&plan, &steps).unwrap_err();
             assert!(err.starts_with("a.nix: "), "{err}");
         }
         let fine = vec![
             vec![change("a.nix", "{ x = 1; y = 2; }\n")],
             vec![change("a.nix", "{ x = 1; }\n")],
         ];
-        assert_eq!(check_steps(&plan, &fine), Ok(()));
+        assert_eq!(check(&plan, &fine), Ok(()));
     }
 
     #[test]
@@ -199,9 +211,9 @@ mod tests {
         // parsed here (a final one is not; the same text elsewhere is).
         let plan = plan_with_finals(&[("a.nix", "{ x = ; }\n")]);
         assert_eq!(
-            check_steps(&plan, &[vec![change("a.nix", "{ x = ; }\n")]]),
+            check(&plan, &[vec![change("a.nix", "{ x = ; }\n")]]),
             Ok(())
         );
-        assert!(check_steps(&plan, &[vec![change("b.nix", "{ x = ; }\n")]]).is_err());
+        assert!(check(&plan, &[vec![change("b.nix", "{ x = ; }\n")]]).is_err());
     }
 }
