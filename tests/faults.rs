@@ -112,7 +112,7 @@ fn rerun_succeeds(sb: &Sandbox, main: &str) {
 /// The files `plan` (and so `apply --no-commit`) writes, in the order it
 /// writes them: `write-N` is the N-th.
 fn planned_files(sb: &Sandbox) -> Vec<String> {
-    let run = sb.run(&["plan", ".", "--stat", "--color", "never", "-q"]);
+    let run = sb.run(&["plan", ".", "--stat", "--color", "never"]);
     run.expect_code(0);
     run.stdout
         .lines()
@@ -789,7 +789,7 @@ fn flags_a_command_does_not_take_are_usage_errors() {
     // Allowed together: --check with --stat (exit 2: pending).
     let sb = Sandbox::committed("example");
     let files = tree_fingerprint(&sb.repo);
-    let run = sb.run(&["plan", ".", "--check", "--stat", "-q", "--color", "never"]);
+    let run = sb.run(&["plan", ".", "--check", "--stat", "--color", "never"]);
     run.expect_code(2);
     assert!(run.stdout.contains("9 files changed"), "{}", run.stdout);
     assert_eq!(tree_fingerprint(&sb.repo), files);

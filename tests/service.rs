@@ -208,7 +208,7 @@ fn subjects(sb: &Sandbox, range: &str) -> Vec<String> {
 /// `apply . --to service` (quiet) plus `extra`, which must succeed.
 #[track_caller]
 fn apply_ok(sb: &Sandbox, extra: &[&str]) -> Run {
-    let mut args = vec!["apply", ".", "--to", "service", "--color", "never", "-q"];
+    let mut args = vec!["apply", ".", "--to", "service", "--color", "never"];
     args.extend_from_slice(extra);
     let run = sb.run(&args);
     run.expect_code(0);

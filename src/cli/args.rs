@@ -133,10 +133,12 @@ pub struct Common {
     /// When to colour output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-    /// Print only errors.
+    /// Print nothing but errors (on stderr); the exit code is unchanged.
+    /// What `--json` asks for is still printed.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Say more about what is done.
+    /// Show all of `apply`'s summary and commits (by default the first few,
+    /// then how many more).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }

@@ -80,7 +80,7 @@ fn scan(common: &Common, json: bool) -> ExitCode {
         };
         let _ = out.write_all(b"\n");
         let _ = out.flush();
-    } else {
+    } else if !common.quiet {
         let _ = stdout
             .lock()
             .write_all(human::render(&report, color_out).as_bytes());

@@ -83,8 +83,64 @@ fn report_plan(common: &Common, result: Result<Plan, PlanError>) -> Result<Plan,
     }
 }
 
-/// Per user: hosts, what moves, what stays and why; then what was skipped.
+/// The summary in full: per user, hosts, what moves, what stays and why;
+/// then the notices and what was skipped.
 fn summary(p: &Plan, color: bool) -> String {
+    summary_limited(p, color, None)
+}
+
+/// How much of each part of a summary is shown, in lines; `None` shows
+/// everything. Together they keep `apply`'s summary under 100 lines for
+/// any fleet.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    users: usize,
+    notices: usize,
+    skipped: usize,
+    commits: usize,
+}
+
+/// `apply`'s default: the first few of each, then how many more.
+const APPLY_LIMITS: Limits = Limits {
+    users: 40,
+    notices: 20,
+    skipped: 10,
+    commits: 10,
+};
+
+/// `items` (each one or more lines) while they fit in `budget` lines, then
+/// how many more there are of `noun`. An item longer than the whole
+/// budget is cut, so the bound holds whatever the items are.
+fn limited(items: &[String], budget: Option<usize>, noun: &str) -> String {
+    let Some(budget) = budget else {
+        return items.concat();
+    };
+    let mut out = String::new();
+    let mut used = 0;
+    for (i, item) in items.iter().enumerate() {
+        let lines = item.lines().count();
+        if used + lines > budget {
+            if i == 0 {
+                for l in item.lines().take(budget) {
+                    out.push_str(l);
+                    out.push('\n');
+                }
+                out.push_str("  ... (-v shows the rest)\n");
+            }
+            let more = items.len() - i - usize::from(i == 0);
+            if more > 0 {
+                out.push_str(&format!("... and {more} more {noun} (-v shows all)\n"));
+            }
+            return out;
+        }
+        used += lines;
+        out.push_str(item);
+    }
+    out
+}
+
+/// The summary with each part cut to `limits`.
+fn summary_limited(p: &Plan, color: bool, limits: Option<Limits>) -> String {
     let bold = |s: &str| {
         if color {
             let st = Style::new().bold();
@@ -101,8 +157,9 @@ fn summary(p: &Plan, color: bool) -> String {
             s.to_string()
         }
     };
-    let mut out = String::new();
+    let mut users: Vec<String> = Vec::new();
     for step in &p.steps {
+        let mut out = String::new();
         for m in &step.moves {
             out.push_str(&format!(
                 "{} ({}) on {}\n",
@@ -162,16 +219,18 @@ fn summary(p: &Plan, color: bool) -> String {
                 out.push_str(&format!("  stays:  {s}\n"));
             }
         }
+        users.push(out);
     }
+    let mut notices: Vec<String> = Vec::new();
     for n in &p.notices {
-        if n.starts_with("  ") {
-            out.push_str(&format!("  {n}\n"));
-        } else {
-            out.push_str(&format!("{} {n}\n", yellow("note:")));
+        match notices.last_mut() {
+            Some(last) if n.starts_with("  ") => last.push_str(&format!("  {n}\n")),
+            _ => notices.push(format!("{} {n}\n", yellow("note:"))),
         }
     }
+    let mut skipped: Vec<String> = Vec::new();
     for s in &p.skipped {
-        out.push_str(&format!(
+        skipped.push(format!(
             "{} {} ({}): {}\n",
             yellow("skipped"),
             s.user,
@@ -179,6 +238,9 @@ fn summary(p: &Plan, color: bool) -> String {
             s.reason
         ));
     }
+    let mut out = limited(&users, limits.map(|l| l.users), "users");
+    out.push_str(&limited(&notices, limits.map(|l| l.notices), "notices"));
+    out.push_str(&limited(&skipped, limits.map(|l| l.skipped), "skipped"));
     out
 }
 
@@ -210,6 +272,16 @@ fn colour_diff(diff: &str, color: bool) -> String {
         }
     }
     out
+}
+
+/// Where a command's report goes: stdout, or nowhere with `-q` (which
+/// prints nothing but errors, and those go to stderr).
+fn data_out(quiet: bool) -> Box<dyn Write> {
+    if quiet {
+        Box::new(std::io::sink())
+    } else {
+        Box::new(std::io::stdout().lock())
+    }
 }
 
 pub fn plan_cmd(args: &PlanArgs) -> ExitCode {
@@ -272,7 +344,7 @@ pub fn plan_cmd(args: &PlanArgs) -> ExitCode {
             }
         }
     }
-    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    let _ = data_out(args.common.quiet).write_all(out.as_bytes());
     let pending = args.check && !p.is_empty();
     // The process ends here: freeing the plan's trees one by one would
     // only delay the exit.
@@ -364,8 +436,10 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
         Err(code) => return code,
     };
     let color = use_color(args.common.color, std::io::stdout().is_terminal());
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(summary(&p, color).as_bytes());
+    // `-v` shows the whole summary; `-q` none of it.
+    let limits = (args.common.verbose == 0).then_some(APPLY_LIMITS);
+    let mut out = data_out(args.common.quiet);
+    let _ = out.write_all(summary_limited(&p, color, limits).as_bytes());
     if p.is_empty() {
         let _ = writeln!(out, "Nothing to do: no repeated user can be shared.");
         return ExitCode::from(EXIT_OK);
@@ -429,8 +503,16 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
                     .map(|o| format!(" on top of {o}"))
                     .unwrap_or_default()
             );
-            for (id, summary) in &staged.commits {
+            let shown = limits.map_or(usize::MAX, |l| l.commits);
+            for (id, summary) in staged.commits.iter().take(shown) {
                 let _ = writeln!(out, "  {id} {summary}");
+            }
+            if staged.commits.len() > shown {
+                let _ = writeln!(
+                    out,
+                    "  ... and {} more commits (-v shows all)",
+                    staged.commits.len() - shown
+                );
             }
             if let Some(o) = &staged.original {
                 let _ = writeln!(out, "Review with `git log -p {o}..{}`.", staged.branch);
@@ -460,9 +542,10 @@ pub fn verify_cmd(args: &VerifyArgs) -> ExitCode {
     // cannot (a work tree whose files the scan rejects may still evaluate),
     // but not when there is no revision to compare with at all.
     let mut eval = args.common.eval;
+    let quiet = args.common.quiet;
     match clan_migrate::verify::verify_against(dir, against, &opts) {
         Ok(report) => {
-            let mut out = std::io::stdout().lock();
+            let mut out = data_out(quiet);
             let _ = writeln!(
                 out,
                 "Compared {} hosts with {}.",
@@ -471,6 +554,8 @@ pub fn verify_cmd(args: &VerifyArgs) -> ExitCode {
             if report.differences.is_empty() {
                 let _ = writeln!(out, "Every host's effective users are unchanged.");
             } else {
+                // The differences are the error: with -q they still show, on stderr.
+                let mut out = failure_out(quiet);
                 for d in &report.differences {
                     let _ = writeln!(out, "  {d}");
                 }
@@ -500,7 +585,7 @@ fn verify_eval(dir: &std::path::Path, against: Option<&str>, quiet: bool) -> boo
             return false;
         }
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = data_out(quiet);
     let _ = writeln!(
         out,
         "Nix: compared users.users of {} with {}.",
@@ -508,7 +593,7 @@ fn verify_eval(dir: &std::path::Path, against: Option<&str>, quiet: bool) -> boo
         report.against
     );
     for d in &report.differences {
-        let _ = writeln!(out, "  {d}");
+        let _ = writeln!(failure_out(quiet), "  {d}");
     }
     if !quiet {
         for (host, user, path) in &report.reordered {
@@ -523,7 +608,7 @@ fn verify_eval(dir: &std::path::Path, against: Option<&str>, quiet: bool) -> boo
     }
     if !report.differences.is_empty() {
         let _ = writeln!(
-            out,
+            failure_out(quiet),
             "{} differences in what Nix evaluates.",
             report.differences.len()
         );
@@ -566,6 +651,16 @@ fn verify_eval(dir: &std::path::Path, against: Option<&str>, quiet: bool) -> boo
         }
     }
     report.agrees()
+}
+
+/// Where a failed check's findings go: with the report on stdout, or on
+/// stderr with `-q`, where they are the error.
+fn failure_out(quiet: bool) -> Box<dyn Write> {
+    if quiet {
+        Box::new(std::io::stderr().lock())
+    } else {
+        Box::new(std::io::stdout().lock())
+    }
 }
 
 fn hosts(n: usize) -> String {
