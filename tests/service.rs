@@ -1106,9 +1106,10 @@ fn only_service_moves_name_the_instance() {
     );
     for user in ["backup", "root"] {
         assert!(
-            p.notices
-                .iter()
-                .any(|n| n.starts_with(&format!("{user} stays on the module target"))),
+            p.notices.iter().any(|n| n.code == "stays-on-module-target"
+                && n.user.as_deref() == Some(user)
+                && n.message
+                    .starts_with(&format!("{user} stays on the module target"))),
             "{:?}",
             p.notices
         );

@@ -223,10 +223,21 @@ fn summary_limited(p: &Plan, color: bool, limits: Option<Limits>) -> String {
     }
     let mut notices: Vec<String> = Vec::new();
     for n in &p.notices {
-        match notices.last_mut() {
-            Some(last) if n.starts_with("  ") => last.push_str(&format!("  {n}\n")),
-            _ => notices.push(format!("{} {n}\n", yellow("note:"))),
+        let mut out = format!("{} ", yellow(&format!("{}:", n.severity.as_str())));
+        if let Some(l) = &n.location {
+            out.push_str(&format!(
+                "{}:{}:{}: ",
+                clan_migrate::source::display_path(&l.file),
+                l.start.line,
+                l.start.column
+            ));
         }
+        out.push_str(&n.message);
+        out.push('\n');
+        for c in &n.commands {
+            out.push_str(&format!("    {c}\n"));
+        }
+        notices.push(out);
     }
     let mut skipped: Vec<String> = Vec::new();
     for s in &p.skipped {

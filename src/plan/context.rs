@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use super::notice::{Notice, codes};
 use super::{Plan, PlanError, PlanOptions, Skipped, Target, Trees, UserMove, moves, service};
 use crate::analyse::{self, Status};
 use crate::discover;
@@ -50,7 +51,7 @@ pub(super) fn files_of(graph: &load::ModuleGraph, u: &analyse::User<'_>) -> Vec<
 }
 
 /// A user's move (or why there is none) and a notice if its target changed.
-pub(super) type Planned = (Result<Option<UserMove>, String>, Option<String>);
+pub(super) type Planned = (Result<Option<UserMove>, String>, Option<Notice>);
 
 /// The service target's plan-wide facts.
 pub(super) struct ServiceCtx {
@@ -118,9 +119,13 @@ pub(super) fn service_ctx(
             None
         };
         match why {
-            Some(reason) => plan
-                .notices
-                .push(format!("{} stays on the module target: {reason}", u.name)),
+            Some(reason) => plan.notices.push(
+                Notice::note(
+                    codes::STAYS_ON_MODULE_TARGET,
+                    format!("{} stays on the module target: {reason}", u.name),
+                )
+                .about(&u.name, Some(u.option)),
+            ),
             None => {
                 users.insert(u.name.clone());
             }
@@ -205,11 +210,17 @@ impl Ctx<'_> {
         match (&target, first) {
             (Target::Service { .. }, Err(reason)) => (
                 moves::plan_user(fs, graph, self.frozen, trees, user, &Target::Module),
-                Some(format!(
-                    "{} ({}) stays on the module target: {reason}",
-                    user.name,
-                    user.option.as_str()
-                )),
+                Some(
+                    Notice::note(
+                        codes::STAYS_ON_MODULE_TARGET,
+                        format!(
+                            "{} ({}) stays on the module target: {reason}",
+                            user.name,
+                            user.option.as_str()
+                        ),
+                    )
+                    .about(&user.name, Some(user.option)),
+                ),
             ),
             (_, r) => (r, None),
         }

@@ -7,6 +7,7 @@
 pub(crate) mod edit;
 mod extract;
 pub mod moves;
+pub mod notice;
 mod print;
 mod render;
 pub mod service;
@@ -32,6 +33,7 @@ use crate::{Error, ScanOptions};
 
 pub use diff::unified_diff;
 pub use moves::{ParsedFile, Password, ServiceMove, Stay, Target, Trees, UserMove};
+pub use notice::Notice;
 pub use steps::check_steps;
 
 use batch::batched;
@@ -130,7 +132,7 @@ pub struct Plan {
     /// What the target changes beyond the move and what the user should
     /// know or do (service target: superseded passwords, mutableUsers,
     /// users that stay modules).
-    pub notices: Vec<String>,
+    pub notices: Vec<Notice>,
     /// Findings of the scan the plan rests on (warnings and notes).
     pub diagnostics: Vec<Diagnostic>,
     /// Every changed file, from its original to its final contents.

@@ -11,12 +11,14 @@ use rowan::ast::AstNode;
 
 use super::edit::{self, Splice, indent_at, line_start};
 use super::moves::{ParsedFile, Trees, UserMove, import_splice, module_top};
+use super::notice::{Notice, codes};
 use super::print::attr;
 use crate::analyse::User;
+use crate::diagnostic::Location;
 use crate::discover::flake::CLAN_NIX;
 use crate::index::UserOption;
 use crate::inventory::Inventory;
-use crate::syntax::Range;
+use crate::syntax::{Range, range_of};
 
 /// Why a repeated user is not a service user (it stays on the module
 /// target), or `None` when the service can take it.
@@ -400,7 +402,7 @@ fn list(items: &[String], indent: usize) -> String {
 /// What the service changes for one user, for the plan's summary and
 /// the commit message: passwords it supersedes, with the commands that
 /// keep them.
-pub fn notices(m: &UserMove) -> Vec<String> {
+pub fn notices(m: &UserMove) -> Vec<Notice> {
     let Some(svc) = &m.service else {
         return Vec::new();
     };
@@ -408,16 +410,17 @@ pub fn notices(m: &UserMove) -> Vec<String> {
     if m.option != UserOption::Users {
         return out;
     }
+    let about = |n: Notice| n.about(&m.user, Some(m.option));
     let generator = format!("user-password-{}", m.user);
-    out.push(format!(
+    out.push(about(Notice::note(codes::SERVICE_SETS, format!(
         "the service sets isNormalUser, the password (hashedPasswordFile from the vars generator {generator}) and users.mutableUsers = false on {}",
         crate::report::host_list(&m.hosts)
-    ));
+    ))));
     if svc.passwords.is_empty() {
-        out.push(format!(
+        out.push(about(Notice::note(codes::PASSWORD_PROMPTED, format!(
             "{} has no password in the configuration today; Clan prompts for one (or generates it) on the next deploy",
             m.user
-        ));
+        ))));
         return out;
     }
     let share = svc.shared_password(&m.hosts);
@@ -435,32 +438,35 @@ pub fn notices(m: &UserMove) -> Vec<String> {
         } else {
             p.host.clone()
         };
-        out.push(format!(
-            "{attr} on {on} is superseded; to keep it, before deploying run:",
-            attr = p.attr
+        let notice = about(Notice::note(
+            codes::PASSWORD_SUPERSEDED,
+            format!(
+                "{attr} on {on} is superseded; to keep it, before deploying run:",
+                attr = p.attr
+            ),
         ));
-        if hashed {
-            out.push(format!(
-                "  printf '%s' '{}' | clan vars set {} {generator}/user-password-hash",
-                p.value.replace('\'', "'\\''"),
-                p.host
-            ));
-            out.push(format!(
-                "  clan vars set {} {generator}/user-password   # the clear password, or Clan regenerates both",
-                p.host
-            ));
+        let value = p.value.replace('\'', "'\\''");
+        out.push(if hashed {
+            notice
+                .command(format!(
+                    "printf '%s' '{value}' | clan vars set {} {generator}/user-password-hash",
+                    p.host
+                ))
+                .command(format!(
+                    "clan vars set {} {generator}/user-password   # the clear password, or Clan regenerates both",
+                    p.host
+                ))
         } else {
-            out.push(format!(
-                "  printf '%s' '{}' | clan vars set {} {generator}/user-password",
-                p.value.replace('\'', "'\\''"),
-                p.host
-            ));
-            out.push(format!(
-                "  printf '%s' '{}' | mkpasswd -s | clan vars set {} {generator}/user-password-hash",
-                p.value.replace('\'', "'\\''"),
-                p.host
-            ));
-        }
+            notice
+                .command(format!(
+                    "printf '%s' '{value}' | clan vars set {} {generator}/user-password",
+                    p.host
+                ))
+                .command(format!(
+                    "printf '%s' '{value}' | mkpasswd -s | clan vars set {} {generator}/user-password-hash",
+                    p.host
+                ))
+        });
     }
     out
 }
@@ -482,9 +488,8 @@ pub enum Mutable {
 /// A place that sets `users.mutableUsers = true`.
 #[derive(Debug, Clone)]
 pub struct MutableSite {
-    pub file: PathBuf,
-    pub line: u32,
-    pub column: u32,
+    /// The binding.
+    pub location: Location,
     pub how: Mutable,
 }
 
@@ -493,9 +498,9 @@ impl std::fmt::Display for MutableSite {
         write!(
             f,
             "{}:{}:{}",
-            crate::source::display_path(&self.file),
-            self.line,
-            self.column
+            crate::source::display_path(&self.location.file),
+            self.location.start.line,
+            self.location.start.column
         )
     }
 }
@@ -553,12 +558,8 @@ pub fn mutable_users(file: &crate::source::SourceFile) -> Vec<MutableSite> {
             }
             _ => continue,
         };
-        let at = usize::from(av.syntax().text_range().start());
-        let lc = file.line_col(at);
         out.push(MutableSite {
-            file: file.path.clone(),
-            line: lc.line,
-            column: lc.column,
+            location: Location::new(file, range_of(av.syntax())),
             how,
         });
     }
@@ -589,7 +590,10 @@ pub fn describe(m: &UserMove, svc: &super::ServiceMove) -> String {
             out.push_str(&format!("- {d} (set by the service)\n"));
         }
         for n in notices(m) {
-            out.push_str(&format!("{n}\n"));
+            out.push_str(&format!("{}\n", n.message));
+            for c in &n.commands {
+                out.push_str(&format!("  {c}\n"));
+            }
         }
         out.push('\n');
     }
