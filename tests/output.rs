@@ -174,3 +174,205 @@ fn quiet_keeps_errors_on_stderr() {
     assert_eq!(run.stdout, "");
     assert!(run.stderr.contains("differences"), "{}", run.stderr);
 }
+
+// ---------------------------------------------------------------------------
+// plan --json and apply --json
+// ---------------------------------------------------------------------------
+
+fn json_of(run: &common::Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}):\n{}", run.stdout))
+}
+
+fn plan_json(case: &str, extra: &[&str]) -> serde_json::Value {
+    let sb = Sandbox::empty();
+    let dir = common::fixture(case);
+    let mut args = vec!["plan", dir.to_str().unwrap(), "--json"];
+    args.extend_from_slice(extra);
+    let run = sb.run(&args);
+    run.expect_code(0);
+    assert!(
+        !run.stdout.contains(dir.to_str().unwrap()),
+        "paths are relative to DIR"
+    );
+    json_of(&run)
+}
+
+#[test]
+fn plan_json_snapshot_of_the_service_fixture() {
+    let json = plan_json("service", &["--to", "service"]);
+    insta::with_settings!({ prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_json_snapshot!("plan-json-service", json);
+    });
+}
+
+#[test]
+fn plan_json_is_what_the_library_plans() {
+    use clan_migrate::plan::{self, PlanOptions, PlanReport, TargetKind};
+    for (case, to) in [
+        ("example", TargetKind::Module),
+        ("service", TargetKind::Service),
+        ("spellings", TargetKind::Module),
+    ] {
+        let cli = plan_json(case, &["--to", to.as_str()]);
+        let opts = PlanOptions {
+            scan: clan_migrate::ScanOptions::default(),
+            users: Vec::new(),
+            to,
+        };
+        let p = plan::plan(&common::fixture(case), &opts, &clan_migrate::Silent).unwrap();
+        let lib = serde_json::to_value(PlanReport::build(&p, to)).unwrap();
+        assert_eq!(cli, lib, "{case}");
+        // Every changed file is some user's, and every user's files are
+        // among the changed ones.
+        let all = |v: &serde_json::Value| -> std::collections::BTreeSet<String> {
+            ["created", "changed", "deleted"]
+                .iter()
+                .flat_map(|k| v[k].as_array().unwrap().iter())
+                .map(|f| f.as_str().unwrap().to_string())
+                .collect()
+        };
+        let files = all(&cli["files"]);
+        let mut of_users = std::collections::BTreeSet::new();
+        for u in cli["users"].as_array().unwrap() {
+            of_users.extend(all(&u["files"]));
+        }
+        assert_eq!(files, of_users, "{case}");
+        let diff_files: std::collections::BTreeSet<String> = p
+            .changed_files()
+            .iter()
+            .map(|f| clan_migrate::source::display_path(&f.path))
+            .collect();
+        assert_eq!(files, diff_files, "{case}");
+    }
+}
+
+#[test]
+fn plan_json_fields_are_the_documented_contract() {
+    let json = plan_json("service", &["--to", "service"]);
+    let keys =
+        |v: &serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    let mut top = keys(&json);
+    top.sort();
+    assert_eq!(
+        top,
+        [
+            "diagnostics",
+            "files",
+            "notices",
+            "skipped",
+            "target",
+            "users"
+        ]
+    );
+    let user_keys = [
+        "dropped",
+        "files",
+        "hosts",
+        "instance",
+        "module",
+        "moves",
+        "moves_common_elements",
+        "name",
+        "notices",
+        "option",
+        "reordered",
+        "stays",
+        "target",
+    ];
+    let notice_keys = [
+        "code", "column", "commands", "file", "line", "message", "option", "severity", "user",
+    ];
+    let mut commands = Vec::new();
+    for u in json["users"].as_array().unwrap() {
+        let mut k = keys(u);
+        k.sort();
+        assert_eq!(k, user_keys);
+        for n in u["notices"].as_array().unwrap() {
+            let mut k = keys(n);
+            k.sort();
+            assert_eq!(k, notice_keys);
+            assert_eq!(n["user"], u["name"]);
+            if n["code"] == "password-superseded" {
+                commands.extend(n["commands"].as_array().unwrap().iter().cloned());
+            }
+        }
+    }
+    // alice's shared hash, bob's two initial passwords: the exact commands.
+    let commands: Vec<&str> = commands.iter().map(|c| c.as_str().unwrap()).collect();
+    assert_eq!(commands.len(), 6, "{commands:#?}");
+    assert!(commands.iter().all(|c| c.contains("clan vars set ")));
+    assert!(commands.contains(
+        &"printf '%s' 'changeme-beta' | clan vars set beta user-password-bob/user-password"
+    ));
+    // The mutableUsers notice is about a place, not a user.
+    let mutable = &json["notices"][0];
+    assert_eq!(mutable["code"], "mutable-users-overridden");
+    assert_eq!(mutable["file"], "machines/gamma/configuration.nix");
+    assert_eq!(mutable["line"], 17);
+    assert_eq!(mutable["column"], 3);
+}
+
+#[test]
+fn plan_json_keeps_warnings_off_stderr_and_check_still_exits_2() {
+    let dir = common::fixture("dynamic-users");
+    let sb = Sandbox::empty();
+    let human = sb.run(&["plan", dir.to_str().unwrap()]);
+    assert!(!human.stderr.is_empty(), "the fixture has warnings");
+    let run = sb.run(&["plan", dir.to_str().unwrap(), "--json", "--check"]);
+    let json = json_of(&run);
+    assert_eq!(run.stderr, "");
+    assert!(!json["diagnostics"].as_array().unwrap().is_empty());
+    let code = if json["users"].as_array().unwrap().is_empty() {
+        0
+    } else {
+        2
+    };
+    run.expect_code(code);
+}
+
+#[test]
+fn apply_json_says_what_was_committed() {
+    let sb = Sandbox::committed("example");
+    let planned = plan_json("example", &[]);
+    // -q does not silence what --json asks for.
+    let run = sb.run(&["apply", ".", "--json", "-q"]);
+    run.expect_code(0);
+    assert_eq!(run.stderr, "");
+    let json = json_of(&run);
+    assert_eq!(json["branch"], "clan-migrate/users");
+    assert_eq!(json["base"], "main");
+    assert_eq!(json["users"], planned["users"]);
+    let commits = json["commits"].as_array().unwrap();
+    let log = sb.git(&[
+        "log",
+        "--format=%h %s",
+        "--reverse",
+        "main..clan-migrate/users",
+    ]);
+    let log: Vec<&str> = log.lines().collect();
+    assert_eq!(commits.len(), log.len());
+    for (c, l) in commits.iter().zip(&log) {
+        let (id, summary) = l.split_once(' ').unwrap();
+        assert!(
+            id.starts_with(c["id"].as_str().unwrap()) || c["id"].as_str().unwrap().starts_with(id)
+        );
+        assert_eq!(c["summary"], summary);
+    }
+    assert_eq!(json["written"], serde_json::json!([]));
+
+    // --no-commit: the files written, no branch.
+    let sb = Sandbox::committed("example");
+    let run = sb.run(&["apply", ".", "--json", "--no-commit"]);
+    run.expect_code(0);
+    let json = json_of(&run);
+    assert_eq!(json["branch"], serde_json::Value::Null);
+    assert_eq!(json["commits"], serde_json::json!([]));
+    assert_eq!(
+        json["written"].as_array().unwrap().len(),
+        ["created", "changed", "deleted"]
+            .iter()
+            .map(|k| json["files"][k].as_array().unwrap().len())
+            .sum::<usize>()
+    );
+}

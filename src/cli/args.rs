@@ -80,6 +80,9 @@ pub struct PlanArgs {
     /// A summary per user and file instead of the diff.
     #[arg(long)]
     pub stat: bool,
+    /// Print the plan as JSON instead (the format is a stable contract).
+    #[arg(long, conflicts_with = "stat")]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -94,6 +97,9 @@ pub struct ApplyArgs {
     /// Write the files into the work tree instead of committing.
     #[arg(long, conflicts_with = "branch")]
     pub no_commit: bool,
+    /// Print what was planned and committed as JSON (a stable contract).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

@@ -16,16 +16,20 @@ fn options(common: &Common, select: &Select) -> PlanOptions {
     PlanOptions {
         scan: scan_options(common),
         users: select.users.clone(),
-        to: match select.to {
-            super::args::Target::Module => plan::TargetKind::Module,
-            super::args::Target::Service => plan::TargetKind::Service,
-        },
+        to: target(select),
+    }
+}
+
+fn target(select: &Select) -> plan::TargetKind {
+    match select.to {
+        super::args::Target::Module => plan::TargetKind::Module,
+        super::args::Target::Service => plan::TargetKind::Service,
     }
 }
 
 /// Runs the planner, printing why when it cannot plan.
-fn make_plan(common: &Common, select: &Select) -> Result<Plan, ExitCode> {
-    report_plan(common, compute_plan(common, select))
+fn make_plan(common: &Common, select: &Select, json: bool) -> Result<Plan, ExitCode> {
+    report_plan(common, compute_plan(common, select), json)
 }
 
 /// Runs the planner with a progress bar, printing nothing else.
@@ -36,13 +40,18 @@ fn compute_plan(common: &Common, select: &Select) -> Result<Plan, PlanError> {
     result
 }
 
-/// Prints the plan's diagnostics, or why there is no plan.
-fn report_plan(common: &Common, result: Result<Plan, PlanError>) -> Result<Plan, ExitCode> {
+/// Prints the plan's diagnostics, or why there is no plan. With `json`
+/// the JSON carries the warnings, so only errors go to stderr.
+fn report_plan(
+    common: &Common,
+    result: Result<Plan, PlanError>,
+    json: bool,
+) -> Result<Plan, ExitCode> {
     let color = use_color(common.color, std::io::stderr().is_terminal());
     match result {
         Ok(p) => {
             // The scan's warnings say what the plan cannot see or move.
-            if !common.quiet {
+            if !common.quiet && !json {
                 let mut err = std::io::stderr().lock();
                 for d in &p.diagnostics {
                     let report = clan_migrate::report::DiagnosticReport::from(d);
@@ -296,10 +305,16 @@ fn data_out(quiet: bool) -> Box<dyn Write> {
 }
 
 pub fn plan_cmd(args: &PlanArgs) -> ExitCode {
-    let p = match make_plan(&args.common, &args.select) {
+    let p = match make_plan(&args.common, &args.select, args.json) {
         Ok(p) => p,
         Err(code) => return code,
     };
+    if args.json {
+        super::print_json(&plan::PlanReport::build(&p, target(&args.select)));
+        let pending = args.check && !p.is_empty();
+        std::mem::forget(p);
+        return ExitCode::from(if pending { EXIT_PENDING } else { EXIT_OK });
+    }
     let color = use_color(args.common.color, std::io::stdout().is_terminal());
     let mut out = String::new();
     if p.is_empty() {
@@ -442,17 +457,42 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     }
-    let p = match report_plan(&args.common, planned) {
+    let p = match report_plan(&args.common, planned, args.json) {
         Ok(p) => p,
         Err(code) => return code,
+    };
+    // With --json, the summary is the JSON, printed once the commits exist.
+    let quiet = args.common.quiet || args.json;
+    let json = |branch: Option<&stage::Staged>, written: Vec<String>| {
+        if args.json {
+            super::print_json(&plan::ApplyReport {
+                plan: plan::PlanReport::build(&p, target(&args.select)),
+                branch: branch.map(|s| s.branch.clone()),
+                base: branch.and_then(|s| s.original.clone()),
+                commits: branch
+                    .map(|s| {
+                        s.commits
+                            .iter()
+                            .map(|(id, summary)| plan::report::CommitReport {
+                                id: id.clone(),
+                                summary: summary.clone(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                written,
+            });
+        }
     };
     let color = use_color(args.common.color, std::io::stdout().is_terminal());
     // `-v` shows the whole summary; `-q` none of it.
     let limits = (args.common.verbose == 0).then_some(APPLY_LIMITS);
-    let mut out = data_out(args.common.quiet);
+    let mut out = data_out(quiet);
     let _ = out.write_all(summary_limited(&p, color, limits).as_bytes());
     if p.is_empty() {
         let _ = writeln!(out, "Nothing to do: no repeated user can be shared.");
+        drop(out);
+        json(None, Vec::new());
         return ExitCode::from(EXIT_OK);
     }
     let to_change = |f: &plan::FileChange| stage::FileChange {
@@ -468,6 +508,14 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
                     out,
                     "Wrote {} files; review with `git diff`, commit when ready.",
                     changes.len()
+                );
+                drop(out);
+                json(
+                    None,
+                    changes
+                        .iter()
+                        .map(|c| clan_migrate::source::display_path(&c.path))
+                        .collect(),
                 );
                 ExitCode::from(EXIT_OK)
             }
@@ -528,6 +576,8 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
             if let Some(o) = &staged.original {
                 let _ = writeln!(out, "Review with `git log -p {o}..{}`.", staged.branch);
             }
+            let _ = out.flush();
+            json(Some(&staged), Vec::new());
             ExitCode::from(EXIT_OK)
         }
         Err(e) => {

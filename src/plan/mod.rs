@@ -10,6 +10,7 @@ pub mod moves;
 pub mod notice;
 mod print;
 mod render;
+pub mod report;
 pub mod service;
 
 mod batch;
@@ -34,6 +35,7 @@ use crate::{Error, ScanOptions};
 pub use diff::unified_diff;
 pub use moves::{ParsedFile, Password, ServiceMove, Stay, Target, Trees, UserMove};
 pub use notice::Notice;
+pub use report::{ApplyReport, PlanReport};
 pub use steps::check_steps;
 
 use batch::batched;
