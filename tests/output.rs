@@ -376,3 +376,97 @@ fn apply_json_says_what_was_committed() {
             .sum::<usize>()
     );
 }
+
+// ---------------------------------------------------------------------------
+// scan --json: users.mutableUsers per host
+// ---------------------------------------------------------------------------
+
+fn scan_json(case: &str) -> serde_json::Value {
+    let sb = Sandbox::empty();
+    let run = sb.run(&["scan", common::fixture(case).to_str().unwrap(), "--json"]);
+    run.expect_code(0);
+    json_of(&run)
+}
+
+fn mutable_users_of(json: &serde_json::Value, host: &str) -> serde_json::Value {
+    json["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == host)
+        .unwrap_or_else(|| panic!("no host {host}"))["mutable_users"]
+        .clone()
+}
+
+#[test]
+fn scan_json_lists_each_host_s_mutable_users() {
+    use serde_json::json;
+    // Nested in `users = { … }` on alpha, dotted on beta.
+    let json = scan_json("spellings");
+    assert_eq!(
+        mutable_users_of(&json, "alpha"),
+        json!([{ "value": false, "expression": "false", "priority": 100, "conditional": false,
+                 "file": "hosts/alpha/base-users.nix", "line": 6, "column": 5 }])
+    );
+    assert_eq!(
+        mutable_users_of(&json, "beta"),
+        json!([{ "value": false, "expression": "false", "priority": 100, "conditional": false,
+                 "file": "hosts/beta/default.nix", "line": 12, "column": 3 }])
+    );
+    // mkDefault, on the one host whose module sets it.
+    let json = scan_json("service");
+    assert_eq!(
+        mutable_users_of(&json, "gamma"),
+        json!([{ "value": true, "expression": "true", "priority": 1000, "conditional": false,
+                 "file": "machines/gamma/configuration.nix", "line": 17, "column": 3 }])
+    );
+    assert_eq!(mutable_users_of(&json, "alpha"), json!([]));
+    // A shared module: every host that imports it.
+    let json = scan_json("example");
+    for h in json["hosts"].as_array().unwrap() {
+        let m = &h["mutable_users"];
+        assert_eq!(m.as_array().unwrap().len(), 1, "{h}");
+        assert_eq!(m[0]["file"], "modules/common.nix");
+    }
+}
+
+/// The service target's warnings read `users.mutableUsers` from the
+/// index, so every spelling it knows is seen: here `mkForce` in an
+/// `mkIf` around `config.users` of a module with options (re-reading the
+/// file for `users = { mutableUsers = …; }` missed it).
+#[test]
+fn service_warns_of_mutable_users_in_any_spelling() {
+    let sb = Sandbox::copy("service");
+    let gamma = "machines/gamma/configuration.nix";
+    let text = sb
+        .read(gamma)
+        .replace("  users.mutableUsers = lib.mkDefault true;\n", "");
+    sb.write(gamma, &text);
+    sb.write(
+        "modules/mutable.nix",
+        "{ config, lib, ... }:\n{\n  options.site.legacy = lib.mkEnableOption \"legacy logins\";\n  config.users = lib.mkIf config.site.legacy {\n    mutableUsers = lib.mkForce true;\n  };\n}\n",
+    );
+    let text = sb.read(gamma).replace(
+        "./hardware-configuration.nix",
+        "./hardware-configuration.nix\n    ../../modules/mutable.nix",
+    );
+    assert!(text.contains("modules/mutable.nix"), "{text}");
+    sb.write(gamma, &text);
+    let run = sb.run(&["plan", ".", "--to", "service", "--json"]);
+    run.expect_code(0);
+    let json = json_of(&run);
+    let notices = json["notices"].as_array().unwrap();
+    assert_eq!(notices.len(), 1, "{notices:#?}");
+    assert_eq!(notices[0]["code"], "mutable-users-forced");
+    assert_eq!(notices[0]["file"], "modules/mutable.nix");
+    assert_eq!(notices[0]["line"], 5);
+    assert_eq!(notices[0]["column"], 5);
+    assert!(
+        notices[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("overrides the users service's false on gamma"),
+        "{}",
+        notices[0]
+    );
+}

@@ -4,8 +4,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
-
 use super::notice::{Notice, codes};
 use super::{Plan, PlanError, PlanOptions, Skipped, Target, Trees, UserMove, moves, service};
 use crate::analyse::{self, Status};
@@ -90,7 +88,7 @@ pub(super) fn service_ctx(
         after.inventory_files.push(home.file.clone());
     }
     let existing = verify::service_users(graph);
-    let mutable = mutable_sites(repo, discovery, graph);
+    let mutable = mutable_sites(discovery, graph);
     let conflicts: BTreeMap<&str, &service::MutableSite> = mutable
         .iter()
         .filter(|(s, _)| s.how == service::Mutable::Conflict)
@@ -139,40 +137,32 @@ pub(super) fn service_ctx(
     })
 }
 
-/// Every `users.mutableUsers = true` some host evaluates, with those hosts.
+/// Every `users.mutableUsers = true` some host evaluates, with those
+/// hosts, from the index: in file and position order.
 pub(super) fn mutable_sites(
-    repo: &Path,
     discovery: &discover::Discovery,
     graph: &load::ModuleGraph,
 ) -> Vec<(service::MutableSite, Vec<String>)> {
-    let mut hosts_of: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
+    let mut hosts_of: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
     for h in &discovery.hosts {
         for (id, _) in graph.closure(&graph.roots(h)) {
-            hosts_of
-                .entry(graph.modules[id].key.file.clone())
-                .or_default()
-                .insert(h.name.clone());
+            hosts_of.entry(id).or_default().insert(h.name.clone());
         }
     }
-    let disk = DiskFs::new(repo);
-    let found: Vec<Vec<(service::MutableSite, Vec<String>)>> = hosts_of
-        .par_iter()
-        .map(|(file, hosts)| {
-            let Ok(text) = disk.read(file) else {
-                return Vec::new();
-            };
-            // Cheap test first: most files never mention it.
-            if !text.contains("mutableUsers") {
-                return Vec::new();
-            }
-            let f = crate::source::SourceFile::new(file.clone(), text);
-            service::mutable_users(&f)
-                .into_iter()
+    let mut out: Vec<(service::MutableSite, Vec<String>)> = hosts_of
+        .iter()
+        .flat_map(|(&id, hosts)| {
+            graph.modules[id]
+                .settings
+                .iter()
+                .filter_map(service::mutable_site)
                 .map(|s| (s, hosts.iter().cloned().collect()))
-                .collect()
         })
         .collect();
-    found.into_iter().flatten().collect()
+    out.sort_by(|(a, _), (b, _)| {
+        (&a.location.file, a.location.start).cmp(&(&b.location.file, b.location.start))
+    });
+    out
 }
 
 impl Ctx<'_> {

@@ -16,9 +16,9 @@ use super::print::attr;
 use crate::analyse::User;
 use crate::diagnostic::Location;
 use crate::discover::flake::CLAN_NIX;
-use crate::index::UserOption;
+use crate::index::{Setting, SettingDef, UserOption};
 use crate::inventory::Inventory;
-use crate::syntax::{Range, range_of};
+use crate::syntax::Range;
 
 /// Why a repeated user is not a service user (it stays on the module
 /// target), or `None` when the service can take it.
@@ -505,65 +505,23 @@ impl std::fmt::Display for MutableSite {
     }
 }
 
-/// Every binding of `users.mutableUsers` to `true` in `file` (written
-/// dotted or nested), with how strongly it is set.
-pub fn mutable_users(file: &crate::source::SourceFile) -> Vec<MutableSite> {
-    let parse = rnix::Root::parse(&file.text);
-    let mut out = Vec::new();
-    for av in parse
-        .tree()
-        .syntax()
-        .descendants()
-        .filter_map(ast::AttrpathValue::cast)
-    {
-        let Some(path) = av.attrpath() else { continue };
-        let names: Vec<String> = crate::syntax::attrpath_names(&path)
-            .iter()
-            .filter_map(|(n, _)| n.as_static().map(str::to_string))
-            .collect();
-        if names.last().map(String::as_str) != Some("mutableUsers") {
-            continue;
-        }
-        // `users.mutableUsers = …` or `mutableUsers = …` inside `users = { … }`.
-        let under_users = names.len() >= 2 && names[names.len() - 2] == "users"
-            || av
-                .syntax()
-                .parent()
-                .and_then(|set| set.parent())
-                .and_then(ast::AttrpathValue::cast)
-                .and_then(|outer| outer.attrpath())
-                .is_some_and(|p| {
-                    crate::syntax::attrpath_names(&p)
-                        .last()
-                        .and_then(|(n, _)| n.as_static().map(|s| s == "users"))
-                        .unwrap_or(false)
-                });
-        if !under_users {
-            continue;
-        }
-        let Some(value) = av.value() else { continue };
-        let how = match crate::syntax::strip_parens(value) {
-            ast::Expr::Ident(i) if i.syntax().to_string() == "true" => Mutable::Conflict,
-            ast::Expr::Apply(a) => {
-                let text = a.syntax().to_string();
-                let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-                if !text.ends_with(" true") {
-                    continue;
-                }
-                if text.contains("mkForce") || text.contains("mkOverride") {
-                    Mutable::Forced
-                } else {
-                    Mutable::Overridden
-                }
-            }
-            _ => continue,
-        };
-        out.push(MutableSite {
-            location: Location::new(file, range_of(av.syntax())),
-            how,
-        });
+/// How a definition of `users.mutableUsers` (from the index) stands
+/// against the service's plain `false`: `None` unless it is `true`.
+pub fn mutable_site(def: &SettingDef) -> Option<MutableSite> {
+    if def.setting != Setting::MutableUsers || def.as_bool() != Some(true) {
+        return None;
     }
-    out
+    let how = match def.priority {
+        Some(100) => Mutable::Conflict,
+        Some(p) if p > 100 => Mutable::Overridden,
+        // mkForce, or an mkOverride whose priority is not known: assume
+        // it wins, as the stronger warning.
+        _ => Mutable::Forced,
+    };
+    Some(MutableSite {
+        location: def.location.clone(),
+        how,
+    })
 }
 
 /// The commit message's account of what a move gives the instance.
@@ -663,7 +621,13 @@ mod tests {
     fn mutable_users_true_is_found_with_its_spellings() {
         let sites = |text: &str| -> Vec<Mutable> {
             let f = crate::source::SourceFile::new(PathBuf::from("a.nix"), text.to_string());
-            mutable_users(&f).into_iter().map(|s| s.how).collect()
+            let root = rnix::Root::parse(&f.text).tree();
+            crate::index::index_file(&f, &root)
+                .iter()
+                .flat_map(|m| &m.settings)
+                .filter_map(mutable_site)
+                .map(|s| s.how)
+                .collect()
         };
         assert_eq!(sites("{ users.mutableUsers = true; }"), [Mutable::Conflict]);
         assert_eq!(
