@@ -747,9 +747,14 @@ fn flags_a_command_does_not_take_are_usage_errors() {
         &Sandbox::committed("example"),
         &[
             (
-                &["plan", ".", "--json"],
+                &["verify", ".", "--json"],
                 2,
                 &["unexpected argument '--json'"],
+            ),
+            (
+                &["plan", ".", "--json", "--stat"],
+                2,
+                &["'--json' cannot be used with '--stat'"],
             ),
             (
                 &["apply", ".", "--check"],
