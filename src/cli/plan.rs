@@ -727,3 +727,42 @@ fn failure_out(quiet: bool) -> Box<dyn Write> {
 fn hosts(n: usize) -> String {
     format!("{n} host{}", if n == 1 { "" } else { "s" })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::limited;
+
+    fn items(n: usize, lines: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| (0..lines).map(|l| format!("item {i} line {l}\n")).collect())
+            .collect()
+    }
+
+    #[test]
+    fn limited_shows_whole_items_while_they_fit_then_how_many_more() {
+        let all = items(10, 3);
+        assert_eq!(limited(&all, None, "users"), all.concat());
+        let out = limited(&all, Some(10), "users");
+        assert_eq!(out.lines().count(), 10);
+        assert!(out.starts_with(&all[..3].concat()));
+        assert!(
+            out.ends_with("... and 7 more users (-v shows all)\n"),
+            "{out}"
+        );
+        assert_eq!(limited(&all[..2], Some(10), "users"), all[..2].concat());
+    }
+
+    #[test]
+    fn limited_cuts_an_item_longer_than_the_budget() {
+        let all = items(3, 500);
+        let out = limited(&all, Some(20), "notices");
+        assert_eq!(out.lines().count(), 22, "{out}");
+        assert!(out.contains("  ... (-v shows the rest)\n"));
+        assert!(
+            out.ends_with("... and 2 more notices (-v shows all)\n"),
+            "{out}"
+        );
+        let one = limited(&all[..1], Some(20), "notices");
+        assert_eq!(one.lines().count(), 21, "{one}");
+    }
+}
