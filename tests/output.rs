@@ -277,6 +277,7 @@ fn plan_json_fields_are_the_documented_contract() {
         "notices",
         "option",
         "reordered",
+        "settings",
         "stays",
         "target",
     ];

@@ -52,8 +52,25 @@ pub struct MoveReport {
     pub stays: Vec<StayReport>,
     /// Attributes dropped because the service sets them.
     pub dropped: Vec<String>,
+    /// For the service target: what the instance's settings get.
+    pub settings: Option<SettingsReport>,
     pub files: FilesReport,
     pub notices: Vec<NoticeReport>,
+}
+
+/// What a users instance gets from a move. Elements are Nix expressions
+/// as the inventory holds them (`"wheel"`, `./keys/bob.pub`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SettingsReport {
+    pub groups: Vec<String>,
+    pub keys: Vec<String>,
+    pub key_files: Vec<String>,
+    /// Per host, the groups only that host gives the user.
+    pub machine_groups: BTreeMap<String, Vec<String>>,
+    /// The same password on every host: one shared secret.
+    pub share: bool,
+    /// Paths, relative to the inventory's file.
+    pub extra_modules: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -224,6 +241,14 @@ impl PlanReport {
                         .as_ref()
                         .map(|s| s.dropped.clone())
                         .unwrap_or_default(),
+                    settings: m.service.as_ref().map(|s| SettingsReport {
+                        groups: s.groups.clone(),
+                        keys: s.keys.clone(),
+                        key_files: s.key_files.clone(),
+                        machine_groups: s.machine_groups.clone(),
+                        share: s.shared_password(&m.hosts),
+                        extra_modules: s.extra_modules.clone(),
+                    }),
                     files,
                     notices: plan
                         .notices
