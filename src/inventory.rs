@@ -394,6 +394,7 @@ fn module(
         imports,
         diagnostics: Vec::new(),
         host_name: None,
+        settings: Vec::new(),
     }
 }
 

@@ -5,11 +5,13 @@
 //! ```text
 //! discover/      hosts and the modules each one starts from (flake, conventions, --eval, --host)
 //!   -> load      parse every module reached (rnix; parse_error words its errors)
-//!      index/    and record what reaches a user option, in every spelling (walk/, options, wrappers)
+//!      index/    and record what reaches a user option, in every spelling (walk/, options, wrappers),
+//!                and settings such as users.mutableUsers
 //!   -> analyse   group definitions by user, compare values (canon, scope)
 //!   -> report    what `scan` shows
 //!   -> plan/     the edits: per user a move (moves/), rendered into files (render, print, edit),
-//!                planned all at once (batch) or one at a time (sequential), cut into steps
+//!                planned all at once (batch) or one at a time (sequential), cut into steps;
+//!                what to tell the user (notice) and `plan --json` (report)
 //!   -> verify    re-index the planned files and compare every host's effective users;
 //!                verify/eval asks Nix where it can
 //!   -> stage/    preflight refusals, build commits in memory, write one pack, check out

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::analyse::{Analysis, Status, dotted};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::discover::Host;
-use crate::index::UserOption;
+use crate::index::{Setting, UserOption};
 use crate::load::ModuleGraph;
 use crate::source::display_path;
 
@@ -27,6 +27,25 @@ pub struct HostReport {
     pub root: String,
     pub found_by: &'static str,
     pub files: Vec<String>,
+    /// Every definition of `users.mutableUsers` the host evaluates.
+    pub mutable_users: Vec<SettingReport>,
+}
+
+/// A definition of a setting such as `users.mutableUsers`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SettingReport {
+    /// `true` or `false` when the value is a literal, else `null`.
+    pub value: Option<bool>,
+    /// The value's source text, wrappers removed.
+    pub expression: String,
+    /// The module system's priority (100 plain, `mkForce` 50, `mkDefault`
+    /// 1000); `null` when it cannot be read.
+    pub priority: Option<u32>,
+    /// Under `mkIf`/`if`, or in a module imported under a condition.
+    pub conditional: bool,
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,11 +120,34 @@ impl ScanReport {
                     .iter()
                     .map(|&(id, _)| display_path(&graph.modules[id].key.file))
                     .collect();
+                let mut mutable_users: Vec<SettingReport> = ids
+                    .iter()
+                    .flat_map(|&(id, conditional_import)| {
+                        graph.modules[id]
+                            .settings
+                            .iter()
+                            .filter(|s| s.setting == Setting::MutableUsers)
+                            .map(move |s| SettingReport {
+                                value: s.as_bool(),
+                                expression: s.value.clone(),
+                                priority: s.priority,
+                                conditional: s.conditional || conditional_import,
+                                file: display_path(&s.location.file),
+                                line: s.location.start.line,
+                                column: s.location.start.column,
+                            })
+                    })
+                    .collect();
+                mutable_users
+                    .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+                mutable_users
+                    .dedup_by(|a, b| (&a.file, a.line, a.column) == (&b.file, b.line, b.column));
                 HostReport {
                     name: h.name.clone(),
                     root: display_path(&h.root),
                     found_by: h.found_by.as_str(),
                     files: files.into_iter().collect(),
+                    mutable_users,
                 }
             })
             .collect();

@@ -56,7 +56,7 @@ fn scan_json(repo: &Path) -> Value {
 /// `apply .` (quiet), which must succeed.
 #[track_caller]
 fn apply_ok(sb: &Sandbox, extra: &[&str]) -> Run {
-    let mut args = vec!["apply", ".", "--color", "never", "-q"];
+    let mut args = vec!["apply", ".", "--color", "never"];
     args.extend_from_slice(extra);
     let run = sb.run(&args);
     run.expect_code(0);

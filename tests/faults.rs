@@ -112,7 +112,7 @@ fn rerun_succeeds(sb: &Sandbox, main: &str) {
 /// The files `plan` (and so `apply --no-commit`) writes, in the order it
 /// writes them: `write-N` is the N-th.
 fn planned_files(sb: &Sandbox) -> Vec<String> {
-    let run = sb.run(&["plan", ".", "--stat", "--color", "never", "-q"]);
+    let run = sb.run(&["plan", ".", "--stat", "--color", "never"]);
     run.expect_code(0);
     run.stdout
         .lines()
@@ -747,9 +747,14 @@ fn flags_a_command_does_not_take_are_usage_errors() {
         &Sandbox::committed("example"),
         &[
             (
-                &["plan", ".", "--json"],
+                &["verify", ".", "--json"],
                 2,
                 &["unexpected argument '--json'"],
+            ),
+            (
+                &["plan", ".", "--json", "--stat"],
+                2,
+                &["'--json' cannot be used with '--stat'"],
             ),
             (
                 &["apply", ".", "--check"],
@@ -789,7 +794,7 @@ fn flags_a_command_does_not_take_are_usage_errors() {
     // Allowed together: --check with --stat (exit 2: pending).
     let sb = Sandbox::committed("example");
     let files = tree_fingerprint(&sb.repo);
-    let run = sb.run(&["plan", ".", "--check", "--stat", "-q", "--color", "never"]);
+    let run = sb.run(&["plan", ".", "--check", "--stat", "--color", "never"]);
     run.expect_code(2);
     assert!(run.stdout.contains("9 files changed"), "{}", run.stdout);
     assert_eq!(tree_fingerprint(&sb.repo), files);

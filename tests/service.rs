@@ -208,7 +208,7 @@ fn subjects(sb: &Sandbox, range: &str) -> Vec<String> {
 /// `apply . --to service` (quiet) plus `extra`, which must succeed.
 #[track_caller]
 fn apply_ok(sb: &Sandbox, extra: &[&str]) -> Run {
-    let mut args = vec!["apply", ".", "--to", "service", "--color", "never", "-q"];
+    let mut args = vec!["apply", ".", "--to", "service", "--color", "never"];
     args.extend_from_slice(extra);
     let run = sb.run(&args);
     run.expect_code(0);
@@ -1106,9 +1106,10 @@ fn only_service_moves_name_the_instance() {
     );
     for user in ["backup", "root"] {
         assert!(
-            p.notices
-                .iter()
-                .any(|n| n.starts_with(&format!("{user} stays on the module target"))),
+            p.notices.iter().any(|n| n.code == "stays-on-module-target"
+                && n.user.as_deref() == Some(user)
+                && n.message
+                    .starts_with(&format!("{user} stays on the module target"))),
             "{:?}",
             p.notices
         );

@@ -80,6 +80,9 @@ pub struct PlanArgs {
     /// A summary per user and file instead of the diff.
     #[arg(long)]
     pub stat: bool,
+    /// Print the plan as JSON instead (the format is a stable contract).
+    #[arg(long, conflicts_with = "stat")]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -94,6 +97,9 @@ pub struct ApplyArgs {
     /// Write the files into the work tree instead of committing.
     #[arg(long, conflicts_with = "branch")]
     pub no_commit: bool,
+    /// Print what was planned and committed as JSON (a stable contract).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -133,10 +139,12 @@ pub struct Common {
     /// When to colour output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-    /// Print only errors.
+    /// Print nothing but errors (on stderr); the exit code is unchanged.
+    /// What `--json` asks for is still printed.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Say more about what is done.
+    /// Show all of `apply`'s summary and commits (by default the first few,
+    /// then how many more).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }

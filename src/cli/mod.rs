@@ -68,19 +68,9 @@ fn scan(common: &Common, json: bool) -> ExitCode {
     let stdout = std::io::stdout();
     let color_out = use_color(common.color, stdout.is_terminal());
     let color_err = use_color(common.color, std::io::stderr().is_terminal());
-    // A closed pipe (`| head`) is not an error worth a panic.
     if json {
-        let mut out = std::io::BufWriter::new(stdout.lock());
-        // Indented for a person at a terminal; compact for the tools it
-        // is piped into (half the bytes on a large fleet).
-        let _ = if stdout.is_terminal() {
-            serde_json::to_writer_pretty(&mut out, &report)
-        } else {
-            serde_json::to_writer(&mut out, &report)
-        };
-        let _ = out.write_all(b"\n");
-        let _ = out.flush();
-    } else {
+        print_json(&report);
+    } else if !common.quiet {
         let _ = stdout
             .lock()
             .write_all(human::render(&report, color_out).as_bytes());
@@ -91,6 +81,21 @@ fn scan(common: &Common, json: bool) -> ExitCode {
     } else {
         ExitCode::from(EXIT_OK)
     }
+}
+
+/// Prints one JSON object on stdout: indented for a person at a
+/// terminal, compact for the tools it is piped into (half the bytes on a
+/// large fleet). A closed pipe (`| head`) is not an error worth a panic.
+fn print_json(value: &impl serde::Serialize) {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let _ = if stdout.is_terminal() {
+        serde_json::to_writer_pretty(&mut out, value)
+    } else {
+        serde_json::to_writer(&mut out, value)
+    };
+    let _ = out.write_all(b"\n");
+    let _ = out.flush();
 }
 
 /// Diagnostics go to stderr: all of them for the human report, only

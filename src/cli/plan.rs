@@ -16,16 +16,20 @@ fn options(common: &Common, select: &Select) -> PlanOptions {
     PlanOptions {
         scan: scan_options(common),
         users: select.users.clone(),
-        to: match select.to {
-            super::args::Target::Module => plan::TargetKind::Module,
-            super::args::Target::Service => plan::TargetKind::Service,
-        },
+        to: target(select),
+    }
+}
+
+fn target(select: &Select) -> plan::TargetKind {
+    match select.to {
+        super::args::Target::Module => plan::TargetKind::Module,
+        super::args::Target::Service => plan::TargetKind::Service,
     }
 }
 
 /// Runs the planner, printing why when it cannot plan.
-fn make_plan(common: &Common, select: &Select) -> Result<Plan, ExitCode> {
-    report_plan(common, compute_plan(common, select))
+fn make_plan(common: &Common, select: &Select, json: bool) -> Result<Plan, ExitCode> {
+    report_plan(common, compute_plan(common, select), json)
 }
 
 /// Runs the planner with a progress bar, printing nothing else.
@@ -36,13 +40,18 @@ fn compute_plan(common: &Common, select: &Select) -> Result<Plan, PlanError> {
     result
 }
 
-/// Prints the plan's diagnostics, or why there is no plan.
-fn report_plan(common: &Common, result: Result<Plan, PlanError>) -> Result<Plan, ExitCode> {
+/// Prints the plan's diagnostics, or why there is no plan. With `json`
+/// the JSON carries the warnings, so only errors go to stderr.
+fn report_plan(
+    common: &Common,
+    result: Result<Plan, PlanError>,
+    json: bool,
+) -> Result<Plan, ExitCode> {
     let color = use_color(common.color, std::io::stderr().is_terminal());
     match result {
         Ok(p) => {
             // The scan's warnings say what the plan cannot see or move.
-            if !common.quiet {
+            if !common.quiet && !json {
                 let mut err = std::io::stderr().lock();
                 for d in &p.diagnostics {
                     let report = clan_migrate::report::DiagnosticReport::from(d);
@@ -83,8 +92,64 @@ fn report_plan(common: &Common, result: Result<Plan, PlanError>) -> Result<Plan,
     }
 }
 
-/// Per user: hosts, what moves, what stays and why; then what was skipped.
+/// The summary in full: per user, hosts, what moves, what stays and why;
+/// then the notices and what was skipped.
 fn summary(p: &Plan, color: bool) -> String {
+    summary_limited(p, color, None)
+}
+
+/// How much of each part of a summary is shown, in lines; `None` shows
+/// everything. Together they keep `apply`'s summary under 100 lines for
+/// any fleet.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    users: usize,
+    notices: usize,
+    skipped: usize,
+    commits: usize,
+}
+
+/// `apply`'s default: the first few of each, then how many more.
+const APPLY_LIMITS: Limits = Limits {
+    users: 40,
+    notices: 20,
+    skipped: 10,
+    commits: 10,
+};
+
+/// `items` (each one or more lines) while they fit in `budget` lines, then
+/// how many more there are of `noun`. An item longer than the whole
+/// budget is cut, so the bound holds whatever the items are.
+fn limited(items: &[String], budget: Option<usize>, noun: &str) -> String {
+    let Some(budget) = budget else {
+        return items.concat();
+    };
+    let mut out = String::new();
+    let mut used = 0;
+    for (i, item) in items.iter().enumerate() {
+        let lines = item.lines().count();
+        if used + lines > budget {
+            if i == 0 {
+                for l in item.lines().take(budget) {
+                    out.push_str(l);
+                    out.push('\n');
+                }
+                out.push_str("  ... (-v shows the rest)\n");
+            }
+            let more = items.len() - i - usize::from(i == 0);
+            if more > 0 {
+                out.push_str(&format!("... and {more} more {noun} (-v shows all)\n"));
+            }
+            return out;
+        }
+        used += lines;
+        out.push_str(item);
+    }
+    out
+}
+
+/// The summary with each part cut to `limits`.
+fn summary_limited(p: &Plan, color: bool, limits: Option<Limits>) -> String {
     let bold = |s: &str| {
         if color {
             let st = Style::new().bold();
@@ -101,8 +166,9 @@ fn summary(p: &Plan, color: bool) -> String {
             s.to_string()
         }
     };
-    let mut out = String::new();
+    let mut users: Vec<String> = Vec::new();
     for step in &p.steps {
+        let mut out = String::new();
         for m in &step.moves {
             out.push_str(&format!(
                 "{} ({}) on {}\n",
@@ -162,16 +228,29 @@ fn summary(p: &Plan, color: bool) -> String {
                 out.push_str(&format!("  stays:  {s}\n"));
             }
         }
+        users.push(out);
     }
+    let mut notices: Vec<String> = Vec::new();
     for n in &p.notices {
-        if n.starts_with("  ") {
-            out.push_str(&format!("  {n}\n"));
-        } else {
-            out.push_str(&format!("{} {n}\n", yellow("note:")));
+        let mut out = format!("{} ", yellow(&format!("{}:", n.severity.as_str())));
+        if let Some(l) = &n.location {
+            out.push_str(&format!(
+                "{}:{}:{}: ",
+                clan_migrate::source::display_path(&l.file),
+                l.start.line,
+                l.start.column
+            ));
         }
+        out.push_str(&n.message);
+        out.push('\n');
+        for c in &n.commands {
+            out.push_str(&format!("    {c}\n"));
+        }
+        notices.push(out);
     }
+    let mut skipped: Vec<String> = Vec::new();
     for s in &p.skipped {
-        out.push_str(&format!(
+        skipped.push(format!(
             "{} {} ({}): {}\n",
             yellow("skipped"),
             s.user,
@@ -179,6 +258,9 @@ fn summary(p: &Plan, color: bool) -> String {
             s.reason
         ));
     }
+    let mut out = limited(&users, limits.map(|l| l.users), "users");
+    out.push_str(&limited(&notices, limits.map(|l| l.notices), "notices"));
+    out.push_str(&limited(&skipped, limits.map(|l| l.skipped), "skipped"));
     out
 }
 
@@ -212,11 +294,27 @@ fn colour_diff(diff: &str, color: bool) -> String {
     out
 }
 
+/// Where a command's report goes: stdout, or nowhere with `-q` (which
+/// prints nothing but errors, and those go to stderr).
+fn data_out(quiet: bool) -> Box<dyn Write> {
+    if quiet {
+        Box::new(std::io::sink())
+    } else {
+        Box::new(std::io::stdout().lock())
+    }
+}
+
 pub fn plan_cmd(args: &PlanArgs) -> ExitCode {
-    let p = match make_plan(&args.common, &args.select) {
+    let p = match make_plan(&args.common, &args.select, args.json) {
         Ok(p) => p,
         Err(code) => return code,
     };
+    if args.json {
+        super::print_json(&plan::PlanReport::build(&p, target(&args.select)));
+        let pending = args.check && !p.is_empty();
+        std::mem::forget(p);
+        return ExitCode::from(if pending { EXIT_PENDING } else { EXIT_OK });
+    }
     let color = use_color(args.common.color, std::io::stdout().is_terminal());
     let mut out = String::new();
     if p.is_empty() {
@@ -272,7 +370,7 @@ pub fn plan_cmd(args: &PlanArgs) -> ExitCode {
             }
         }
     }
-    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    let _ = data_out(args.common.quiet).write_all(out.as_bytes());
     let pending = args.check && !p.is_empty();
     // The process ends here: freeing the plan's trees one by one would
     // only delay the exit.
@@ -359,15 +457,51 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     }
-    let mut p = match report_plan(&args.common, planned) {
+    let mut p = match report_plan(&args.common, planned, args.json) {
         Ok(p) => p,
         Err(code) => return code,
     };
+    // Each step's texts move into its commit (a fleet's intermediate
+    // texts are tens of megabytes: they are not copied, and the texts
+    // before each step, which only `plan` prints, are dropped at once).
+    let step_files = if args.no_commit || p.is_empty() {
+        Vec::new()
+    } else {
+        p.take_step_files()
+    };
+    let p = p;
+    // With --json, the summary is the JSON, printed once the commits exist.
+    let quiet = args.common.quiet || args.json;
+    let json = |branch: Option<&stage::Staged>, written: Vec<String>| {
+        if args.json {
+            super::print_json(&plan::ApplyReport {
+                plan: plan::PlanReport::build(&p, target(&args.select)),
+                branch: branch.map(|s| s.branch.clone()),
+                base: branch.and_then(|s| s.original.clone()),
+                commits: branch
+                    .map(|s| {
+                        s.commits
+                            .iter()
+                            .map(|(id, summary)| plan::report::CommitReport {
+                                id: id.clone(),
+                                summary: summary.clone(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                written,
+            });
+        }
+    };
     let color = use_color(args.common.color, std::io::stdout().is_terminal());
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(summary(&p, color).as_bytes());
+    // `-v` shows the whole summary; `-q` none of it.
+    let limits = (args.common.verbose == 0).then_some(APPLY_LIMITS);
+    let mut out = data_out(quiet);
+    let _ = out.write_all(summary_limited(&p, color, limits).as_bytes());
     if p.is_empty() {
         let _ = writeln!(out, "Nothing to do: no repeated user can be shared.");
+        drop(out);
+        json(None, Vec::new());
         return ExitCode::from(EXIT_OK);
     }
     let to_change = |f: &plan::FileChange| stage::FileChange {
@@ -384,6 +518,14 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
                     "Wrote {} files; review with `git diff`, commit when ready.",
                     changes.len()
                 );
+                drop(out);
+                json(
+                    None,
+                    changes
+                        .iter()
+                        .map(|c| clan_migrate::source::display_path(&c.path))
+                        .collect(),
+                );
                 ExitCode::from(EXIT_OK)
             }
             Err(e) => {
@@ -392,10 +534,6 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
             }
         };
     }
-    // Each step's texts move into its commit (a fleet's intermediate
-    // texts are tens of megabytes: they are not copied, and the texts
-    // before each step, which only `plan` prints, are dropped at once).
-    let step_files = p.take_step_files();
     let commits: Vec<stage::CommitSpec> = p
         .steps
         .iter()
@@ -445,12 +583,22 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
                     .map(|o| format!(" on top of {o}"))
                     .unwrap_or_default()
             );
-            for (id, summary) in &staged.commits {
+            let shown = limits.map_or(usize::MAX, |l| l.commits);
+            for (id, summary) in staged.commits.iter().take(shown) {
                 let _ = writeln!(out, "  {id} {summary}");
+            }
+            if staged.commits.len() > shown {
+                let _ = writeln!(
+                    out,
+                    "  ... and {} more commits (-v shows all)",
+                    staged.commits.len() - shown
+                );
             }
             if let Some(o) = &staged.original {
                 let _ = writeln!(out, "Review with `git log -p {o}..{}`.", staged.branch);
             }
+            let _ = out.flush();
+            json(Some(&staged), Vec::new());
             ExitCode::from(EXIT_OK)
         }
         Err(e) => {
@@ -475,9 +623,10 @@ pub fn verify_cmd(args: &VerifyArgs) -> ExitCode {
     // cannot (a work tree whose files the scan rejects may still evaluate),
     // but not when there is no revision to compare with at all.
     let mut eval = args.common.eval;
+    let quiet = args.common.quiet;
     match clan_migrate::verify::verify_against(dir, against, &opts) {
         Ok(report) => {
-            let mut out = std::io::stdout().lock();
+            let mut out = data_out(quiet);
             let _ = writeln!(
                 out,
                 "Compared {} hosts with {}.",
@@ -486,6 +635,8 @@ pub fn verify_cmd(args: &VerifyArgs) -> ExitCode {
             if report.differences.is_empty() {
                 let _ = writeln!(out, "Every host's effective users are unchanged.");
             } else {
+                // The differences are the error: with -q they still show, on stderr.
+                let mut out = failure_out(quiet);
                 for d in &report.differences {
                     let _ = writeln!(out, "  {d}");
                 }
@@ -515,7 +666,7 @@ fn verify_eval(dir: &std::path::Path, against: Option<&str>, quiet: bool) -> boo
             return false;
         }
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = data_out(quiet);
     let _ = writeln!(
         out,
         "Nix: compared users.users of {} with {}.",
@@ -523,7 +674,7 @@ fn verify_eval(dir: &std::path::Path, against: Option<&str>, quiet: bool) -> boo
         report.against
     );
     for d in &report.differences {
-        let _ = writeln!(out, "  {d}");
+        let _ = writeln!(failure_out(quiet), "  {d}");
     }
     if !quiet {
         for (host, user, path) in &report.reordered {
@@ -538,7 +689,7 @@ fn verify_eval(dir: &std::path::Path, against: Option<&str>, quiet: bool) -> boo
     }
     if !report.differences.is_empty() {
         let _ = writeln!(
-            out,
+            failure_out(quiet),
             "{} differences in what Nix evaluates.",
             report.differences.len()
         );
@@ -583,6 +734,55 @@ fn verify_eval(dir: &std::path::Path, against: Option<&str>, quiet: bool) -> boo
     report.agrees()
 }
 
+/// Where a failed check's findings go: with the report on stdout, or on
+/// stderr with `-q`, where they are the error.
+fn failure_out(quiet: bool) -> Box<dyn Write> {
+    if quiet {
+        Box::new(std::io::stderr().lock())
+    } else {
+        Box::new(std::io::stdout().lock())
+    }
+}
+
 fn hosts(n: usize) -> String {
     format!("{n} host{}", if n == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::limited;
+
+    fn items(n: usize, lines: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| (0..lines).map(|l| format!("item {i} line {l}\n")).collect())
+            .collect()
+    }
+
+    #[test]
+    fn limited_shows_whole_items_while_they_fit_then_how_many_more() {
+        let all = items(10, 3);
+        assert_eq!(limited(&all, None, "users"), all.concat());
+        let out = limited(&all, Some(10), "users");
+        assert_eq!(out.lines().count(), 10);
+        assert!(out.starts_with(&all[..3].concat()));
+        assert!(
+            out.ends_with("... and 7 more users (-v shows all)\n"),
+            "{out}"
+        );
+        assert_eq!(limited(&all[..2], Some(10), "users"), all[..2].concat());
+    }
+
+    #[test]
+    fn limited_cuts_an_item_longer_than_the_budget() {
+        let all = items(3, 500);
+        let out = limited(&all, Some(20), "notices");
+        assert_eq!(out.lines().count(), 22, "{out}");
+        assert!(out.contains("  ... (-v shows the rest)\n"));
+        assert!(
+            out.ends_with("... and 2 more notices (-v shows all)\n"),
+            "{out}"
+        );
+        let one = limited(&all[..1], Some(20), "notices");
+        assert_eq!(one.lines().count(), 21, "{one}");
+    }
 }

@@ -7,7 +7,7 @@ pub mod wrappers;
 
 use std::path::PathBuf;
 
-pub use options::UserOption;
+pub use options::{Setting, UserOption};
 pub use walk::{index_file, index_module_at, scope_at as walk_scope_at};
 
 use crate::canon::Canon;
@@ -112,4 +112,33 @@ pub struct ModuleIndex {
     pub diagnostics: Vec<Diagnostic>,
     /// `networking.hostName`, when it is a literal: names a lone host.
     pub host_name: Option<String>,
+    /// Definitions of the registered settings (`users.mutableUsers`).
+    pub settings: Vec<SettingDef>,
+}
+
+/// One place where a module defines a setting such as `users.mutableUsers`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingDef {
+    pub setting: Setting,
+    /// The value's source text, wrappers removed (`true`, `cfg.mutable`).
+    pub value: String,
+    /// The module system's priority: 100 for a plain definition, lower
+    /// wins (`mkForce` 50, `mkDefault` 1000); `None` when an
+    /// `mkOverride`'s argument is not a literal.
+    pub priority: Option<u32>,
+    /// Under `mkIf` or `if`: applies only when the condition holds.
+    pub conditional: bool,
+    /// The binding.
+    pub location: Location,
+}
+
+impl SettingDef {
+    /// The value, when it is a literal `true` or `false`.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self.value.as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        }
+    }
 }

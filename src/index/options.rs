@@ -42,6 +42,35 @@ impl UserOption {
     }
 }
 
+/// Options that are not users but change what a migration means for
+/// them. The walker records every definition of each, in every spelling
+/// it knows for users (dotted, nested, `config`, `mkIf`, priorities).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub enum Setting {
+    /// `users.mutableUsers`: the users service forces it to `false`.
+    #[serde(rename = "users.mutableUsers")]
+    MutableUsers,
+}
+
+/// Where each setting lives in the configuration.
+pub const SETTINGS: &[(&[&str], Setting)] = &[(&["users", "mutableUsers"], Setting::MutableUsers)];
+
+impl Setting {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Setting::MutableUsers => "users.mutableUsers",
+        }
+    }
+}
+
+/// The setting at exactly `path`, if any.
+pub fn setting(path: &[AttrName]) -> Option<Setting> {
+    SETTINGS.iter().find_map(|(p, s)| {
+        (p.len() == path.len() && p.iter().zip(path).all(|(a, b)| b.as_static() == Some(*a)))
+            .then_some(*s)
+    })
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub struct Spelling {
     pub path: &'static [&'static str],

@@ -22,22 +22,37 @@ struct Known {
     kind: WrapperKind,
     /// Arguments before the wrapped value (the condition, the priority).
     leading: usize,
+    /// The priority it gives (lib/modules.nix; lower wins, a plain
+    /// definition has 100); `mkOverride` takes it as its argument.
+    priority: Option<u32>,
 }
 
 #[rustfmt::skip]
 const KNOWN: &[Known] = &[
-    Known { name: "mkIf", kind: WrapperKind::If, leading: 1 },
-    Known { name: "mkMerge", kind: WrapperKind::Merge, leading: 0 },
-    Known { name: "mkDefault", kind: WrapperKind::Priority, leading: 0 },
-    Known { name: "mkForce", kind: WrapperKind::Priority, leading: 0 },
-    Known { name: "mkOverride", kind: WrapperKind::Priority, leading: 1 },
-    Known { name: "mkOptionDefault", kind: WrapperKind::Priority, leading: 0 },
-    Known { name: "mkImageMediaOverride", kind: WrapperKind::Priority, leading: 0 },
-    Known { name: "mkVMOverride", kind: WrapperKind::Priority, leading: 0 },
-    Known { name: "mkBefore", kind: WrapperKind::Order, leading: 0 },
-    Known { name: "mkAfter", kind: WrapperKind::Order, leading: 0 },
-    Known { name: "mkOrder", kind: WrapperKind::Order, leading: 1 },
+    Known { name: "mkIf", kind: WrapperKind::If, leading: 1, priority: None },
+    Known { name: "mkMerge", kind: WrapperKind::Merge, leading: 0, priority: None },
+    Known { name: "mkDefault", kind: WrapperKind::Priority, leading: 0, priority: Some(1000) },
+    Known { name: "mkForce", kind: WrapperKind::Priority, leading: 0, priority: Some(50) },
+    Known { name: "mkOverride", kind: WrapperKind::Priority, leading: 1, priority: None },
+    Known { name: "mkOptionDefault", kind: WrapperKind::Priority, leading: 0, priority: Some(1500) },
+    Known { name: "mkImageMediaOverride", kind: WrapperKind::Priority, leading: 0, priority: Some(60) },
+    Known { name: "mkVMOverride", kind: WrapperKind::Priority, leading: 0, priority: Some(10) },
+    Known { name: "mkBefore", kind: WrapperKind::Order, leading: 0, priority: None },
+    Known { name: "mkAfter", kind: WrapperKind::Order, leading: 0, priority: None },
+    Known { name: "mkOrder", kind: WrapperKind::Order, leading: 1, priority: None },
 ];
+
+/// The priority the wrapper `name` gives its value; `arg` is the text of
+/// `mkOverride`'s argument. `None` for wrappers that set none (or an
+/// argument that is not a literal number).
+pub fn priority(name: &str, arg: Option<&str>) -> Option<u32> {
+    let known = KNOWN.iter().find(|k| k.name == name)?;
+    match (known.priority, name) {
+        (Some(p), _) => Some(p),
+        (None, "mkOverride") => arg?.trim().parse().ok(),
+        _ => None,
+    }
+}
 
 /// A recognised wrapper application.
 pub struct Wrapped {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::context::{Ctx, Planned, files_of, movable};
+use super::notice::{Notice, codes};
 use super::sequential::read_trees;
 use super::steps::steps_of;
 use super::{FileChange, ParsedFile, Plan, Skipped, Step, Trees, UserMove, render, service};
@@ -198,16 +199,23 @@ pub(super) fn notice_service(ctx: &Ctx<'_>, steps: &[Step], plan: &mut Plan) {
         {
             continue;
         }
-        plan.notices.push(match site.how {
-            service::Mutable::Forced => format!(
-                "{site}: users.mutableUsers = mkForce true overrides the users service's false on {}: passwords set with passwd survive there, and the service's password applies only to new accounts",
-                crate::report::host_list(on)
+        let notice = match site.how {
+            service::Mutable::Forced => Notice::note(
+                codes::MUTABLE_USERS_FORCED,
+                format!(
+                    "users.mutableUsers = mkForce true overrides the users service's false on {}: passwords set with passwd survive there, and the service's password applies only to new accounts",
+                    crate::report::host_list(on)
+                ),
             ),
-            _ => format!(
-                "{site}: users.mutableUsers = true gives way to the users service's false on {}: accounts not in the configuration are removed and passwords set with passwd are reset",
-                crate::report::host_list(on)
+            _ => Notice::note(
+                codes::MUTABLE_USERS_OVERRIDDEN,
+                format!(
+                    "users.mutableUsers = true gives way to the users service's false on {}: accounts not in the configuration are removed and passwords set with passwd are reset",
+                    crate::report::host_list(on)
+                ),
             ),
-        });
+        };
+        plan.notices.push(notice.at(site.location.clone()));
     }
 }
 

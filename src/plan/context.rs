@@ -4,8 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
-
+use super::notice::{Notice, codes};
 use super::{Plan, PlanError, PlanOptions, Skipped, Target, Trees, UserMove, moves, service};
 use crate::analyse::{self, Status};
 use crate::discover;
@@ -50,7 +49,7 @@ pub(super) fn files_of(graph: &load::ModuleGraph, u: &analyse::User<'_>) -> Vec<
 }
 
 /// A user's move (or why there is none) and a notice if its target changed.
-pub(super) type Planned = (Result<Option<UserMove>, String>, Option<String>);
+pub(super) type Planned = (Result<Option<UserMove>, String>, Option<Notice>);
 
 /// The service target's plan-wide facts.
 pub(super) struct ServiceCtx {
@@ -89,7 +88,7 @@ pub(super) fn service_ctx(
         after.inventory_files.push(home.file.clone());
     }
     let existing = verify::service_users(graph);
-    let mutable = mutable_sites(repo, discovery, graph);
+    let mutable = mutable_sites(discovery, graph);
     let conflicts: BTreeMap<&str, &service::MutableSite> = mutable
         .iter()
         .filter(|(s, _)| s.how == service::Mutable::Conflict)
@@ -118,9 +117,13 @@ pub(super) fn service_ctx(
             None
         };
         match why {
-            Some(reason) => plan
-                .notices
-                .push(format!("{} stays on the module target: {reason}", u.name)),
+            Some(reason) => plan.notices.push(
+                Notice::note(
+                    codes::STAYS_ON_MODULE_TARGET,
+                    format!("{} stays on the module target: {reason}", u.name),
+                )
+                .about(&u.name, Some(u.option)),
+            ),
             None => {
                 users.insert(u.name.clone());
             }
@@ -134,40 +137,32 @@ pub(super) fn service_ctx(
     })
 }
 
-/// Every `users.mutableUsers = true` some host evaluates, with those hosts.
+/// Every `users.mutableUsers = true` some host evaluates, with those
+/// hosts, from the index: in file and position order.
 pub(super) fn mutable_sites(
-    repo: &Path,
     discovery: &discover::Discovery,
     graph: &load::ModuleGraph,
 ) -> Vec<(service::MutableSite, Vec<String>)> {
-    let mut hosts_of: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
+    let mut hosts_of: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
     for h in &discovery.hosts {
         for (id, _) in graph.closure(&graph.roots(h)) {
-            hosts_of
-                .entry(graph.modules[id].key.file.clone())
-                .or_default()
-                .insert(h.name.clone());
+            hosts_of.entry(id).or_default().insert(h.name.clone());
         }
     }
-    let disk = DiskFs::new(repo);
-    let found: Vec<Vec<(service::MutableSite, Vec<String>)>> = hosts_of
-        .par_iter()
-        .map(|(file, hosts)| {
-            let Ok(text) = disk.read(file) else {
-                return Vec::new();
-            };
-            // Cheap test first: most files never mention it.
-            if !text.contains("mutableUsers") {
-                return Vec::new();
-            }
-            let f = crate::source::SourceFile::new(file.clone(), text);
-            service::mutable_users(&f)
-                .into_iter()
+    let mut out: Vec<(service::MutableSite, Vec<String>)> = hosts_of
+        .iter()
+        .flat_map(|(&id, hosts)| {
+            graph.modules[id]
+                .settings
+                .iter()
+                .filter_map(service::mutable_site)
                 .map(|s| (s, hosts.iter().cloned().collect()))
-                .collect()
         })
         .collect();
-    found.into_iter().flatten().collect()
+    out.sort_by(|(a, _), (b, _)| {
+        (&a.location.file, a.location.start).cmp(&(&b.location.file, b.location.start))
+    });
+    out
 }
 
 impl Ctx<'_> {
@@ -205,11 +200,17 @@ impl Ctx<'_> {
         match (&target, first) {
             (Target::Service { .. }, Err(reason)) => (
                 moves::plan_user(fs, graph, self.frozen, trees, user, &Target::Module),
-                Some(format!(
-                    "{} ({}) stays on the module target: {reason}",
-                    user.name,
-                    user.option.as_str()
-                )),
+                Some(
+                    Notice::note(
+                        codes::STAYS_ON_MODULE_TARGET,
+                        format!(
+                            "{} ({}) stays on the module target: {reason}",
+                            user.name,
+                            user.option.as_str()
+                        ),
+                    )
+                    .about(&user.name, Some(user.option)),
+                ),
             ),
             (_, r) => (r, None),
         }

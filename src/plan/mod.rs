@@ -7,8 +7,10 @@
 pub(crate) mod edit;
 mod extract;
 pub mod moves;
+pub mod notice;
 mod print;
 mod render;
+pub mod report;
 pub mod service;
 
 mod batch;
@@ -32,6 +34,8 @@ use crate::{Error, ScanOptions};
 
 pub use diff::unified_diff;
 pub use moves::{ParsedFile, Password, ServiceMove, Stay, Target, Trees, UserMove};
+pub use notice::Notice;
+pub use report::{ApplyReport, PlanReport};
 pub use steps::check_steps;
 
 use batch::batched;
@@ -130,7 +134,7 @@ pub struct Plan {
     /// What the target changes beyond the move and what the user should
     /// know or do (service target: superseded passwords, mutableUsers,
     /// users that stay modules).
-    pub notices: Vec<String>,
+    pub notices: Vec<Notice>,
     /// Findings of the scan the plan rests on (warnings and notes).
     pub diagnostics: Vec<Diagnostic>,
     /// Every changed file, from its original to its final contents.
@@ -317,7 +321,12 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
         service: service.as_ref(),
     };
     let mut retained = Vec::new();
-    let batch = batched(&ctx, &graph, &analysis, &names, &mut plan, &mut retained);
+    let notices_before = plan.notices.len();
+    let batch = if force_sequential() {
+        None
+    } else {
+        batched(&ctx, &graph, &analysis, &names, &mut plan, &mut retained)
+    };
     drop(analysis);
     match batch {
         Some((steps, files, trees)) => {
@@ -332,11 +341,79 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
             // Some refusal could not be pinned on one user: plan them one
             // at a time, verifying each on its own.
             plan.skipped.retain(|s| !names.contains(&s.user));
+            // Its notices too: they were about moves it gave up on.
+            plan.notices.truncate(notices_before);
             let (steps, per_step) = sequential(&ctx, graph, &names, &mut plan);
+            batch::notice_service(&ctx, &steps, &mut plan);
             plan.files = merge_steps(&per_step);
             plan.steps = steps;
             plan.step_files = StepFiles::Known(per_step);
         }
     }
     Ok(plan)
+}
+
+/// Only tests take the one-at-a-time planner on purpose.
+#[cfg(not(test))]
+fn force_sequential() -> bool {
+    false
+}
+#[cfg(test)]
+use tests::force_sequential;
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::path::Path;
+
+    use super::*;
+
+    thread_local! {
+        static SEQUENTIAL: Cell<bool> = const { Cell::new(false) };
+    }
+
+    pub(super) fn force_sequential() -> bool {
+        SEQUENTIAL.with(Cell::get)
+    }
+
+    fn plan_of(case: &str, to: TargetKind, sequential: bool) -> Plan {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata")
+            .join(case);
+        let opts = PlanOptions {
+            scan: ScanOptions::default(),
+            users: Vec::new(),
+            to,
+        };
+        SEQUENTIAL.with(|s| s.set(sequential));
+        let p = plan(&repo, &opts, &crate::Silent).unwrap();
+        SEQUENTIAL.with(|s| s.set(false));
+        p
+    }
+
+    /// The fallback planner tells the user the same things: the service
+    /// target's superseded passwords and `users.mutableUsers`, each once.
+    #[test]
+    fn both_planners_give_the_same_notices_and_files() {
+        for (case, to) in [
+            ("service", TargetKind::Service),
+            ("service-bare", TargetKind::Service),
+            ("example", TargetKind::Module),
+        ] {
+            let batch = plan_of(case, to, false);
+            let one_by_one = plan_of(case, to, true);
+            assert!(!batch.steps.is_empty(), "{case}");
+            assert_eq!(batch.notices, one_by_one.notices, "{case}");
+            assert_eq!(batch.changed_files(), one_by_one.changed_files(), "{case}");
+            let users = |p: &Plan| p.steps.iter().map(|s| s.user.clone()).collect::<Vec<_>>();
+            assert_eq!(users(&batch), users(&one_by_one), "{case}");
+        }
+        let service = plan_of("service", TargetKind::Service, true);
+        assert!(
+            service
+                .notices
+                .iter()
+                .any(|n| n.code == notice::codes::PASSWORD_SUPERSEDED && !n.commands.is_empty())
+        );
+    }
 }

@@ -11,10 +11,12 @@ use rowan::ast::AstNode;
 
 use super::edit::{self, Splice, indent_at, line_start};
 use super::moves::{ParsedFile, Trees, UserMove, import_splice, module_top};
+use super::notice::{Notice, codes};
 use super::print::attr;
 use crate::analyse::User;
+use crate::diagnostic::Location;
 use crate::discover::flake::CLAN_NIX;
-use crate::index::UserOption;
+use crate::index::{Setting, SettingDef, UserOption};
 use crate::inventory::Inventory;
 use crate::syntax::Range;
 
@@ -400,7 +402,7 @@ fn list(items: &[String], indent: usize) -> String {
 /// What the service changes for one user, for the plan's summary and
 /// the commit message: passwords it supersedes, with the commands that
 /// keep them.
-pub fn notices(m: &UserMove) -> Vec<String> {
+pub fn notices(m: &UserMove) -> Vec<Notice> {
     let Some(svc) = &m.service else {
         return Vec::new();
     };
@@ -408,16 +410,17 @@ pub fn notices(m: &UserMove) -> Vec<String> {
     if m.option != UserOption::Users {
         return out;
     }
+    let about = |n: Notice| n.about(&m.user, Some(m.option));
     let generator = format!("user-password-{}", m.user);
-    out.push(format!(
+    out.push(about(Notice::note(codes::SERVICE_SETS, format!(
         "the service sets isNormalUser, the password (hashedPasswordFile from the vars generator {generator}) and users.mutableUsers = false on {}",
         crate::report::host_list(&m.hosts)
-    ));
+    ))));
     if svc.passwords.is_empty() {
-        out.push(format!(
+        out.push(about(Notice::note(codes::PASSWORD_PROMPTED, format!(
             "{} has no password in the configuration today; Clan prompts for one (or generates it) on the next deploy",
             m.user
-        ));
+        ))));
         return out;
     }
     let share = svc.shared_password(&m.hosts);
@@ -435,32 +438,35 @@ pub fn notices(m: &UserMove) -> Vec<String> {
         } else {
             p.host.clone()
         };
-        out.push(format!(
-            "{attr} on {on} is superseded; to keep it, before deploying run:",
-            attr = p.attr
+        let notice = about(Notice::note(
+            codes::PASSWORD_SUPERSEDED,
+            format!(
+                "{attr} on {on} is superseded; to keep it, before deploying run:",
+                attr = p.attr
+            ),
         ));
-        if hashed {
-            out.push(format!(
-                "  printf '%s' '{}' | clan vars set {} {generator}/user-password-hash",
-                p.value.replace('\'', "'\\''"),
-                p.host
-            ));
-            out.push(format!(
-                "  clan vars set {} {generator}/user-password   # the clear password, or Clan regenerates both",
-                p.host
-            ));
+        let value = p.value.replace('\'', "'\\''");
+        out.push(if hashed {
+            notice
+                .command(format!(
+                    "printf '%s' '{value}' | clan vars set {} {generator}/user-password-hash",
+                    p.host
+                ))
+                .command(format!(
+                    "clan vars set {} {generator}/user-password   # the clear password, or Clan regenerates both",
+                    p.host
+                ))
         } else {
-            out.push(format!(
-                "  printf '%s' '{}' | clan vars set {} {generator}/user-password",
-                p.value.replace('\'', "'\\''"),
-                p.host
-            ));
-            out.push(format!(
-                "  printf '%s' '{}' | mkpasswd -s | clan vars set {} {generator}/user-password-hash",
-                p.value.replace('\'', "'\\''"),
-                p.host
-            ));
-        }
+            notice
+                .command(format!(
+                    "printf '%s' '{value}' | clan vars set {} {generator}/user-password",
+                    p.host
+                ))
+                .command(format!(
+                    "printf '%s' '{value}' | mkpasswd -s | clan vars set {} {generator}/user-password-hash",
+                    p.host
+                ))
+        });
     }
     out
 }
@@ -482,9 +488,8 @@ pub enum Mutable {
 /// A place that sets `users.mutableUsers = true`.
 #[derive(Debug, Clone)]
 pub struct MutableSite {
-    pub file: PathBuf,
-    pub line: u32,
-    pub column: u32,
+    /// The binding.
+    pub location: Location,
     pub how: Mutable,
 }
 
@@ -493,76 +498,30 @@ impl std::fmt::Display for MutableSite {
         write!(
             f,
             "{}:{}:{}",
-            crate::source::display_path(&self.file),
-            self.line,
-            self.column
+            crate::source::display_path(&self.location.file),
+            self.location.start.line,
+            self.location.start.column
         )
     }
 }
 
-/// Every binding of `users.mutableUsers` to `true` in `file` (written
-/// dotted or nested), with how strongly it is set.
-pub fn mutable_users(file: &crate::source::SourceFile) -> Vec<MutableSite> {
-    let parse = rnix::Root::parse(&file.text);
-    let mut out = Vec::new();
-    for av in parse
-        .tree()
-        .syntax()
-        .descendants()
-        .filter_map(ast::AttrpathValue::cast)
-    {
-        let Some(path) = av.attrpath() else { continue };
-        let names: Vec<String> = crate::syntax::attrpath_names(&path)
-            .iter()
-            .filter_map(|(n, _)| n.as_static().map(str::to_string))
-            .collect();
-        if names.last().map(String::as_str) != Some("mutableUsers") {
-            continue;
-        }
-        // `users.mutableUsers = …` or `mutableUsers = …` inside `users = { … }`.
-        let under_users = names.len() >= 2 && names[names.len() - 2] == "users"
-            || av
-                .syntax()
-                .parent()
-                .and_then(|set| set.parent())
-                .and_then(ast::AttrpathValue::cast)
-                .and_then(|outer| outer.attrpath())
-                .is_some_and(|p| {
-                    crate::syntax::attrpath_names(&p)
-                        .last()
-                        .and_then(|(n, _)| n.as_static().map(|s| s == "users"))
-                        .unwrap_or(false)
-                });
-        if !under_users {
-            continue;
-        }
-        let Some(value) = av.value() else { continue };
-        let how = match crate::syntax::strip_parens(value) {
-            ast::Expr::Ident(i) if i.syntax().to_string() == "true" => Mutable::Conflict,
-            ast::Expr::Apply(a) => {
-                let text = a.syntax().to_string();
-                let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-                if !text.ends_with(" true") {
-                    continue;
-                }
-                if text.contains("mkForce") || text.contains("mkOverride") {
-                    Mutable::Forced
-                } else {
-                    Mutable::Overridden
-                }
-            }
-            _ => continue,
-        };
-        let at = usize::from(av.syntax().text_range().start());
-        let lc = file.line_col(at);
-        out.push(MutableSite {
-            file: file.path.clone(),
-            line: lc.line,
-            column: lc.column,
-            how,
-        });
+/// How a definition of `users.mutableUsers` (from the index) stands
+/// against the service's plain `false`: `None` unless it is `true`.
+pub fn mutable_site(def: &SettingDef) -> Option<MutableSite> {
+    if def.setting != Setting::MutableUsers || def.as_bool() != Some(true) {
+        return None;
     }
-    out
+    let how = match def.priority {
+        Some(100) => Mutable::Conflict,
+        Some(p) if p > 100 => Mutable::Overridden,
+        // mkForce, or an mkOverride whose priority is not known: assume
+        // it wins, as the stronger warning.
+        _ => Mutable::Forced,
+    };
+    Some(MutableSite {
+        location: def.location.clone(),
+        how,
+    })
 }
 
 /// The commit message's account of what a move gives the instance.
@@ -589,7 +548,10 @@ pub fn describe(m: &UserMove, svc: &super::ServiceMove) -> String {
             out.push_str(&format!("- {d} (set by the service)\n"));
         }
         for n in notices(m) {
-            out.push_str(&format!("{n}\n"));
+            out.push_str(&format!("{}\n", n.message));
+            for c in &n.commands {
+                out.push_str(&format!("  {c}\n"));
+            }
         }
         out.push('\n');
     }
@@ -659,7 +621,13 @@ mod tests {
     fn mutable_users_true_is_found_with_its_spellings() {
         let sites = |text: &str| -> Vec<Mutable> {
             let f = crate::source::SourceFile::new(PathBuf::from("a.nix"), text.to_string());
-            mutable_users(&f).into_iter().map(|s| s.how).collect()
+            let root = rnix::Root::parse(&f.text).tree();
+            crate::index::index_file(&f, &root)
+                .iter()
+                .flat_map(|m| &m.settings)
+                .filter_map(mutable_site)
+                .map(|s| s.how)
+                .collect()
         };
         assert_eq!(sites("{ users.mutableUsers = true; }"), [Mutable::Conflict]);
         assert_eq!(

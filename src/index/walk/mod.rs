@@ -10,9 +10,9 @@ use rnix::ast::{self, HasEntry};
 use rnix::{Root, SyntaxNode, TextRange, TextSize};
 use rowan::ast::AstNode;
 
-use super::options::{Place, Spelling, classify};
+use super::options::{Place, Setting, Spelling, classify};
 use super::wrappers::{WrapperKind, recognise};
-use super::{Definition, Leaf, ModuleIndex, ModuleKey, UserName, Wrapper};
+use super::{Definition, Leaf, ModuleIndex, ModuleKey, SettingDef, UserName, Wrapper};
 use crate::canon::Canonicalizer;
 use crate::diagnostic::{Diagnostic, Location, codes};
 use crate::scope::{Binding, Resolution, Scope};
@@ -90,6 +90,7 @@ fn empty(key: ModuleKey) -> ModuleIndex {
         imports: Vec::new(),
         diagnostics: Vec::new(),
         host_name: None,
+        settings: Vec::new(),
     }
 }
 
@@ -314,7 +315,11 @@ impl<'a> Walker<'a> {
         let full: AttrPath = prefix.iter().chain(names).cloned().collect();
         let plain: Vec<AttrName> = full.iter().map(|(n, _)| n.clone()).collect();
         match classify(&plain) {
-            Place::Elsewhere => {}
+            Place::Elsewhere => {
+                if let Some(setting) = super::options::setting(&plain) {
+                    self.setting(setting, value, entry, wrappers);
+                }
+            }
             Place::Unknown => self.diag(
                 Diagnostic::warning(
                     codes::UNSUPPORTED_USERS_VALUE,
@@ -514,6 +519,60 @@ impl<'a> Walker<'a> {
         self.generated(prefix_spelling(&plain), value.syntax(), wrappers);
     }
 
+    /// `setting = value;`: its value without wrappers, its priority and
+    /// whether a condition guards it (here or around an enclosing set).
+    fn setting(
+        &mut self,
+        setting: Setting,
+        value: ast::Expr,
+        entry: &SyntaxNode,
+        wrappers: &[Wrapper],
+    ) {
+        let mut conditional = wrappers.iter().any(|w| matches!(w, Wrapper::If(_)));
+        // The innermost priority wins; outer ones count when there is none.
+        let mut priority = wrappers.iter().rev().find_map(|w| match w {
+            Wrapper::Priority(p) => {
+                let (name, arg) = p.split_once(' ').unwrap_or((p, ""));
+                let arg = arg.trim_start_matches("lit:");
+                match name {
+                    // Its argument may not be a literal: a priority all the same.
+                    "mkOverride" => Some(super::wrappers::priority(name, Some(arg))),
+                    // Orderings (`mkAfter`) set none.
+                    _ => super::wrappers::priority(name, None).map(Some),
+                }
+            }
+            Wrapper::If(_) => None,
+        });
+        let mut value = strip_parens(value);
+        while let Some(w) = recognise(&value) {
+            match w.kind {
+                WrapperKind::If => conditional = true,
+                WrapperKind::Priority => {
+                    let arg = w.leading.as_ref().map(|a| a.syntax().to_string());
+                    priority = Some(super::wrappers::priority(w.name, arg.as_deref()));
+                }
+                WrapperKind::Order | WrapperKind::Merge => break,
+            }
+            value = strip_parens(w.inner);
+        }
+        if let ast::Expr::IfElse(_) = value {
+            conditional = true;
+        }
+        let location = self.loc(entry);
+        self.out.settings.push(SettingDef {
+            setting,
+            value: value
+                .syntax()
+                .to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+            priority: priority.unwrap_or(Some(100)),
+            conditional,
+            location,
+        });
+    }
+
     /// A whole set of users built by an expression (`genAttrs`, `mapAttrs`,
     /// `listToAttrs`, `import`): reported, never guessed.
     fn generated(&mut self, spelling: &'static Spelling, node: &SyntaxNode, wrappers: &[Wrapper]) {
@@ -598,5 +657,91 @@ fn segment_text(name: &AttrName) -> String {
     match name {
         AttrName::Static(s) => s.clone(),
         AttrName::Dynamic(t) => t.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use crate::index::Setting;
+    use crate::source::SourceFile;
+
+    /// `(value, priority, conditional, line)` of every `users.mutableUsers`.
+    fn mutable(text: &str) -> Vec<(String, Option<u32>, bool, u32)> {
+        let f = SourceFile::new(PathBuf::from("m.nix"), text.to_string());
+        let root = rnix::Root::parse(&f.text).tree();
+        super::index_file(&f, &root)
+            .iter()
+            .flat_map(|m| m.settings.clone())
+            .filter(|s| s.setting == Setting::MutableUsers)
+            .map(|s| (s.value, s.priority, s.conditional, s.location.start.line))
+            .collect()
+    }
+
+    fn plain(value: &str, line: u32) -> (String, Option<u32>, bool, u32) {
+        (value.to_string(), Some(100), false, line)
+    }
+
+    #[test]
+    fn mutable_users_in_every_spelling() {
+        assert_eq!(
+            mutable("{ users.mutableUsers = true; }"),
+            [plain("true", 1)]
+        );
+        assert_eq!(
+            mutable("{ lib, ... }:\n{\n  users = {\n    mutableUsers = false;\n  };\n}"),
+            [plain("false", 4)]
+        );
+        assert_eq!(
+            mutable(
+                "{\n  options.my.x = 1;\n  config = {\n    users.mutableUsers = true;\n  };\n}"
+            ),
+            [plain("true", 4)]
+        );
+        assert_eq!(
+            mutable("{ config = { users = { mutableUsers = true; }; }; }"),
+            [plain("true", 1)]
+        );
+        assert_eq!(
+            mutable("{ lib, ... }: { users.mutableUsers = lib.mkForce true; }"),
+            [("true".into(), Some(50), false, 1)]
+        );
+        assert_eq!(
+            mutable("{ lib, ... }: { users = { mutableUsers = (lib.mkDefault true); }; }"),
+            [("true".into(), Some(1000), false, 1)]
+        );
+        assert_eq!(
+            mutable("{ lib, ... }: { users.mutableUsers = lib.mkOverride 900 true; }"),
+            [("true".into(), Some(900), false, 1)]
+        );
+        assert_eq!(
+            mutable("{ lib, c, ... }: { users.mutableUsers = lib.mkIf c true; }"),
+            [("true".into(), Some(100), true, 1)]
+        );
+        // Wrappers around the enclosing set count too.
+        assert_eq!(
+            mutable(
+                "{ lib, c, ... }: lib.mkIf c { users = lib.mkForce { mutableUsers = true; }; }"
+            ),
+            [("true".into(), Some(50), true, 1)]
+        );
+        assert_eq!(
+            mutable("{ lib, ... }: { config = lib.mkMerge [ { users.mutableUsers = false; } ]; }"),
+            [plain("false", 1)]
+        );
+        assert_eq!(
+            mutable("{ c, ... }: { users.mutableUsers = c.mutable; }"),
+            [plain("c.mutable", 1)]
+        );
+    }
+
+    #[test]
+    fn what_is_not_mutable_users() {
+        assert!(mutable("{ services.x.users.mutableUsers = true; }").is_empty());
+        assert!(mutable("{ users.users.mutableUsers = { isNormalUser = true; }; }").is_empty());
+        assert!(mutable("{\n  # users.mutableUsers = true;\n}").is_empty());
+        assert!(mutable("{ options.users.mutableUsers = 1; config = { }; }").is_empty());
+        assert!(mutable("{ my.users.mutableUsers = true; }").is_empty());
     }
 }
