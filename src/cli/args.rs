@@ -48,6 +48,32 @@ pub enum Command {
     /// Check that every host's effective users are unchanged since a revision.
     #[command(after_help = AFTER_HELP)]
     Verify(VerifyArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `clan-migrate man | man -l -`.
+    Man(ManArgs),
+}
+
+const COMPLETIONS_HELP: &str = "\
+Install:
+  bash  clan-migrate completions bash > ~/.local/share/bash-completion/completions/clan-migrate
+  zsh   clan-migrate completions zsh > ~/.zfunc/_clan-migrate   (with fpath+=(~/.zfunc) before compinit)
+  fish  clan-migrate completions fish > ~/.config/fish/completions/clan-migrate.fish
+";
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// A subcommand whose own page to print (`plan` gives clan-migrate-plan(1)).
+    #[arg(value_parser = ["scan", "plan", "apply", "verify", "completions"])]
+    pub subcommand: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Args, Debug)]

@@ -10,7 +10,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clan_migrate::{ScanOptions, ScanReport};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use args::{Cli, ColorChoice, Command, Common};
 
@@ -25,7 +25,61 @@ pub fn run() -> ExitCode {
         Command::Plan(args) => plan::plan_cmd(&args),
         Command::Apply(args) => plan::apply_cmd(&args),
         Command::Verify(args) => plan::verify_cmd(&args),
+        Command::Completions(args) => completions(args.shell),
+        Command::Man(args) => man(args.subcommand.as_deref()),
     }
+}
+
+/// The completion script for `shell`, from the same definition that
+/// parses the arguments.
+fn completions(shell: clap_complete::Shell) -> ExitCode {
+    let mut cmd = Cli::command();
+    // Into memory first: clap_complete panics on a failed write (a closed
+    // pipe), and nothing may panic.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "clan-migrate", &mut script);
+    let mut out = std::io::stdout().lock();
+    match out.write_all(&script).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(e) => write_failed(e),
+    }
+}
+
+/// The man page, as roff: `clan-migrate(1)`, or with a subcommand's
+/// name that subcommand's own page (`clan-migrate-plan(1)`, as git does).
+fn man(subcommand: Option<&str>) -> ExitCode {
+    let cmd = Cli::command();
+    let page = match subcommand {
+        None => cmd,
+        Some(name) => {
+            let Some(sub) = cmd.find_subcommand(name) else {
+                eprintln!("error: there is no subcommand `{name}`");
+                return ExitCode::from(EXIT_ERROR);
+            };
+            let full = format!("clan-migrate-{name}");
+            sub.clone()
+                .name(full)
+                .version(env!("CARGO_PKG_VERSION"))
+                .bin_name(format!("clan-migrate {name}"))
+        }
+    };
+    let mut roff = Vec::new();
+    if let Err(e) = clap_mangen::Man::new(page).render(&mut roff) {
+        return write_failed(e);
+    }
+    let mut out = std::io::stdout().lock();
+    match out.write_all(&roff).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(e) => write_failed(e),
+    }
+}
+
+fn write_failed(e: std::io::Error) -> ExitCode {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return ExitCode::from(EXIT_OK);
+    }
+    eprintln!("error: writing to standard output: {e}");
+    ExitCode::from(EXIT_ERROR)
 }
 
 /// Colour is used only on a terminal, and never when `NO_COLOR` is set,
