@@ -580,12 +580,12 @@ fn rewritten_directories_are_packed_as_deltas_git_reads() {
         .find(|p| p.extension().is_some_and(|e| e == "idx"))
         .unwrap();
     let verbose = fx.git(&["verify-pack", "-v", pack.to_str().unwrap()]);
+    // How long the chains grow is libgit2's choice (its delta search runs
+    // on every core, so it varies from run to run); that there are deltas,
+    // and none deeper than git's own limit of 50, is the pack's promise.
     let chain = |n: usize| verbose.contains(&format!("chain length = {n}:"));
-    assert!(
-        chain(1) && chain(50),
-        "deltas, and chains of at most 50:\n{verbose}"
-    );
-    assert!(!chain(51), "{verbose}");
+    assert!(chain(1), "deltas:\n{verbose}");
+    assert!((51..=100).all(|n| !chain(n)), "{verbose}");
     // Every version reads back as written.
     assert_eq!(fx.read("d/f009.nix"), "{ n = 3; }\n");
     assert_eq!(fx.read("d/x.nix"), "a\n");
