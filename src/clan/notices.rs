@@ -1,0 +1,87 @@
+//! What Clan changes about a converted flake, and what to do about it:
+//! the one place the conversion's notices are worded.
+
+use rnix::ast::{self, HasEntry};
+use rowan::ast::AstNode;
+
+use super::convert::Converted;
+use crate::source::SourceFile;
+
+/// NixOS modules clanCore imports itself, by the input that provides them.
+const IMPORTED_BY_CLAN: [(&str, &str); 2] = [("sops-nix", "sops"), ("disko", "disko")];
+
+pub(super) fn notices(
+    file: &SourceFile,
+    top: &ast::AttrSet,
+    c: &Converted,
+    clan_name: &str,
+) -> Vec<String> {
+    let mut out = vec![format!(
+        "flake.nix builds its machines with clan-core.lib.clan, clan.nix names the clan {}; each machine is built from what built it before:",
+        crate::nix::string_literal(clan_name)
+    )];
+    for m in &c.machines {
+        let via = m
+            .via
+            .as_deref()
+            .map(|v| format!(" ({v})"))
+            .unwrap_or_default();
+        out.push(format!("  {}{via}: {}", m.name, m.built_from));
+    }
+    out.push(
+        "flake.lock: run `nix flake lock` to lock the new clan-core input (clan-migrate works offline and cannot)"
+            .to_string(),
+    );
+    out.push(format!(
+        "clan-core's nixpkgs follows `{}`, so the machines keep the nixpkgs they have",
+        c.nixpkgs
+    ));
+    let without: Vec<&str> = c
+        .machines
+        .iter()
+        .filter(|m| !m.special_args)
+        .map(|m| m.name.as_str())
+        .collect();
+    if c.machines.iter().any(|m| m.special_args) && !without.is_empty() {
+        out.push(format!(
+            "specialArgs now reach every machine (Clan's are one set for all), also {}, which had none",
+            without.join(", ")
+        ));
+    }
+    for input in input_names(top) {
+        for (module_input, module) in IMPORTED_BY_CLAN {
+            if input.contains(module_input) && file.text.contains(&format!("{input}.nixosModules"))
+            {
+                out.push(format!(
+                    "clanCore imports {module_input}'s NixOS module itself; `{input}.nixosModules.{module}` imports it again, from your `{input}` input: add `clan-core.inputs.{module_input}.follows = \"{input}\";` to the inputs so both are the same, or drop the import"
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The names of the flake's inputs.
+fn input_names(top: &ast::AttrSet) -> Vec<String> {
+    let mut out = Vec::new();
+    for av in top.attrpath_values() {
+        let Some(path) = av.attrpath() else { continue };
+        let attrs: Vec<String> = path.attrs().map(|a| a.syntax().to_string()).collect();
+        match attrs.as_slice() {
+            [i, name, ..] if i == "inputs" => out.push(name.clone()),
+            [i] if i == "inputs" => {
+                if let Some(ast::Expr::AttrSet(set)) = av.value() {
+                    for inner in set.attrpath_values() {
+                        if let Some(a) = inner.attrpath().and_then(|p| p.attrs().next()) {
+                            out.push(a.syntax().to_string());
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}

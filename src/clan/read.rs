@@ -1,0 +1,495 @@
+//! What builds each machine of a plain NixOS flake, read from `flake.nix`'s
+//! syntax: the `nixosConfigurations` entries, the `nixosSystem` call behind
+//! each (written in place, in a `let`-bound helper, or in the function a
+//! `genAttrs` maps over a literal list of names), and that call's
+//! `system`, `specialArgs` and `modules`.
+
+use rnix::ast::{self, HasEntry};
+use rowan::ast::AstNode;
+
+use super::ClanError;
+use crate::scope::{Binding, Resolution, Scope};
+use crate::source::SourceFile;
+use crate::syntax::{
+    Range, StaticEnv, StaticValue, apply_chain, attrpath_names, dotted_name, get_attr, head_name,
+    ident_text, lambda_params, range_of, short_text, static_value, strip_parens,
+};
+
+/// The flake's outputs function, as far as the conversion needs it.
+pub(super) struct Outputs {
+    pub lambda: ast::Lambda,
+    /// `let … in { … }` around the output set, if any.
+    pub let_in: Option<ast::LetIn>,
+    pub set: ast::AttrSet,
+    /// The `nixosConfigurations` bindings of the output set, in order.
+    pub entries: Vec<Entry>,
+    pub machines: Vec<Machine>,
+    /// Every `nixosSystem` call some machine is built with, once each.
+    pub calls: Vec<Call>,
+}
+
+/// A `nixosConfigurations…` binding of the output set.
+pub(super) struct Entry {
+    pub node: ast::AttrpathValue,
+    /// `Some("web")` for `nixosConfigurations.web = …`: the text of the
+    /// name as written (`"storage.home"` keeps its quotes).
+    pub key: Option<String>,
+    pub value: ast::Expr,
+}
+
+/// One machine and what builds it.
+pub(super) struct Machine {
+    pub name: String,
+    /// Where it is named (for messages): the entry, or the list item.
+    pub at: Range,
+    /// Index into `Outputs::calls`.
+    pub call: usize,
+    /// `mkHost "alpha"` when a helper builds it.
+    pub via: Option<String>,
+}
+
+/// A `<nixpkgs>.lib.nixosSystem { … }` call.
+pub(super) struct Call {
+    pub node: ast::Apply,
+    pub args: ast::AttrSet,
+    /// The flake input whose `lib.nixosSystem` it is.
+    pub input: String,
+    pub system: Option<ast::AttrpathValue>,
+    pub inherit_system: Option<ast::Inherit>,
+    pub modules: Option<ast::AttrpathValue>,
+    pub special_args: Option<ast::AttrpathValue>,
+}
+
+pub(super) fn outputs(file: &SourceFile, top: &ast::AttrSet) -> Result<Outputs, ClanError> {
+    let here = |node: &rnix::SyntaxNode| ClanError::at(file, range_of(node));
+    let Some(value) = get_attr(top, &["outputs"]) else {
+        return Err(ClanError::Unsupported {
+            at: here(top.syntax()),
+            what: "a flake without `outputs`".into(),
+        });
+    };
+    let ast::Expr::Lambda(lambda) = strip_parens(value.clone()) else {
+        return Err(ClanError::Unsupported {
+            at: here(value.syntax()),
+            what: format!(
+                "outputs that are not a function: `{}`",
+                short_text(value.syntax())
+            ),
+        });
+    };
+    let body = lambda.body().map(strip_parens);
+    let (let_in, set) = match body {
+        Some(ast::Expr::AttrSet(set)) => (None, set),
+        Some(ast::Expr::LetIn(l)) => match l.body().map(strip_parens) {
+            Some(ast::Expr::AttrSet(set)) => (Some(l), set),
+            other => return Err(unsupported_body(file, other, lambda.syntax())),
+        },
+        other => return Err(unsupported_body(file, other, lambda.syntax())),
+    };
+    if let Some(r) = set.rec_token() {
+        return Err(ClanError::Unsupported {
+            at: ClanError::at(
+                file,
+                (
+                    usize::from(r.text_range().start()),
+                    usize::from(r.text_range().end()),
+                ),
+            ),
+            what: "a `rec { … }` output set (its names would no longer reach the machines)".into(),
+        });
+    }
+    let scope = match &let_in {
+        Some(l) => Scope::root().with_bindings(l),
+        None => Scope::root(),
+    };
+    let mut out = Outputs {
+        lambda,
+        let_in,
+        set: set.clone(),
+        entries: Vec::new(),
+        machines: Vec::new(),
+        calls: Vec::new(),
+    };
+    let mut colmena = None;
+    for av in set.attrpath_values() {
+        let (Some(path), Some(value)) = (av.attrpath(), av.value()) else {
+            continue;
+        };
+        let names = attrpath_names(&path);
+        match names[0].0.as_static() {
+            Some("nixosConfigurations") => {}
+            Some("colmena") => {
+                colmena = Some(range_of(av.syntax()));
+                continue;
+            }
+            _ => continue,
+        }
+        let key = match names.len() {
+            1 => None,
+            2 => Some(
+                path.attrs()
+                    .nth(1)
+                    .map(|a| a.syntax().to_string())
+                    .unwrap_or_default(),
+            ),
+            _ => {
+                return Err(ClanError::Unsupported {
+                    at: here(av.syntax()),
+                    what: format!(
+                        "a deeper nixosConfigurations binding: `{}`",
+                        short_text(av.syntax())
+                    ),
+                });
+            }
+        };
+        match &key {
+            Some(_) => {
+                let Some(name) = names[1].0.as_static() else {
+                    return Err(ClanError::Unsupported {
+                        at: here(av.syntax()),
+                        what: format!("a computed host name: `{}`", short_text(path.syntax())),
+                    });
+                };
+                let (call, via) = out.call_of(file, &value, &scope, &[], av.syntax())?;
+                out.machines.push(Machine {
+                    name: name.to_string(),
+                    at: range_of(av.syntax()),
+                    call,
+                    via,
+                });
+            }
+            None => out.host_set(file, &value, &scope)?,
+        }
+        out.entries.push(Entry {
+            node: av.clone(),
+            key,
+            value,
+        });
+    }
+    if out.entries.is_empty() {
+        return Err(match colmena {
+            Some(r) => ClanError::Unsupported {
+                at: ClanError::at(file, r),
+                what: "a colmena-only hive (no nixosConfigurations to build the machines from)"
+                    .into(),
+            },
+            None => ClanError::NoMachines {
+                at: here(set.syntax()),
+            },
+        });
+    }
+    Ok(out)
+}
+
+fn unsupported_body(
+    file: &SourceFile,
+    body: Option<ast::Expr>,
+    at: &rnix::SyntaxNode,
+) -> ClanError {
+    let (range, text) = match &body {
+        Some(b) => (range_of(b.syntax()), short_text(b.syntax())),
+        None => (range_of(at), String::new()),
+    };
+    let what = match body.as_ref().and_then(apply_chain) {
+        Some((head, _)) if head_name(&head).as_deref() == Some("mkFlake") => {
+            "a flake-parts flake (`mkFlake`)".to_string()
+        }
+        _ => format!("outputs whose body is not an attribute set: `{text}`"),
+    };
+    ClanError::Unsupported {
+        at: ClanError::at(file, range),
+        what,
+    }
+}
+
+impl Outputs {
+    /// `nixosConfigurations = { a = …; b = …; }` or `= genAttrs [ … ] f`.
+    fn host_set(
+        &mut self,
+        file: &SourceFile,
+        value: &ast::Expr,
+        scope: &Scope,
+    ) -> Result<(), ClanError> {
+        let here = |node: &rnix::SyntaxNode| ClanError::at(file, range_of(node));
+        match strip_parens(value.clone()) {
+            ast::Expr::AttrSet(set) => {
+                if let Some(inh) = set.inherits().next() {
+                    return Err(ClanError::Unsupported {
+                        at: here(inh.syntax()),
+                        what: format!("a host taken with `{}`", short_text(inh.syntax())),
+                    });
+                }
+                for av in set.attrpath_values() {
+                    let (Some(path), Some(v)) = (av.attrpath(), av.value()) else {
+                        continue;
+                    };
+                    let names = attrpath_names(&path);
+                    let (1, Some(name)) = (names.len(), names[0].0.as_static()) else {
+                        return Err(ClanError::Unsupported {
+                            at: here(av.syntax()),
+                            what: format!("a computed host name: `{}`", short_text(path.syntax())),
+                        });
+                    };
+                    let (call, via) = self.call_of(file, &v, scope, &[], av.syntax())?;
+                    self.machines.push(Machine {
+                        name: name.to_string(),
+                        at: range_of(av.syntax()),
+                        call,
+                        via,
+                    });
+                }
+                Ok(())
+            }
+            other => {
+                let Some((head, args)) = apply_chain(&other) else {
+                    return Err(cannot_follow(file, value));
+                };
+                if head_name(&head).as_deref() != Some("genAttrs") || args.len() != 2 {
+                    return Err(cannot_follow(file, value));
+                }
+                let ast::Expr::List(list) = strip_parens(args[0].clone()) else {
+                    return Err(cannot_follow(file, &args[0]));
+                };
+                for item in list.items() {
+                    let Some(StaticValue::Str(name)) =
+                        static_value(&item, std::path::Path::new(""), &StaticEnv::default())
+                    else {
+                        return Err(cannot_follow(file, &item));
+                    };
+                    let (call, via) = self.function_call(file, &args[1], scope, item.syntax())?;
+                    self.machines.push(Machine {
+                        name,
+                        at: range_of(item.syntax()),
+                        call,
+                        via: via.or_else(|| {
+                            Some(format!("genAttrs ({})", short_text(args[1].syntax())))
+                        }),
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The `nixosSystem` call a host's value makes, directly or through a
+    /// helper applied to arguments.
+    fn call_of(
+        &mut self,
+        file: &SourceFile,
+        value: &ast::Expr,
+        scope: &Scope,
+        params: &[String],
+        at: &rnix::SyntaxNode,
+    ) -> Result<(usize, Option<String>), ClanError> {
+        let expr = strip_parens(value.clone());
+        let Some((head, args)) = apply_chain(&expr) else {
+            return Err(cannot_follow(file, value));
+        };
+        if head_name(&head).as_deref() == Some("nixosSystem") {
+            let ast::Expr::Apply(node) = expr else {
+                return Err(cannot_follow(file, value));
+            };
+            return Ok((self.add_call(file, node, head, &args, scope, params)?, None));
+        }
+        let (k, _) = self.function_call(file, &head, scope, at)?;
+        Ok((k, Some(short_text(value.syntax()))))
+    }
+
+    /// The `nixosSystem` call in the body of a function (a `let`-bound
+    /// helper or a lambda written in place).
+    fn function_call(
+        &mut self,
+        file: &SourceFile,
+        f: &ast::Expr,
+        scope: &Scope,
+        at: &rnix::SyntaxNode,
+    ) -> Result<(usize, Option<String>), ClanError> {
+        let (mut body, via) = match strip_parens(f.clone()) {
+            l @ ast::Expr::Lambda(_) => (l, None),
+            ast::Expr::Ident(i) => {
+                let name = ident_text(&i);
+                match scope.resolve(&name) {
+                    Resolution::Binding {
+                        binding: Binding::Expr(e),
+                        ..
+                    } => (e, Some(name)),
+                    _ => return Err(cannot_follow(file, f)),
+                }
+            }
+            _ => return Err(cannot_follow(file, f)),
+        };
+        let mut params = Vec::new();
+        while let ast::Expr::Lambda(l) = strip_parens(body.clone()) {
+            params.extend(lambda_params(&l));
+            body = match l.body() {
+                Some(b) => b,
+                None => return Err(cannot_follow(file, f)),
+            };
+        }
+        let expr = strip_parens(body.clone());
+        match apply_chain(&expr) {
+            Some((head, args)) if head_name(&head).as_deref() == Some("nixosSystem") => {
+                let ast::Expr::Apply(node) = expr else {
+                    return Err(cannot_follow(file, &body));
+                };
+                let k = self.add_call(file, node, head, &args, scope, &params)?;
+                Ok((k, via))
+            }
+            _ => {
+                let _ = at;
+                Err(cannot_follow(file, &body))
+            }
+        }
+    }
+
+    fn add_call(
+        &mut self,
+        file: &SourceFile,
+        node: ast::Apply,
+        head: ast::Expr,
+        args: &[ast::Expr],
+        scope: &Scope,
+        params: &[String],
+    ) -> Result<usize, ClanError> {
+        let range = range_of(node.syntax());
+        if let Some(k) = self
+            .calls
+            .iter()
+            .position(|c| range_of(c.node.syntax()) == range)
+        {
+            return Ok(k);
+        }
+        let here = |node: &rnix::SyntaxNode| ClanError::at(file, range_of(node));
+        let input = input_of(&head, scope).ok_or_else(|| ClanError::Unsupported {
+            at: here(head.syntax()),
+            what: format!(
+                "`{}`: which flake input's nixosSystem this is cannot be read",
+                short_text(head.syntax())
+            ),
+        })?;
+        let [arg] = args else {
+            return Err(cannot_follow(file, &ast::Expr::Apply(node)));
+        };
+        let ast::Expr::AttrSet(set) = strip_parens(arg.clone()) else {
+            return Err(ClanError::Unsupported {
+                at: here(arg.syntax()),
+                what: format!(
+                    "nixosSystem called with `{}`, not a literal set",
+                    short_text(arg.syntax())
+                ),
+            });
+        };
+        let mut call = Call {
+            node,
+            args: set.clone(),
+            input,
+            system: None,
+            inherit_system: None,
+            modules: None,
+            special_args: None,
+        };
+        for entry in set.entries() {
+            match entry {
+                ast::Entry::Inherit(inh) => {
+                    let names: Vec<String> = inh.attrs().map(|a| a.syntax().to_string()).collect();
+                    if names == ["system"] && inh.from().is_none() {
+                        call.inherit_system = Some(inh);
+                    } else {
+                        return Err(ClanError::Unsupported {
+                            at: here(inh.syntax()),
+                            what: format!("nixosSystem argument `{}`", short_text(inh.syntax())),
+                        });
+                    }
+                }
+                ast::Entry::AttrpathValue(av) => {
+                    let names = av
+                        .attrpath()
+                        .map(|p| attrpath_names(&p))
+                        .unwrap_or_default();
+                    let slot = match (names.len(), names.first().and_then(|n| n.0.as_static())) {
+                        (1, Some("system")) => &mut call.system,
+                        (1, Some("modules")) => &mut call.modules,
+                        (1, Some("specialArgs")) => &mut call.special_args,
+                        _ => {
+                            return Err(ClanError::Unsupported {
+                                at: here(av.syntax()),
+                                what: format!(
+                                    "nixosSystem argument `{}`, which Clan's machines have no equivalent for",
+                                    av.attrpath()
+                                        .map(|p| p.syntax().to_string())
+                                        .unwrap_or_default()
+                                ),
+                            });
+                        }
+                    };
+                    *slot = Some(av);
+                }
+            }
+        }
+        if let Some(sa) = &call.special_args
+            && let Some(v) = sa.value()
+            && let Some(p) = free_names(&v).into_iter().find(|n| params.contains(n))
+        {
+            return Err(ClanError::Unsupported {
+                at: here(sa.syntax()),
+                what: format!(
+                    "specialArgs that use the helper's parameter `{p}` (Clan's specialArgs are one set for every machine)"
+                ),
+            });
+        }
+        self.calls.push(call);
+        Ok(self.calls.len() - 1)
+    }
+}
+
+/// `nixpkgs.lib.nixosSystem` -> `nixpkgs`; `inputs.nixpkgs.lib.nixosSystem`
+/// -> `nixpkgs`; `lib.nixosSystem` with `lib = nixpkgs.lib;` -> `nixpkgs`.
+fn input_of(head: &ast::Expr, scope: &Scope) -> Option<String> {
+    let names = dotted_name(head)?;
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    match names.as_slice() {
+        ["inputs", input, "lib", "nixosSystem"] | [input, "lib", "nixosSystem"] => {
+            Some(input.to_string())
+        }
+        [lib, "nixosSystem"] => match scope.resolve(lib) {
+            Resolution::Binding {
+                binding: Binding::Expr(e),
+                ..
+            } => match dotted_name(&e)?.as_slice() {
+                [i, l] if l == "lib" && i != "inputs" => Some(i.clone()),
+                [i, input, l] if i == "inputs" && l == "lib" => Some(input.clone()),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Identifiers an expression mentions (over-approximate: bound ones too).
+pub(super) fn free_names(expr: &ast::Expr) -> Vec<String> {
+    expr.syntax()
+        .descendants()
+        .filter_map(ast::Ident::cast)
+        .map(|i| ident_text(&i))
+        .collect()
+}
+
+fn cannot_follow(file: &SourceFile, expr: &ast::Expr) -> ClanError {
+    if expr.syntax().to_string().contains("makeHive") {
+        return ClanError::Unsupported {
+            at: ClanError::at(file, range_of(expr.syntax())),
+            what: format!(
+                "a colmena hive (`{}`): colmena builds these nodes, not nixosSystem",
+                short_text(expr.syntax())
+            ),
+        };
+    }
+    ClanError::Unsupported {
+        at: ClanError::at(file, range_of(expr.syntax())),
+        what: format!(
+            "a host built by `{}`, which cannot be followed statically",
+            short_text(expr.syntax())
+        ),
+    }
+}
