@@ -261,9 +261,8 @@ impl Outputs {
                         name,
                         at: range_of(item.syntax()),
                         call,
-                        via: via.or_else(|| {
-                            Some(format!("genAttrs ({})", short_text(args[1].syntax())))
-                        }),
+                        via: via
+                            .or_else(|| Some(format!("genAttrs {}", short_text(list.syntax())))),
                     });
                 }
                 Ok(())

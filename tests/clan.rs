@@ -1,0 +1,448 @@
+//! `clan-migrate plan/apply --to clan`: a plain NixOS flake becomes a Clan
+//! flake (one commit), and `--to service` on a plain flake converts it
+//! first.
+//!
+//! Covered: snapshots of the plan (`clan-<case>`), each fixture's README
+//! facts, `--check` pending then done, the commit and its body, `verify`
+//! after the conversion, every written file parsed by `nix-instantiate`,
+//! the stand-in evaluation (`tests/oracle/flake-machines.nix`: what builds
+//! each machine, before and after, compared machine by machine), other
+//! outputs and comments byte for byte, refusals by name with nothing
+//! written, an already-Clan flake left alone, and `--to service` (all
+//! users, and `--user` one at a time) on a plain flake.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use common::{
+    Run, Sandbox, diff_part, fixture, nix_files, nix_parse_failures, require_tool, tree_fingerprint,
+};
+
+const BRANCH: &str = "clan-migrate/users";
+const CONVERTED: [&str; 3] = ["convert-literal", "convert-helper", "convert-other-outputs"];
+
+/// `clan-migrate plan <fixture> --to clan --color never <extra>` (plan writes nothing).
+fn plan_fixture(case: &str, extra: &[&str]) -> Run {
+    let sb = Sandbox::empty();
+    let dir = fixture(case);
+    let mut args = vec![
+        "plan",
+        dir.to_str().unwrap(),
+        "--to",
+        "clan",
+        "--color",
+        "never",
+    ];
+    args.extend_from_slice(extra);
+    sb.run(&args)
+}
+
+/// What builds each machine of the flake in `dir`, by the stand-in inputs.
+fn machines_report(dir: &Path) -> Value {
+    let nix = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/flake-machines.nix");
+    let expr = format!(
+        "import {} {{ flakeDir = {}; }}",
+        nix.display(),
+        dir.canonicalize().unwrap().display()
+    );
+    let out = Command::new("nix-instantiate")
+        .args([
+            "--store", "dummy://", "--eval", "--strict", "--json", "--expr",
+        ])
+        .arg(&expr)
+        .output()
+        .expect("run nix-instantiate");
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn plan_snapshots() {
+    for case in CONVERTED {
+        let run = plan_fixture(case, &[]);
+        run.expect_code(0);
+        insta::assert_snapshot!(format!("clan-{case}"), run.stdout);
+    }
+}
+
+#[test]
+fn readme_facts() {
+    // convert-literal: three literal hosts, comments travel with them.
+    let out = plan_fixture("convert-literal", &[]).stdout;
+    for fact in [
+        "clan.nix names the clan \"convert-literal\"",
+        "  kitchen: system \"x86_64-linux\"; modules ./hosts/kitchen/configuration.nix, home-manager.nixosModules.home-manager, { users.users.lena.extraGroups = [ \"audio\" ]; }; specialArgs",
+        "  attic: system \"aarch64-linux\"",
+        "+        # The media PC next to the fridge.\n+        machines.kitchen = {",
+        "+          nixpkgs.hostPlatform = \"aarch64-linux\";",
+        "+        specialArgs = { inherit inputs; };",
+        "+    clan-core.inputs.nixpkgs.follows = \"nixpkgs\";",
+        "+    inherit (clan.config) nixosConfigurations nixosModules clanInternals;",
+        "flake.lock: run `nix flake lock`",
+    ] {
+        assert!(
+            out.contains(fact),
+            "convert-literal: missing {fact:?} in\n{out}"
+        );
+    }
+    // convert-helper: the helper stays, returning the machine module.
+    let out = plan_fixture("convert-helper", &[]).stdout;
+    for fact in [
+        "  reception (mkHost \"reception\"): system \"x86_64-linux\"; modules common (a shared list), ./hosts/${name}.nix; specialArgs",
+        "+      mkHost = name: {\n+        nixpkgs.hostPlatform = \"x86_64-linux\";\n+        imports = common ++ [ ./hosts/${name}.nix ];",
+        "+        machines = {\n+          reception = mkHost \"reception\";",
+        "+  outputs = { self, nixpkgs, home-manager, clan-core }:",
+        "+  inputs.clan-core.url = \"https://git.clan.lol/clan/clan-core/archive/main.tar.gz\";",
+    ] {
+        assert!(
+            out.contains(fact),
+            "convert-helper: missing {fact:?} in\n{out}"
+        );
+    }
+    // convert-other-outputs: genAttrs over a literal list.
+    let out = plan_fixture("convert-other-outputs", &[]).stdout;
+    for fact in [
+        "  build1 (genAttrs [ \"build1\" \"build2\" ]): system (inherited); modules shared (a shared list), ./builders/${name}.nix",
+        "+        machines = nixpkgs.lib.genAttrs [ \"build1\" \"build2\" ] (name:",
+        "+            nixpkgs.hostPlatform = system;",
+    ] {
+        assert!(
+            out.contains(fact),
+            "convert-other-outputs: missing {fact:?} in\n{out}"
+        );
+    }
+}
+
+#[test]
+fn apply_makes_one_commit_and_check_goes_from_pending_to_done() {
+    for case in CONVERTED {
+        let sb = Sandbox::committed(case);
+        sb.run(&["plan", ".", "--to", "clan", "--check"])
+            .expect_code(2);
+        let run = sb.run(&["apply", ".", "--to", "clan"]);
+        run.expect_code(0);
+        assert!(
+            run.stdout.contains("(1 commit on top of main)"),
+            "{case}: {}",
+            run.stdout
+        );
+        assert_eq!(sb.head_branch(), BRANCH);
+        assert_eq!(
+            sb.status(),
+            "",
+            "{case}: the work tree is what was committed"
+        );
+        let log = sb.git(&["log", "--format=%B", "main..HEAD"]);
+        assert!(
+            log.starts_with("clan: build the machines with clan-core\n"),
+            "{case}: {log}"
+        );
+        let report = machines_of(case);
+        for m in &report {
+            assert!(
+                log.contains(&format!("- {m}")),
+                "{case}: {m} not in the body:\n{log}"
+            );
+        }
+        assert!(log.contains("nix flake lock"), "{case}: {log}");
+        let changed = sb.git(&["diff", "--name-only", "main..HEAD"]);
+        assert_eq!(changed, "clan.nix\nflake.nix", "{case}");
+        // Converted: nothing left to do, and every host's users are as they were.
+        let again = sb.run(&["plan", ".", "--to", "clan", "--check"]);
+        again.expect_code(0);
+        assert!(
+            again.stdout.contains("nothing to convert"),
+            "{case}: {}",
+            again.stdout
+        );
+        let verify = sb.run(&["verify", "."]);
+        verify.expect_code(0);
+        assert!(
+            verify
+                .stdout
+                .contains("Every host's effective users are unchanged."),
+            "{case}: {}",
+            verify.stdout
+        );
+        // The scan sees the same hosts, now found in the clan call.
+        let scan = sb.run(&["scan", ".", "--json"]);
+        scan.expect_code(0);
+        let json: Value = serde_json::from_str(&scan.stdout).unwrap();
+        let hosts: Vec<&str> = json["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["name"].as_str().unwrap())
+            .collect();
+        let mut expected = report.clone();
+        expected.sort();
+        assert_eq!(hosts, expected, "{case}");
+    }
+}
+
+/// The machines each converted fixture's flake builds (its README).
+fn machines_of(case: &str) -> Vec<String> {
+    let names: &[&str] = match case {
+        "convert-literal" => &["kitchen", "study", "attic"],
+        "convert-helper" => &["reception", "accounting", "office"],
+        "convert-other-outputs" => &["build1", "build2"],
+        other => panic!("no machines listed for {other}"),
+    };
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn every_written_file_parses_and_each_machine_is_built_from_what_built_it() {
+    if !require_tool("nix-instantiate") {
+        return;
+    }
+    for case in CONVERTED {
+        let sb = Sandbox::committed(case);
+        let before = machines_report(&sb.repo);
+        sb.run(&["apply", ".", "--to", "clan", "--no-commit"])
+            .expect_code(0);
+        let failures = nix_parse_failures(&nix_files(&sb.repo));
+        assert!(failures.is_empty(), "{case}: {failures:#?}");
+        let after = machines_report(&sb.repo);
+        let (b, a) = (&before["machines"], &after["machines"]);
+        assert_eq!(
+            b.as_object().unwrap().keys().collect::<Vec<_>>(),
+            a.as_object().unwrap().keys().collect::<Vec<_>>(),
+            "{case}: the machines"
+        );
+        for (name, was) in b.as_object().unwrap() {
+            assert_eq!(
+                &a[name], was,
+                "{case}: machine {name} is built from something else"
+            );
+        }
+        // Every machine now comes from the clan call, which reads clan.nix.
+        for n in after["clanNames"].as_array().unwrap() {
+            // The sandbox's directory is `repo`.
+            assert_eq!(n.as_str(), Some("repo"), "{case}: meta.name");
+        }
+        assert!(
+            before["clanNames"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(Value::is_null)
+        );
+    }
+}
+
+#[test]
+fn other_outputs_and_comments_stay_byte_for_byte() {
+    let before =
+        std::fs::read_to_string(fixture("convert-other-outputs").join("flake.nix")).unwrap();
+    let sb = Sandbox::committed("convert-other-outputs");
+    sb.run(&["apply", ".", "--to", "clan", "--no-commit"])
+        .expect_code(0);
+    let after = sb.read("flake.nix");
+    let pieces = [
+        "      # A tool the builders run; `nix build .#queue-runner`.\n      packages.${system}.queue-runner = pkgs.writeShellScriptBin \"queue-runner\" ''\n        exec ${pkgs.nix}/bin/nix build \"$@\"\n      '';\n",
+        "      devShells.${system}.default = pkgs.mkShell {\n        packages = [ pkgs.nixfmt-rfc-style ];\n      };\n",
+        "      formatter.${system} = pkgs.nixfmt-rfc-style;\n",
+        "      /* The laptop is not NixOS: only its home. */\n      homeConfigurations.\"carla@laptop\" = home-manager.lib.homeManagerConfiguration {\n        inherit pkgs;\n        modules = [ ./home/carla.nix ];\n      };\n",
+        "      darwinConfigurations.studio = darwin.lib.darwinSystem {\n        system = \"aarch64-darwin\";\n        modules = [ { users.users.carla.home = \"/Users/carla\"; } ];\n      };\n",
+        "  description = \"Build farm, a laptop's home and a mac, in one flake\";\n",
+        "      system = \"x86_64-linux\";\n      pkgs = nixpkgs.legacyPackages.${system};\n      # Shared by every builder.\n      shared = [ ./modules/builder.nix ];\n",
+    ];
+    for p in pieces {
+        assert!(before.contains(p), "the fixture changed: {p:?}");
+        assert!(after.contains(p), "not kept byte for byte: {p:?}\n{after}");
+    }
+    // Lines the conversion does not need to touch are all still there, in order.
+    let removed: Vec<&str> = similar::TextDiff::from_lines(before.as_str(), after.as_str())
+        .iter_all_changes()
+        .filter(|c| c.tag() == similar::ChangeTag::Delete)
+        .map(|c| c.value())
+        .collect();
+    for line in &removed {
+        let l = line.trim();
+        assert!(
+            l.starts_with("nixosConfigurations")
+                || l.starts_with("outputs =")
+                || l.starts_with("nixpkgs.lib.nixosSystem")
+                || l.starts_with("inherit system;")
+                || l.starts_with("modules = shared")
+                || l == "});",
+            "removed a line it had no reason to: {line:?}"
+        );
+    }
+}
+
+#[test]
+fn an_already_clan_flake_is_left_alone() {
+    for case in ["clan-flake", "service", "service-flake-parts"] {
+        for extra in [&[][..], &["--check"][..]] {
+            let run = plan_fixture(case, extra);
+            run.expect_code(0);
+            assert!(
+                run.stdout.contains("nothing to convert"),
+                "{case}: {}",
+                run.stdout
+            );
+            assert!(diff_part(&run.stdout).is_empty(), "{case}: {}", run.stdout);
+        }
+    }
+    let sb = Sandbox::committed("clan-flake");
+    let files = tree_fingerprint(&sb.repo);
+    sb.run(&["apply", ".", "--to", "clan"]).expect_code(0);
+    assert_eq!(tree_fingerprint(&sb.repo), files);
+    assert_eq!(sb.branches(), ["main"]);
+}
+
+#[test]
+fn refusals_name_the_construct_and_write_nothing() {
+    let broken = Sandbox::committed("convert-literal");
+    broken.write(
+        "flake.nix",
+        &broken.read("flake.nix").replace(
+            "modules = [ ./hosts/study/configuration.nix ];",
+            "modules = [ ./hosts/study/configuration.nix ;",
+        ),
+    );
+    broken.git(&["commit", "-qam", "typo"]);
+    let cases: Vec<(Sandbox, Vec<&str>, Vec<&str>)> = vec![
+        (
+            Sandbox::committed("colmena"),
+            vec![],
+            vec!["flake.nix:38:27: cannot convert a colmena hive"],
+        ),
+        (
+            Sandbox::committed("dir-conventions"),
+            vec![],
+            vec!["there is no flake.nix"],
+        ),
+        (broken, vec![], vec!["flake.nix:", "does not parse"]),
+        (
+            Sandbox::committed("convert-second-nixpkgs"),
+            vec![],
+            vec![
+                "flake.nix:",
+                "host `legacy` is built from `nixpkgs-old`",
+                "never moves a host to another nixpkgs",
+            ],
+        ),
+        (
+            Sandbox::committed("convert-literal"),
+            vec!["--clan-name", "my clan"],
+            vec!["`my clan` is not a valid clan name"],
+        ),
+    ];
+    for (sb, extra, facts) in cases {
+        let files = tree_fingerprint(&sb.repo);
+        for cmd in ["plan", "apply"] {
+            let mut args = vec![cmd, ".", "--to", "clan"];
+            args.extend(&extra);
+            let run = sb.run(&args);
+            run.expect_code(1);
+            assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+            for f in &facts {
+                assert!(
+                    run.stderr.contains(f),
+                    "{args:?}: {f:?} not in {}",
+                    run.stderr
+                );
+            }
+            assert!(run.stderr.contains("help:"), "{args:?}: {}", run.stderr);
+        }
+        assert_eq!(tree_fingerprint(&sb.repo), files, "a refused run wrote");
+        assert_eq!(sb.branches(), ["main"]);
+    }
+}
+
+#[test]
+fn clan_name_is_taken_from_the_flag() {
+    let sb = Sandbox::committed("convert-literal");
+    sb.run(&[
+        "apply",
+        ".",
+        "--to",
+        "clan",
+        "--clan-name",
+        "mueller_home-1",
+    ])
+    .expect_code(0);
+    assert!(
+        sb.read("clan.nix")
+            .contains("meta.name = \"mueller_home-1\";")
+    );
+}
+
+#[test]
+fn service_on_a_plain_flake_converts_first_then_one_commit_per_user() {
+    let sb = Sandbox::committed("convert-literal");
+    sb.run(&["plan", ".", "--to", "service", "--check"])
+        .expect_code(2);
+    let run = sb.run(&["apply", ".", "--to", "service"]);
+    run.expect_code(0);
+    let subjects = sb.git(&["log", "--reverse", "--format=%s", "main..HEAD"]);
+    assert_eq!(
+        subjects,
+        "clan: build the machines with clan-core\nusers: share jonas across attic, kitchen, study\nusers: share lena across attic, kitchen, study"
+    );
+    // The instances went into the new clan.nix.
+    let clan = sb.read("clan.nix");
+    assert!(clan.contains("meta.name = \"repo\";"), "{clan}");
+    assert!(
+        clan.contains("jonas-user = {") && clan.contains("lena-user = {"),
+        "{clan}"
+    );
+    sb.run(&["verify", "."]).expect_code(0);
+    let again = sb.run(&["plan", ".", "--to", "service", "--check"]);
+    again.expect_code(0);
+    assert!(diff_part(&again.stdout).is_empty(), "{}", again.stdout);
+    if require_tool("nix-instantiate") {
+        let failures = nix_parse_failures(&nix_files(&sb.repo));
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
+}
+
+#[test]
+fn service_user_by_user_ends_where_one_run_ends() {
+    let all = Sandbox::committed("convert-literal");
+    all.run(&["apply", ".", "--to", "service"]).expect_code(0);
+
+    let one = Sandbox::committed("convert-literal");
+    one.run(&[
+        "apply",
+        ".",
+        "--to",
+        "service",
+        "--user",
+        "jonas",
+        "--branch",
+        "step/jonas",
+    ])
+    .expect_code(0);
+    let first = one.git(&["log", "--reverse", "--format=%s", "main..HEAD"]);
+    assert_eq!(
+        first,
+        "clan: build the machines with clan-core\nusers: share jonas across attic, kitchen, study"
+    );
+    one.run(&[
+        "apply",
+        ".",
+        "--to",
+        "service",
+        "--user",
+        "lena",
+        "--branch",
+        "step/lena",
+    ])
+    .expect_code(0);
+    let second = one.git(&["log", "--reverse", "--format=%s", "step/jonas..HEAD"]);
+    assert_eq!(second, "users: share lena across attic, kitchen, study");
+    assert_eq!(one.files(), all.files());
+}
