@@ -446,3 +446,89 @@ fn service_user_by_user_ends_where_one_run_ends() {
     assert_eq!(second, "users: share lena across attic, kitchen, study");
     assert_eq!(one.files(), all.files());
 }
+
+/// A scratch flake with hosts `alpha` and `beta` (`hosts/<h>.nix`, each
+/// with the same user) whose flake.nix is `flake`; committed.
+fn two_host_flake(flake: &str) -> Sandbox {
+    let sb = Sandbox::empty();
+    sb.write("flake.nix", flake);
+    for h in ["alpha", "beta"] {
+        sb.write(
+            &format!("hosts/{h}.nix"),
+            &format!("{{ ... }}:\n\n{{\n  networking.hostName = \"{h}\";\n  users.users.ada.isNormalUser = true;\n}}\n"),
+        );
+    }
+    sb.git(&["init", "-q", "-b", "main"]);
+    sb.git(&["add", "-A"]);
+    sb.git(&["commit", "-q", "-m", "NixOS configuration"]);
+    sb
+}
+
+#[test]
+fn sops_nix_and_disko_imported_again_are_named_with_follows_advice() {
+    let sb = two_host_flake(
+        "{\n  inputs.nixpkgs.url = \"github:NixOS/nixpkgs/nixos-24.11\";\n  inputs.sops-nix.url = \"github:Mic92/sops-nix\";\n  inputs.disko.url = \"github:nix-community/disko\";\n\n  outputs = { self, nixpkgs, sops-nix, disko }: {\n    nixosConfigurations.alpha = nixpkgs.lib.nixosSystem {\n      system = \"x86_64-linux\";\n      modules = [ ./hosts/alpha.nix sops-nix.nixosModules.sops disko.nixosModules.disko ];\n    };\n    nixosConfigurations.beta = nixpkgs.lib.nixosSystem {\n      system = \"x86_64-linux\";\n      modules = [ ./hosts/beta.nix sops-nix.nixosModules.sops ];\n    };\n  };\n}\n",
+    );
+    let run = sb.run(&["plan", ".", "--to", "clan"]);
+    run.expect_code(0);
+    for fact in [
+        "clanCore imports sops-nix's NixOS module itself; `sops-nix.nixosModules.sops` imports it again, from your `sops-nix` input: add `clan-core.inputs.sops-nix.follows = \"sops-nix\";`",
+        "clanCore imports disko's NixOS module itself; `disko.nixosModules.disko` imports it again, from your `disko` input: add `clan-core.inputs.disko.follows = \"disko\";`",
+    ] {
+        assert!(run.stdout.contains(fact), "{fact:?} not in\n{}", run.stdout);
+    }
+    // The modules stay: the machine is built from what built it.
+    assert!(run.stdout.contains("+          imports = [ ./hosts/alpha.nix sops-nix.nixosModules.sops disko.nixosModules.disko ];"), "{}", run.stdout);
+    if require_tool("nix-instantiate") {
+        let before = machines_report(&sb.repo);
+        sb.run(&["apply", ".", "--to", "clan", "--no-commit"])
+            .expect_code(0);
+        assert_eq!(machines_report(&sb.repo)["machines"], before["machines"]);
+    }
+}
+
+#[test]
+fn specialargs_on_some_hosts_reach_all_with_a_warning_and_differing_ones_are_refused() {
+    let some = two_host_flake(
+        "{\n  outputs = { self, nixpkgs, ... }@inputs: {\n    nixosConfigurations.alpha = nixpkgs.lib.nixosSystem {\n      specialArgs = { inherit inputs; };\n      modules = [ ./hosts/alpha.nix ];\n    };\n    nixosConfigurations.beta = nixpkgs.lib.nixosSystem { modules = [ ./hosts/beta.nix ]; };\n  };\n}\n",
+    );
+    let run = some.run(&["plan", ".", "--to", "clan"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("specialArgs now reach every machine (Clan's are one set for all), also beta, which had none"),
+        "{}",
+        run.stdout
+    );
+    // No inputs block at all: the clan-core input is written before the outputs.
+    assert!(
+        run.stdout.contains("+  inputs.clan-core.url = "),
+        "{}",
+        run.stdout
+    );
+
+    let differing = two_host_flake(
+        "{\n  outputs = { self, nixpkgs, ... }@inputs: {\n    nixosConfigurations.alpha = nixpkgs.lib.nixosSystem {\n      specialArgs = { inherit inputs; role = \"desk\"; };\n      modules = [ ./hosts/alpha.nix ];\n    };\n    nixosConfigurations.beta = nixpkgs.lib.nixosSystem {\n      specialArgs = { inherit inputs; role = \"server\"; };\n      modules = [ ./hosts/beta.nix ];\n    };\n  };\n}\n",
+    );
+    let files = tree_fingerprint(&differing.repo);
+    let run = differing.run(&["apply", ".", "--to", "clan"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("flake.nix:8:7: these specialArgs differ from those at flake.nix:4:7; Clan's specialArgs are one set for every machine"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(tree_fingerprint(&differing.repo), files);
+
+    // A nixosSystem argument Clan has no place for is named.
+    let pkgs = two_host_flake(
+        "{\n  outputs = { self, nixpkgs, ... }: {\n    nixosConfigurations.alpha = nixpkgs.lib.nixosSystem {\n      pkgs = import nixpkgs { system = \"x86_64-linux\"; };\n      modules = [ ./hosts/alpha.nix ];\n    };\n    nixosConfigurations.beta = nixpkgs.lib.nixosSystem { modules = [ ./hosts/beta.nix ]; };\n  };\n}\n",
+    );
+    let run = pkgs.run(&["plan", ".", "--to", "clan"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("flake.nix:4:7: cannot convert nixosSystem argument `pkgs`"),
+        "{}",
+        run.stderr
+    );
+}
