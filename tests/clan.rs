@@ -23,7 +23,12 @@ use common::{
 };
 
 const BRANCH: &str = "clan-migrate/users";
-const CONVERTED: [&str; 3] = ["convert-literal", "convert-helper", "convert-other-outputs"];
+const CONVERTED: [&str; 4] = [
+    "convert-literal",
+    "convert-helper",
+    "convert-other-outputs",
+    "convert-flake-parts",
+];
 
 /// `clan-migrate plan <fixture> --to clan --color never <extra>` (plan writes nothing).
 fn plan_fixture(case: &str, extra: &[&str]) -> Run {
@@ -195,6 +200,7 @@ fn machines_of(case: &str) -> Vec<String> {
         "convert-literal" => &["kitchen", "study", "attic"],
         "convert-helper" => &["reception", "accounting", "office"],
         "convert-other-outputs" => &["build1", "build2"],
+        "convert-flake-parts" => &["pi", "nuc"],
         other => panic!("no machines listed for {other}"),
     };
     names.iter().map(|s| s.to_string()).collect()
@@ -531,4 +537,19 @@ fn specialargs_on_some_hosts_reach_all_with_a_warning_and_differing_ones_are_ref
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn service_on_a_plain_flake_parts_flake() {
+    let sb = Sandbox::committed("convert-flake-parts");
+    sb.run(&["apply", ".", "--to", "service"]).expect_code(0);
+    let subjects = sb.git(&["log", "--reverse", "--format=%s", "main..HEAD"]);
+    assert_eq!(
+        subjects,
+        "clan: build the machines with clan-core\nusers: share sam across nuc, pi"
+    );
+    assert!(sb.read("clan.nix").contains("sam-user = {"));
+    sb.run(&["verify", "."]).expect_code(0);
+    sb.run(&["plan", ".", "--to", "service", "--check"])
+        .expect_code(0);
 }

@@ -75,6 +75,15 @@ pub(super) fn convert(file: &SourceFile, top: &ast::AttrSet) -> Result<Converted
     for c in &o.calls {
         call_edits(text, c, &mut edits);
     }
+    if let Some(parts) = &o.parts {
+        let flake = convert_parts(text, top, &o, parts, edits, special.map(|(sa, _)| sa));
+        let machines = o.machines.iter().map(|m| describe(file, &o, m)).collect();
+        return Ok(Converted {
+            flake,
+            machines,
+            nixpkgs,
+        });
+    }
 
     // The clan call, bound next to the helpers (or in a new `let`).
     let pattern = match o.lambda.param() {
@@ -90,7 +99,7 @@ pub(super) fn convert(file: &SourceFile, top: &ast::AttrSet) -> Result<Converted
         None => ("clan-core".to_string(), "inherit self;".to_string()),
     };
     if let Some(p) = &pattern {
-        pattern_edits(text, p, &mut edits);
+        pattern_edits(text, p, &["self", "clan-core"], &mut edits);
     }
     let (binding_indent, insert): (usize, Box<dyn Fn(String) -> Edit>) = match &o.let_in {
         Some(l) => {
@@ -155,33 +164,13 @@ pub(super) fn convert(file: &SourceFile, top: &ast::AttrSet) -> Result<Converted
     let pad = " ".repeat(inner);
     let mut binding =
         format!("clan = {core}.lib.clan {{\n{pad}{self_line}\n{pad}imports = [ ./clan.nix ];\n");
-    if let Some((sa, _)) = &special {
-        let v = sa.value().expect("specialArgs has a value");
-        let moved = moved_text(
-            text,
-            &edits,
-            range_of(v.syntax()),
-            indent_of(text, range_of(sa.syntax()).0),
-            inner,
-        );
-        binding.push_str(&format!("{pad}specialArgs = {moved};\n"));
-    }
-    for (k, e) in o.entries.iter().enumerate() {
-        let start = leading_comments_start(e.node.syntax()).unwrap_or(range_of(e.node.syntax()).0);
-        // Machines keep the blank lines between them.
-        if k > 0 && blank_lines_before(text, line_start(text, start)) < line_start(text, start) {
-            binding.push('\n');
-        }
-        for c in leading_comments(e.node.syntax()) {
-            binding.push_str(&format!("{pad}{c}\n"));
-        }
-        let from = indent_of(text, range_of(e.node.syntax()).0);
-        let v = moved_text(text, &edits, range_of(e.value.syntax()), from, inner);
-        match &e.key {
-            Some(k) => binding.push_str(&format!("{pad}machines.{k} = {v};\n")),
-            None => binding.push_str(&format!("{pad}machines = {v};\n")),
-        }
-    }
+    binding.push_str(&clan_body(
+        text,
+        &o,
+        &edits,
+        special.map(|(sa, _)| sa),
+        inner,
+    ));
     binding.push_str(&format!("{}}};", " ".repeat(binding_indent)));
 
     // The moved bindings leave; Clan's outputs take the first one's place.
@@ -253,6 +242,164 @@ pub(super) fn convert(file: &SourceFile, top: &ast::AttrSet) -> Result<Converted
     })
 }
 
+/// The clan's `specialArgs` and `machines`, at `inner` columns, one
+/// binding a line; machines keep their comments and the blank lines
+/// between them.
+fn clan_body(
+    text: &str,
+    o: &Outputs,
+    edits: &[Edit],
+    special: Option<&ast::AttrpathValue>,
+    inner: usize,
+) -> String {
+    let pad = " ".repeat(inner);
+    let mut out = String::new();
+    if let Some(sa) = special {
+        let v = sa.value().expect("specialArgs has a value");
+        let from = indent_of(text, range_of(sa.syntax()).0);
+        let moved = moved_text(text, edits, range_of(v.syntax()), from, inner);
+        out.push_str(&format!("{pad}specialArgs = {moved};\n"));
+    }
+    for (k, e) in o.entries.iter().enumerate() {
+        let start = leading_comments_start(e.node.syntax()).unwrap_or(range_of(e.node.syntax()).0);
+        if k > 0 && blank_lines_before(text, line_start(text, start)) < line_start(text, start) {
+            out.push('\n');
+        }
+        for c in leading_comments(e.node.syntax()) {
+            out.push_str(&format!("{pad}{c}\n"));
+        }
+        let from = indent_of(text, range_of(e.node.syntax()).0);
+        let v = moved_text(text, edits, range_of(e.value.syntax()), from, inner);
+        match &e.key {
+            Some(k) => out.push_str(&format!("{pad}machines.{k} = {v};\n")),
+            None => out.push_str(&format!("{pad}machines = {v};\n")),
+        }
+    }
+    out
+}
+
+/// A flake-parts flake: clan-core's flake module in the module's
+/// `imports`, and a `clan = { … };` block in the module, which sets the
+/// flake's `nixosConfigurations` itself.
+fn convert_parts(
+    text: &str,
+    top: &ast::AttrSet,
+    o: &Outputs,
+    parts: &read::Parts,
+    mut edits: Vec<Edit>,
+    special: Option<&ast::AttrpathValue>,
+) -> String {
+    // How the module names the clan-core input.
+    let core = match o.lambda.param() {
+        Some(ast::Param::IdentParam(p)) => p.ident().map(|i| format!("{}.clan-core", i.syntax())),
+        Some(ast::Param::Pattern(p)) => p
+            .pat_bind()
+            .and_then(|b| b.ident())
+            .map(|i| format!("{}.clan-core", i.syntax())),
+        None => None,
+    };
+    let core = match core {
+        Some(c) => c,
+        None => {
+            if let Some(ast::Param::Pattern(p)) = o.lambda.param() {
+                pattern_edits(text, &p, &["clan-core"], &mut edits);
+            }
+            "clan-core".to_string()
+        }
+    };
+    let module = &parts.module;
+    let first = module.entries().next().map(|e| range_of(e.syntax()));
+    let ind = first.map_or(2, |r| indent_of(text, r.0));
+    let pad = " ".repeat(ind);
+    let block = format!(
+        "clan = {{\n{pad}  imports = [ ./clan.nix ];\n{}{pad}}};",
+        clan_body(text, o, &edits, special, ind + 2)
+    );
+    let mut outer: Vec<Edit> = edits
+        .iter()
+        .filter(|ed| {
+            !o.entries
+                .iter()
+                .any(|e| inside(range_of(e.node.syntax()), (ed.start, ed.end)))
+        })
+        .cloned()
+        .collect();
+    // The machines leave `flake`; a `flake` left with nothing goes too.
+    let all_machines = parts.flake.as_ref().is_some_and(|f| {
+        o.entries.len()
+            == f.value()
+                .map(strip_parens)
+                .and_then(|v| match v {
+                    ast::Expr::AttrSet(s) => Some(s.entries().count()),
+                    _ => None,
+                })
+                .unwrap_or(usize::MAX)
+    });
+    let gone: Vec<&rnix::SyntaxNode> = match (&parts.flake, all_machines) {
+        (Some(f), true) => vec![f.syntax()],
+        _ => o.entries.iter().map(|e| e.node.syntax()).collect(),
+    };
+    for node in gone {
+        let r = range_of(node);
+        let start = leading_comments_start(node).unwrap_or(r.0);
+        let (span, whole) = line_span(text, start, r.1);
+        outer.push(Edit {
+            start: if whole {
+                blank_lines_before(text, span.0)
+            } else {
+                span.0
+            },
+            end: span.1,
+            text: String::new(),
+        });
+    }
+    let flake_module = format!("{core}.flakeModules.default");
+    let imports = module.attrpath_values().find(|av| {
+        av.attrpath()
+            .is_some_and(|p| p.syntax().to_string() == "imports")
+    });
+    match imports.as_ref().and_then(|i| i.value()).map(strip_parens) {
+        Some(ast::Expr::List(list)) => {
+            let close = list
+                .r_brack_token()
+                .map(|t| usize::from(t.text_range().start()))
+                .unwrap_or(range_of(list.syntax()).1);
+            match list.items().last() {
+                Some(last) if text[range_of(last.syntax()).1..close].contains('\n') => {
+                    let r = range_of(last.syntax());
+                    let i = " ".repeat(indent_of(text, r.0));
+                    outer.push(Edit {
+                        start: r.1,
+                        end: r.1,
+                        text: format!("\n{i}{flake_module}"),
+                    });
+                }
+                _ => outer.push(Edit {
+                    start: close,
+                    end: close,
+                    text: format!("{flake_module} "),
+                }),
+            }
+            let at = line_end(text, range_of(imports.as_ref().expect("found").syntax()).1);
+            outer.push(Edit {
+                start: at,
+                end: at,
+                text: format!("\n\n{pad}{block}"),
+            });
+        }
+        _ => {
+            let at = first.map_or(range_of(module.syntax()).0 + 1, |r| line_start(text, r.0));
+            outer.push(Edit {
+                start: at,
+                end: at,
+                text: format!("{pad}imports = [ {flake_module} ];\n\n{pad}{block}\n\n"),
+            });
+        }
+    }
+    inputs_edit(text, top, &o.calls[0].input, &mut outer);
+    apply(text, &outer, (0, text.len()))
+}
+
 /// Refuses when a name the conversion introduces is taken already.
 fn check_names_free(file: &SourceFile, o: &Outputs) -> Result<(), ClanError> {
     let mut taken: Vec<(String, Range)> = Vec::new();
@@ -265,7 +412,8 @@ fn check_names_free(file: &SourceFile, o: &Outputs) -> Result<(), ClanError> {
             }
         }
     }
-    for av in o.set.attrpath_values() {
+    let module = o.parts.as_ref().map(|p| p.module.attrpath_values());
+    for av in o.set.attrpath_values().chain(module.into_iter().flatten()) {
         if let Some(a) = av.attrpath().and_then(|p| p.attrs().next()) {
             let n = a.syntax().to_string();
             if n == "clan" || n == "clanInternals" {
@@ -338,19 +486,17 @@ fn call_edits(text: &str, c: &read::Call, edits: &mut Vec<Edit>) {
     }
 }
 
-/// Adds `clan-core` (and `self`) to the outputs' argument pattern.
-fn pattern_edits(text: &str, p: &ast::Pattern, edits: &mut Vec<Edit>) {
+/// Adds the names in `want` the outputs' argument pattern lacks.
+fn pattern_edits(text: &str, p: &ast::Pattern, want: &[&str], edits: &mut Vec<Edit>) {
     let names: Vec<String> = p
         .pat_entries()
         .filter_map(|e| e.ident().map(|i| i.syntax().to_string()))
         .collect();
-    let mut add: Vec<&str> = Vec::new();
-    if !names.iter().any(|n| n == "self") {
-        add.push("self");
-    }
-    if !names.iter().any(|n| n == "clan-core") {
-        add.push("clan-core");
-    }
+    let add: Vec<&str> = want
+        .iter()
+        .copied()
+        .filter(|w| !names.iter().any(|n| n == w))
+        .collect();
     if add.is_empty() {
         return;
     }

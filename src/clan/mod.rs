@@ -63,7 +63,7 @@ impl Conversion {
     pub fn commit_message(&self) -> String {
         let mut msg = String::from("clan: build the machines with clan-core\n\n");
         msg.push_str(&format!(
-            "flake.nix builds its machines with clan-core.lib.clan; clan.nix names\nthe clan {} and will hold its inventory. Each machine is built\nfrom what built it before:\n",
+            "flake.nix builds its machines with clan-core; clan.nix names the clan\n{} and will hold its inventory. Each machine is built from what\nbuilt it before:\n",
             crate::nix::string_literal(&self.clan_name)
         ));
         for m in &self.machines {

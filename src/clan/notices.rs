@@ -17,7 +17,7 @@ pub(super) fn notices(
     clan_name: &str,
 ) -> Vec<String> {
     let mut out = vec![format!(
-        "flake.nix builds its machines with clan-core.lib.clan, clan.nix names the clan {}; each machine is built from what built it before:",
+        "flake.nix builds its machines with clan-core, clan.nix names the clan {}; each machine is built from what built it before:",
         crate::nix::string_literal(clan_name)
     )];
     for m in &c.machines {

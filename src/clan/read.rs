@@ -20,12 +20,51 @@ pub(super) struct Outputs {
     pub lambda: ast::Lambda,
     /// `let … in { … }` around the output set, if any.
     pub let_in: Option<ast::LetIn>,
+    /// The set the `nixosConfigurations` bindings are in.
     pub set: ast::AttrSet,
+    /// Set for a flake-parts flake.
+    pub parts: Option<Parts>,
     /// The `nixosConfigurations` bindings of the output set, in order.
     pub entries: Vec<Entry>,
     pub machines: Vec<Machine>,
     /// Every `nixosSystem` call some machine is built with, once each.
     pub calls: Vec<Call>,
+}
+
+/// A flake-parts flake: `mkFlake { … } MODULE`.
+pub(super) struct Parts {
+    /// The module's attribute set, where `imports` and the `clan` block go.
+    pub module: ast::AttrSet,
+    /// Its `flake = { … };`, if the machines are written there.
+    pub flake: Option<ast::AttrpathValue>,
+}
+
+/// The module given to `mkFlake`: a set, or a function returning one
+/// (through a `let`, whose bindings the machines may use).
+fn parts_module(
+    file: &SourceFile,
+    module: Option<ast::Expr>,
+) -> Result<(ast::AttrSet, Option<ast::LetIn>), ClanError> {
+    let mut e = module.map(strip_parens);
+    while let Some(ast::Expr::Lambda(l)) = &e {
+        e = l.body().map(strip_parens);
+    }
+    match e {
+        Some(ast::Expr::AttrSet(s)) => Ok((s, None)),
+        Some(ast::Expr::LetIn(l)) => match l.body().map(strip_parens) {
+            Some(ast::Expr::AttrSet(s)) => Ok((s, Some(l))),
+            _ => Err(ClanError::Unsupported {
+                at: ClanError::at(file, range_of(l.syntax())),
+                what: "a flake-parts module that is not an attribute set".into(),
+            }),
+        },
+        other => Err(ClanError::Unsupported {
+            at: other
+                .map(|o| ClanError::at(file, range_of(o.syntax())))
+                .unwrap_or_else(|| "flake.nix".into()),
+            what: "a flake-parts module that is not an attribute set".into(),
+        }),
+    }
 }
 
 /// A `nixosConfigurations…` binding of the output set.
@@ -78,13 +117,51 @@ pub(super) fn outputs(file: &SourceFile, top: &ast::AttrSet) -> Result<Outputs, 
         });
     };
     let body = lambda.body().map(strip_parens);
-    let (let_in, set) = match body {
-        Some(ast::Expr::AttrSet(set)) => (None, set),
-        Some(ast::Expr::LetIn(l)) => match l.body().map(strip_parens) {
-            Some(ast::Expr::AttrSet(set)) => (Some(l), set),
-            other => return Err(unsupported_body(file, other, lambda.syntax())),
+    let (let_in, inner) = match body {
+        Some(ast::Expr::LetIn(l)) => {
+            let b = l.body().map(strip_parens);
+            (Some(l), b)
+        }
+        b => (None, b),
+    };
+    let mut scope = match &let_in {
+        Some(l) => Scope::root().with_bindings(l),
+        None => Scope::root(),
+    };
+    let (set, parts, skip) = match inner {
+        Some(ast::Expr::AttrSet(set)) => (set, None, 0),
+        Some(e) => match apply_chain(&e) {
+            Some((head, args)) if head_name(&head).as_deref() == Some("mkFlake") => {
+                let (module, module_let) = parts_module(file, args.last().cloned())?;
+                if let Some(l) = &module_let {
+                    scope = scope.with_bindings(l);
+                }
+                let flake = module.attrpath_values().find(|av| {
+                    av.attrpath().is_some_and(|p| {
+                        let n = attrpath_names(&p);
+                        n.len() == 1 && n[0].0.as_static() == Some("flake")
+                    })
+                });
+                let inner_set = flake
+                    .as_ref()
+                    .and_then(|f| f.value())
+                    .map(strip_parens)
+                    .and_then(|v| match v {
+                        ast::Expr::AttrSet(s) => Some(s),
+                        _ => None,
+                    });
+                let parts = Parts {
+                    module: module.clone(),
+                    flake: flake.clone(),
+                };
+                match inner_set {
+                    Some(s) => (s, Some(parts), 0),
+                    None => (module, Some(parts), 1),
+                }
+            }
+            _ => return Err(unsupported_body(file, Some(e), lambda.syntax())),
         },
-        other => return Err(unsupported_body(file, other, lambda.syntax())),
+        None => return Err(unsupported_body(file, None, lambda.syntax())),
     };
     if let Some(r) = set.rec_token() {
         return Err(ClanError::Unsupported {
@@ -98,14 +175,11 @@ pub(super) fn outputs(file: &SourceFile, top: &ast::AttrSet) -> Result<Outputs, 
             what: "a `rec { … }` output set (its names would no longer reach the machines)".into(),
         });
     }
-    let scope = match &let_in {
-        Some(l) => Scope::root().with_bindings(l),
-        None => Scope::root(),
-    };
     let mut out = Outputs {
         lambda,
         let_in,
         set: set.clone(),
+        parts,
         entries: Vec::new(),
         machines: Vec::new(),
         calls: Vec::new(),
@@ -115,7 +189,14 @@ pub(super) fn outputs(file: &SourceFile, top: &ast::AttrSet) -> Result<Outputs, 
         let (Some(path), Some(value)) = (av.attrpath(), av.value()) else {
             continue;
         };
-        let names = attrpath_names(&path);
+        let mut names = attrpath_names(&path);
+        // flake-parts: `flake.nixosConfigurations…` in the module itself.
+        if skip == 1 {
+            if names.len() < 2 || names[0].0.as_static() != Some("flake") {
+                continue;
+            }
+            names.remove(0);
+        }
         match names[0].0.as_static() {
             Some("nixosConfigurations") => {}
             Some("colmena") => {
@@ -128,7 +209,7 @@ pub(super) fn outputs(file: &SourceFile, top: &ast::AttrSet) -> Result<Outputs, 
             1 => None,
             2 => Some(
                 path.attrs()
-                    .nth(1)
+                    .nth(1 + skip)
                     .map(|a| a.syntax().to_string())
                     .unwrap_or_default(),
             ),

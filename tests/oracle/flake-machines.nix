@@ -69,7 +69,7 @@ let
   clanCore = {
     lib.clan =
       {
-        self,
+        self ? null,
         imports ? [ ],
         specialArgs ? { },
         machines ? { },
@@ -97,7 +97,31 @@ let
         };
       };
     nixosModules.clanCore = module "clan-core.nixosModules.clanCore";
+    flakeModules.default = module "clan-core.flakeModules.default";
   };
+
+  # flake-parts' mkFlake, as far as machines go: the module's `flake`
+  # outputs, and with clan-core's flake module, its `clan` block built by
+  # the stand-in lib.clan.
+  flakeParts.lib.mkFlake =
+    _: module:
+    let
+      m =
+        if isFunction module then
+          module {
+            inherit lib inputs self;
+          }
+        else
+          module;
+      withClan = builtins.elem clanCore.flakeModules.default (m.imports or [ ]);
+    in
+    (m.flake or { })
+    // (
+      if withClan then
+        { inherit ((clanCore.lib.clan (m.clan or { })).config) nixosConfigurations; }
+      else
+        { }
+    );
 
   standins = {
     nixpkgs = nixpkgsNamed "nixpkgs";
@@ -111,6 +135,7 @@ let
     disko.nixosModules.disko = module "disko.nixosModules.disko";
     darwin.lib.darwinSystem = _: throw "stand-in nix-darwin: not evaluated";
     clan-core = clanCore;
+    flake-parts = flakeParts;
   };
 
   flake = import (flakeDir + "/flake.nix");
