@@ -553,3 +553,20 @@ fn service_on_a_plain_flake_parts_flake() {
     sb.run(&["plan", ".", "--to", "service", "--check"])
         .expect_code(0);
 }
+
+#[test]
+fn a_helper_that_builds_more_than_the_machines_is_refused() {
+    let sb = two_host_flake(
+        "{\n  outputs = { self, nixpkgs, ... }:\n    let\n      mkHost = name: nixpkgs.lib.nixosSystem { modules = [ ./hosts/${name}.nix ]; };\n    in\n    {\n      nixosConfigurations.alpha = mkHost \"alpha\";\n      nixosConfigurations.beta = mkHost \"beta\";\n      packages.x86_64-linux.vm = (mkHost \"alpha\").config.system.build.vm;\n    };\n}\n",
+    );
+    let files = tree_fingerprint(&sb.repo);
+    let run = sb.run(&["apply", ".", "--to", "clan"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("flake.nix:9:35: cannot convert helper `mkHost`, which is used here too"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(tree_fingerprint(&sb.repo), files);
+}

@@ -29,6 +29,8 @@ pub(super) struct Outputs {
     pub machines: Vec<Machine>,
     /// Every `nixosSystem` call some machine is built with, once each.
     pub calls: Vec<Call>,
+    /// The `let`-bound helpers those calls are in.
+    helpers: Vec<String>,
 }
 
 /// A flake-parts flake: `mkFlake { … } MODULE`.
@@ -183,6 +185,7 @@ pub(super) fn outputs(file: &SourceFile, top: &ast::AttrSet) -> Result<Outputs, 
         entries: Vec::new(),
         machines: Vec::new(),
         calls: Vec::new(),
+        helpers: Vec::new(),
     };
     let mut colmena = None;
     for av in set.attrpath_values() {
@@ -246,6 +249,35 @@ pub(super) fn outputs(file: &SourceFile, top: &ast::AttrSet) -> Result<Outputs, 
             key,
             value,
         });
+    }
+    // A helper becomes a machine module: nothing else may still want it
+    // to build a NixOS system.
+    let entries: Vec<Range> = out
+        .entries
+        .iter()
+        .map(|e| range_of(e.node.syntax()))
+        .collect();
+    if let Some(body) = out.lambda.body() {
+        for h in &out.helpers {
+            let elsewhere = body
+                .syntax()
+                .descendants()
+                .filter_map(ast::Ident::cast)
+                .filter(|i| ident_text(i) == *h)
+                .filter(|i| {
+                    i.syntax().parent().map(|p| p.kind()) != Some(rnix::SyntaxKind::NODE_ATTRPATH)
+                })
+                .map(|i| range_of(i.syntax()))
+                .find(|r| !entries.iter().any(|e| r.0 >= e.0 && r.1 <= e.1));
+            if let Some(r) = elsewhere {
+                return Err(ClanError::Unsupported {
+                    at: ClanError::at(file, r),
+                    what: format!(
+                        "helper `{h}`, which is used here too, not only for nixosConfigurations (it would no longer build a NixOS system)"
+                    ),
+                });
+            }
+        }
     }
     if out.entries.is_empty() {
         return Err(match colmena {
@@ -392,7 +424,12 @@ impl Outputs {
                     Resolution::Binding {
                         binding: Binding::Expr(e),
                         ..
-                    } => (e, Some(name)),
+                    } => {
+                        if !self.helpers.contains(&name) {
+                            self.helpers.push(name.clone());
+                        }
+                        (e, Some(name))
+                    }
                     _ => return Err(cannot_follow(file, f)),
                 }
             }

@@ -29,6 +29,13 @@ pub(super) fn converting(
         return Ok(None);
     };
     let conversion = Arc::new(conversion);
+    let mut notices = conversion.notices.clone();
+    if opts.to == TargetKind::Clan && !opts.users.is_empty() {
+        notices.push(format!(
+            "--user {} has no effect with --to clan: users stay where they are (--to service moves them)",
+            opts.users.join(" --user ")
+        ));
+    }
     let mut per_step = vec![conversion.files.clone()];
     let mut plan = Plan {
         steps: vec![Step {
@@ -36,7 +43,7 @@ pub(super) fn converting(
             moves: Vec::new(),
             conversion: Some(conversion.clone()),
         }],
-        notices: conversion.notices.clone(),
+        notices,
         ..Plan::default()
     };
     if opts.to == TargetKind::Service {
