@@ -570,3 +570,121 @@ fn a_helper_that_builds_more_than_the_machines_is_refused() {
     );
     assert_eq!(tree_fingerprint(&sb.repo), files);
 }
+
+#[test]
+fn move_hosts_moves_each_host_directory_to_machines_with_its_history() {
+    let sb = Sandbox::committed("convert-literal");
+    let before = require_tool("nix-instantiate").then(|| machines_report(&sb.repo));
+    let run = sb.run(&["apply", ".", "--to", "clan", "--move-hosts"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("kitchen: hosts/kitchen/ moves to machines/kitchen/ (git mv; Clan imports machines/kitchen/configuration.nix itself)"),
+        "{}",
+        run.stdout
+    );
+    assert!(!sb.repo.join("hosts").exists());
+    for h in ["kitchen", "study", "attic"] {
+        for f in ["configuration.nix", "hardware-configuration.nix"] {
+            let moved = fixture("convert-literal").join("hosts").join(h).join(f);
+            assert_eq!(
+                sb.read(&format!("machines/{h}/{f}")),
+                std::fs::read_to_string(moved).unwrap(),
+                "{h}/{f} moves unchanged"
+            );
+        }
+        // git follows the move: the file's history goes back to the start.
+        let history = sb.git(&[
+            "log",
+            "--follow",
+            "--format=%s",
+            "--",
+            &format!("machines/{h}/configuration.nix"),
+        ]);
+        assert_eq!(
+            history, "clan: build the machines with clan-core\nNixOS configuration",
+            "{h}"
+        );
+    }
+    let flake = sb.read("flake.nix");
+    assert!(!flake.contains("./hosts/"), "{flake}");
+    assert!(flake.contains("          imports = [\n            home-manager.nixosModules.home-manager\n            # the kids may play music here\n"), "{flake}");
+    let body = sb.git(&["log", "-1", "--format=%B"]);
+    assert!(
+        body.contains(
+            "Moved hosts/study/ to machines/study/ (Clan imports its configuration.nix itself)."
+        ),
+        "{body}"
+    );
+    sb.run(&["verify", "."]).expect_code(0);
+    sb.run(&["plan", ".", "--to", "clan", "--check"])
+        .expect_code(0);
+    // What builds each machine: the same files, Clan importing the moved one.
+    if let Some(before) = before {
+        let after = machines_report(&sb.repo);
+        for (name, was) in before["machines"].as_object().unwrap() {
+            let now = &after["machines"][name];
+            let mut modules: Vec<String> = now["modules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m.as_str().unwrap().to_string())
+                .filter(|m| *m != format!("auto:machines/{name}/hardware-configuration.nix"))
+                .map(|m| {
+                    m.replace(
+                        &format!("auto:machines/{name}/"),
+                        &format!("path:hosts/{name}/"),
+                    )
+                })
+                .collect();
+            let mut had: Vec<String> = was["modules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m.as_str().unwrap().to_string())
+                .collect();
+            modules.sort();
+            had.sort();
+            assert_eq!(modules, had, "{name}");
+            for k in ["system", "specialArgs", "nixpkgs"] {
+                assert_eq!(now[k], was[k], "{name}: {k}");
+            }
+        }
+    }
+}
+
+#[test]
+fn move_hosts_leaves_what_it_cannot_move_safely_and_says_why() {
+    let run = plan_fixture("convert-helper", &["--move-hosts"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains(
+            "reception stays where it is: it is built by a helper shared with other machines"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("+++ b/machines/"), "{}", run.stdout);
+    // A host file reaching a sibling directory would break if moved.
+    let sb = two_host_flake(
+        "{\n  outputs = { self, nixpkgs }: {\n    nixosConfigurations.alpha = nixpkgs.lib.nixosSystem { modules = [ ./hosts/alpha ]; };\n    nixosConfigurations.beta = nixpkgs.lib.nixosSystem { modules = [ ./hosts/beta ]; };\n  };\n}\n",
+    );
+    for h in ["alpha", "beta"] {
+        sb.write(
+            &format!("hosts/{h}/default.nix"),
+            &format!("{{ ... }}:\n{{\n  imports = [ ../shared.nix ];\n  networking.hostName = \"{h}\";\n  users.users.ada.isNormalUser = true;\n}}\n"),
+        );
+    }
+    sb.write(
+        "hosts/shared.nix",
+        "{ ... }: { time.timeZone = \"UTC\"; }\n",
+    );
+    sb.git(&["add", "-A"]);
+    sb.git(&["commit", "-qm", "directories"]);
+    let run = sb.run(&["plan", ".", "--to", "clan", "--move-hosts"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("alpha stays where it is: hosts/alpha/default.nix reaches a directory next to hosts/alpha"),
+        "{}",
+        run.stdout
+    );
+}

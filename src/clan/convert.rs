@@ -14,6 +14,7 @@ use rnix::SyntaxKind;
 use rnix::ast::{self, HasEntry};
 use rowan::ast::AstNode;
 
+use super::hosts;
 use super::read::{self, Outputs};
 use super::{CLAN_CORE_URL, ClanError, MachineReport};
 use crate::source::SourceFile;
@@ -29,12 +30,21 @@ struct Edit {
 
 pub(super) struct Converted {
     pub flake: String,
+    /// `--move-hosts`: the host directories that move, and why others stay.
+    pub host_moves: Vec<hosts::HostMove>,
+    pub stays: Vec<String>,
     pub machines: Vec<MachineReport>,
     /// The flake input every machine's nixpkgs comes from.
     pub nixpkgs: String,
 }
 
-pub(super) fn convert(file: &SourceFile, top: &ast::AttrSet) -> Result<Converted, ClanError> {
+/// `move_hosts`: the repository, when `--move-hosts` asks for the host
+/// directories to move to `machines/<name>/`.
+pub(super) fn convert(
+    file: &SourceFile,
+    top: &ast::AttrSet,
+    move_hosts: Option<&std::path::Path>,
+) -> Result<Converted, ClanError> {
     let text = file.text.as_str();
     let o = read::outputs(file, top)?;
     let here = |r: Range| ClanError::at(file, r);
@@ -75,11 +85,31 @@ pub(super) fn convert(file: &SourceFile, top: &ast::AttrSet) -> Result<Converted
     for c in &o.calls {
         call_edits(text, c, &mut edits);
     }
+    let (host_moves, stays) = match move_hosts {
+        Some(repo) => hosts::plan(repo, text, &o),
+        None => (Vec::new(), Vec::new()),
+    };
+    for mv in &host_moves {
+        // Clan imports machines/<name>/configuration.nix itself.
+        let (span, whole) = line_span(text, mv.item.0, mv.item.1);
+        let end = if whole {
+            span.1
+        } else {
+            span.1 + text[span.1..].len() - text[span.1..].trim_start().len()
+        };
+        edits.push(Edit {
+            start: span.0,
+            end,
+            text: String::new(),
+        });
+    }
     if let Some(parts) = &o.parts {
         let flake = convert_parts(text, top, &o, parts, edits, special.map(|(sa, _)| sa));
         let machines = o.machines.iter().map(|m| describe(file, &o, m)).collect();
         return Ok(Converted {
             flake,
+            host_moves,
+            stays,
             machines,
             nixpkgs,
         });
@@ -237,6 +267,8 @@ pub(super) fn convert(file: &SourceFile, top: &ast::AttrSet) -> Result<Converted
     let machines = o.machines.iter().map(|m| describe(file, &o, m)).collect();
     Ok(Converted {
         flake,
+        host_moves,
+        stays,
         machines,
         nixpkgs,
     })

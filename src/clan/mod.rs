@@ -8,6 +8,7 @@
 
 mod check;
 mod convert;
+mod hosts;
 mod notices;
 mod read;
 
@@ -32,6 +33,8 @@ const CLAN_NIX: &str = "clan.nix";
 pub struct ClanOptions {
     /// `meta.name` (default: from the directory's name).
     pub name: Option<String>,
+    /// Move each host's directory to `machines/<name>/` (Clan's layout).
+    pub move_hosts: bool,
 }
 
 /// One machine and what it is built from, for the commit and the summary.
@@ -54,8 +57,11 @@ pub struct MachineReport {
 pub struct Conversion {
     pub clan_name: String,
     pub machines: Vec<MachineReport>,
-    /// `flake.nix` and the new `clan.nix`.
+    /// `flake.nix`, the new `clan.nix`, and with `--move-hosts` the moved
+    /// host files (deleted at the old path, created at the new one).
     pub files: Vec<FileChange>,
+    /// `--move-hosts`: (from, to) directories.
+    pub moved: Vec<(PathBuf, PathBuf)>,
     pub notices: Vec<String>,
 }
 
@@ -73,6 +79,16 @@ impl Conversion {
                 .map(|v| format!(" ({v})"))
                 .unwrap_or_default();
             msg.push_str(&format!("- {}{via}: {}\n", m.name, m.built_from));
+        }
+        for (from, to) in &self.moved {
+            msg.push_str(&format!(
+                "\nMoved {}/ to {}/ (Clan imports its configuration.nix itself).",
+                from.display(),
+                to.display()
+            ));
+        }
+        if !self.moved.is_empty() {
+            msg.push('\n');
         }
         msg.push_str("\nRun `nix flake lock` to lock the new clan-core input.\n");
         msg
@@ -237,13 +253,13 @@ pub fn convert(
             what: "a flake.nix that is not an attribute set".into(),
         });
     };
-    let converted = convert::convert(&file, &top)?;
+    let converted = convert::convert(&file, &top, opts.move_hosts.then_some(repo))?;
     let clan_nix = clan_nix(&name);
     for (path, t) in [(FLAKE, &converted.flake), (CLAN_NIX, &clan_nix)] {
         crate::verify::check_text(t).map_err(|e| ClanError::Broken(format!("{path}: {e}")))?;
     }
-    let notices = notices::notices(&file, &top, &converted, &name);
-    let files = vec![
+    let mut notices = notices::notices(&file, &top, &converted, &name);
+    let mut files = vec![
         FileChange {
             path: PathBuf::from(CLAN_NIX),
             before: None,
@@ -255,6 +271,49 @@ pub fn convert(
             after: Some(converted.flake),
         },
     ];
+    let mut moved = Vec::new();
+    for mv in &converted.host_moves {
+        notices.push(format!(
+            "{}: {}/ moves to {}/ (git mv; Clan imports machines/{}/configuration.nix itself)",
+            mv.machine,
+            mv.from.display(),
+            mv.to.display(),
+            mv.machine
+        ));
+        for (old, new, text) in &mv.files {
+            files.push(FileChange {
+                path: old.clone(),
+                before: Some(text.clone()),
+                after: None,
+            });
+            files.push(FileChange {
+                path: new.clone(),
+                before: None,
+                after: Some(text.clone()),
+            });
+        }
+        moved.push((mv.from.clone(), mv.to.clone()));
+    }
+    notices.extend(converted.stays.iter().cloned());
+    // Clan imports these by itself; before, only what the flake named was.
+    for m in &converted.machines {
+        for f in ["configuration.nix", "hardware-configuration.nix"] {
+            let path = Path::new("machines").join(&m.name).join(f);
+            let moved_here = converted.host_moves.iter().any(|mv| mv.machine == m.name);
+            if !moved_here
+                && repo.join(&path).is_file()
+                && !file.text.contains(&format!("machines/{}", m.name))
+            {
+                notices.push(format!(
+                    "{}: Clan imports {} by itself, which the flake did not import before: check that it belongs to {}",
+                    m.name,
+                    path.display(),
+                    m.name
+                ));
+            }
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
     let scratch = Scratch::new(repo, &files)?;
     check::check_users(repo, scratch.path(), &converted.machines, scan)?;
     Ok(Some((
@@ -262,6 +321,7 @@ pub fn convert(
             clan_name: name,
             machines: converted.machines,
             files,
+            moved,
             notices,
         },
         scratch,

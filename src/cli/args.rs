@@ -61,6 +61,9 @@ pub struct Select {
     /// The clan's meta.name when the flake becomes a Clan flake [default: the directory's name].
     #[arg(long, value_name = "NAME")]
     pub clan_name: Option<String>,
+    /// When the flake becomes a Clan flake, also move each host's directory to machines/<name>/.
+    #[arg(long)]
+    pub move_hosts: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -34,6 +34,7 @@ fn compute_plan(common: &Common, select: &Select) -> Result<Plan, PlanError> {
     let bar = progress::Bar::new(common.quiet);
     let clan = clan_migrate::clan::ClanOptions {
         name: select.clan_name.clone(),
+        move_hosts: select.move_hosts,
     };
     let result = plan::plan_with(&common.dir, &options(common, select), &clan, &bar);
     bar.finish();

@@ -86,7 +86,16 @@ let
               nixpkgs = "nixpkgs";
               system = m.nixpkgs.hostPlatform or null;
               specialArgs = attrNames specialArgs;
-              modules = map describe (m.imports or [ ]);
+              # Clan imports machines/<name>/configuration.nix and
+              # hardware-configuration.nix by itself.
+              modules =
+                map (f: "auto:" + f) (
+                  builtins.filter (f: builtins.pathExists (flakeDir + "/${f}")) [
+                    "machines/${name}/configuration.nix"
+                    "machines/${name}/hardware-configuration.nix"
+                  ]
+                )
+                ++ map describe (m.imports or [ ]);
               clanName = meta.name;
               # Anything else the machine module says (nothing, after a conversion).
               rest = attrNames (removeAttrs m [ "imports" "nixpkgs" ]);
