@@ -9,7 +9,7 @@
 mod check;
 mod convert;
 mod hosts;
-mod notices;
+pub mod notices;
 mod read;
 
 use std::path::{Path, PathBuf};
@@ -258,7 +258,7 @@ pub fn convert(
     for (path, t) in [(FLAKE, &converted.flake), (CLAN_NIX, &clan_nix)] {
         crate::verify::check_text(t).map_err(|e| ClanError::Broken(format!("{path}: {e}")))?;
     }
-    let mut notices = notices::notices(&file, &top, &converted, &name);
+    let notices = notices::notices(repo, &file, &top, &converted, &name);
     let mut files = vec![
         FileChange {
             path: PathBuf::from(CLAN_NIX),
@@ -273,13 +273,6 @@ pub fn convert(
     ];
     let mut moved = Vec::new();
     for mv in &converted.host_moves {
-        notices.push(format!(
-            "{}: {}/ moves to {}/ (git mv; Clan imports machines/{}/configuration.nix itself)",
-            mv.machine,
-            mv.from.display(),
-            mv.to.display(),
-            mv.machine
-        ));
         for (old, new, text) in &mv.files {
             files.push(FileChange {
                 path: old.clone(),
@@ -293,25 +286,6 @@ pub fn convert(
             });
         }
         moved.push((mv.from.clone(), mv.to.clone()));
-    }
-    notices.extend(converted.stays.iter().cloned());
-    // Clan imports these by itself; before, only what the flake named was.
-    for m in &converted.machines {
-        for f in ["configuration.nix", "hardware-configuration.nix"] {
-            let path = Path::new("machines").join(&m.name).join(f);
-            let moved_here = converted.host_moves.iter().any(|mv| mv.machine == m.name);
-            if !moved_here
-                && repo.join(&path).is_file()
-                && !file.text.contains(&format!("machines/{}", m.name))
-            {
-                notices.push(format!(
-                    "{}: Clan imports {} by itself, which the flake did not import before: check that it belongs to {}",
-                    m.name,
-                    path.display(),
-                    m.name
-                ));
-            }
-        }
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let scratch = Scratch::new(repo, &files)?;

@@ -1,6 +1,8 @@
 //! What Clan changes about a converted flake, and what to do about it:
 //! the one place the conversion's notices are worded.
 
+use std::path::Path;
+
 use rnix::ast::{self, HasEntry};
 use rowan::ast::AstNode;
 
@@ -11,6 +13,7 @@ use crate::source::SourceFile;
 const IMPORTED_BY_CLAN: [(&str, &str); 2] = [("sops-nix", "sops"), ("disko", "disko")];
 
 pub(super) fn notices(
+    repo: &Path,
     file: &SourceFile,
     top: &ast::AttrSet,
     c: &Converted,
@@ -58,7 +61,44 @@ pub(super) fn notices(
             }
         }
     }
+    for mv in &c.host_moves {
+        out.push(format!(
+            "{}: {}/ moves to {}/ (git mv; Clan imports machines/{}/configuration.nix itself)",
+            mv.machine,
+            mv.from.display(),
+            mv.to.display(),
+            mv.machine
+        ));
+    }
+    out.extend(c.stays.iter().cloned());
+    // Clan imports these by itself; before, only what the flake named was.
+    for m in &c.machines {
+        if c.host_moves.iter().any(|mv| mv.machine == m.name)
+            || file.text.contains(&format!("machines/{}", m.name))
+        {
+            continue;
+        }
+        for f in ["configuration.nix", "hardware-configuration.nix"] {
+            let path = Path::new("machines").join(&m.name).join(f);
+            if repo.join(&path).is_file() {
+                out.push(format!(
+                    "{}: Clan imports {} by itself, which the flake did not import before: check that it belongs to {}",
+                    m.name,
+                    path.display(),
+                    m.name
+                ));
+            }
+        }
+    }
     out
+}
+
+/// `--user` given with `--to clan`, which moves no user.
+pub fn users_ignored(users: &[String]) -> String {
+    format!(
+        "--user {} has no effect with --to clan: users stay where they are (--to service moves them)",
+        users.join(" --user ")
+    )
 }
 
 /// The names of the flake's inputs.

@@ -31,10 +31,7 @@ pub(super) fn converting(
     let conversion = Arc::new(conversion);
     let mut notices = conversion.notices.clone();
     if opts.to == TargetKind::Clan && !opts.users.is_empty() {
-        notices.push(format!(
-            "--user {} has no effect with --to clan: users stay where they are (--to service moves them)",
-            opts.users.join(" --user ")
-        ));
+        notices.push(clan::notices::users_ignored(&opts.users));
     }
     let mut per_step = vec![conversion.files.clone()];
     let mut plan = Plan {
