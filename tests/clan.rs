@@ -688,3 +688,40 @@ fn move_hosts_leaves_what_it_cannot_move_safely_and_says_why() {
         run.stdout
     );
 }
+
+#[test]
+fn a_machines_file_clan_would_import_by_itself_is_refused() {
+    let sb = two_host_flake(
+        "{\n  outputs = { self, nixpkgs }: {\n    nixosConfigurations.alpha = nixpkgs.lib.nixosSystem { modules = [ ./hosts/alpha.nix ]; };\n    nixosConfigurations.beta = nixpkgs.lib.nixosSystem { modules = [ ./hosts/beta.nix ./machines/beta/configuration.nix ]; };\n  };\n}\n",
+    );
+    // beta imports its machines/ file already: nothing changes for it.
+    sb.write(
+        "machines/beta/configuration.nix",
+        "{ ... }: { services.openssh.enable = true; }\n",
+    );
+    sb.git(&["add", "-A"]);
+    sb.git(&["commit", "-qm", "beta's machine file"]);
+    sb.run(&["plan", ".", "--to", "clan"]).expect_code(0);
+    // An old file nothing imports would join alpha.
+    sb.write(
+        "machines/alpha/configuration.nix",
+        "{ ... }: { services.openssh.enable = false; }\n",
+    );
+    sb.git(&["add", "-A"]);
+    sb.git(&["commit", "-qm", "a stray file"]);
+    let files = tree_fingerprint(&sb.repo);
+    let run = sb.run(&["apply", ".", "--to", "clan"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("Clan imports machines/alpha/configuration.nix into machine `alpha` by itself, and the flake does not import it today"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("help: import that file from alpha's modules"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(tree_fingerprint(&sb.repo), files);
+}

@@ -3,7 +3,7 @@
 //! users are what they were.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{ClanError, MachineReport};
 use crate::ScanOptions;
@@ -76,6 +76,7 @@ pub(super) fn check_users(
     repo: &Path,
     scratch: &Path,
     machines: &[MachineReport],
+    renames: &[(PathBuf, PathBuf)],
     scan: &ScanOptions,
 ) -> Result<(), ClanError> {
     let load = |dir: &Path| {
@@ -84,6 +85,32 @@ pub(super) fn check_users(
         (d, g)
     };
     let (d0, g0) = load(repo);
+    // Clan imports machines/<m>/configuration.nix and
+    // hardware-configuration.nix by itself: each must be one the host
+    // imports today (at its old path, if it moved).
+    for m in machines {
+        let Some(host) = d0.hosts.iter().find(|h| h.name == m.name) else {
+            continue;
+        };
+        let today: BTreeSet<&Path> = g0
+            .closure(&g0.roots(host))
+            .into_iter()
+            .map(|(id, _)| g0.modules[id].key.file.as_path())
+            .collect();
+        for f in ["configuration.nix", "hardware-configuration.nix"] {
+            let path = Path::new("machines").join(&m.name).join(f);
+            let was = renames
+                .iter()
+                .find(|(_, new)| *new == path)
+                .map_or(path.as_path(), |(old, _)| old.as_path());
+            if scratch.join(&path).is_file() && !today.contains(was) {
+                return Err(ClanError::AutoImport {
+                    machine: m.name.clone(),
+                    path,
+                });
+            }
+        }
+    }
     let (d1, g1) = load(scratch);
     if let Some(e) = d1
         .diagnostics

@@ -121,6 +121,10 @@ pub enum ClanError {
     DifferingSpecialArgs { at: String, first: String },
     #[error("{at}: `{name}` is bound already; the conversion needs that name for the clan")]
     NameTaken { at: String, name: String },
+    #[error(
+        "Clan imports {path} into machine `{machine}` by itself, and the flake does not import it today: converting would change what {machine} evaluates to"
+    )]
+    AutoImport { machine: String, path: PathBuf },
     #[error("clan.nix exists already but nothing builds the machines with Clan")]
     ClanNixExists,
     #[error(
@@ -155,6 +159,7 @@ impl ClanError {
             ClanError::SecondNixpkgs { input, nixpkgs, .. } => format!("build that host from `{nixpkgs}` too, or keep it outside the clan by hand (`nixosConfigurations = clan.config.nixosConfigurations // {{ … }}` with `{input}`); clan-migrate never moves a host to another nixpkgs silently"),
             ClanError::DifferingSpecialArgs { .. } => "give every host the same specialArgs (Clan passes one set to all machines), then run again".into(),
             ClanError::NameTaken { .. } => "rename that binding, then run again".into(),
+            ClanError::AutoImport { machine, .. } => format!("import that file from {machine}'s modules, or move it out of machines/, then run again"),
             ClanError::ClanNixExists => "move clan.nix away, or wire it with clan-core.lib.clan by hand".into(),
             ClanError::BadName(_) => "pass --clan-name NAME with only [a-zA-Z0-9_-]".into(),
             ClanError::Changed(_) | ClanError::Broken(_) => "this is a bug in clan-migrate; please report it with the flake".into(),
@@ -258,7 +263,7 @@ pub fn convert(
     for (path, t) in [(FLAKE, &converted.flake), (CLAN_NIX, &clan_nix)] {
         crate::verify::check_text(t).map_err(|e| ClanError::Broken(format!("{path}: {e}")))?;
     }
-    let notices = notices::notices(repo, &file, &top, &converted, &name);
+    let notices = notices::notices(&file, &top, &converted, &name);
     let mut files = vec![
         FileChange {
             path: PathBuf::from(CLAN_NIX),
@@ -289,7 +294,16 @@ pub fn convert(
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let scratch = Scratch::new(repo, &files)?;
-    check::check_users(repo, scratch.path(), &converted.machines, scan)?;
+    let renames: Vec<(PathBuf, PathBuf)> = converted
+        .host_moves
+        .iter()
+        .flat_map(|mv| {
+            mv.files
+                .iter()
+                .map(|(old, new, _)| (old.clone(), new.clone()))
+        })
+        .collect();
+    check::check_users(repo, scratch.path(), &converted.machines, &renames, scan)?;
     Ok(Some((
         Conversion {
             clan_name: name,

@@ -1,8 +1,6 @@
 //! What Clan changes about a converted flake, and what to do about it:
 //! the one place the conversion's notices are worded.
 
-use std::path::Path;
-
 use rnix::ast::{self, HasEntry};
 use rowan::ast::AstNode;
 
@@ -13,7 +11,6 @@ use crate::source::SourceFile;
 const IMPORTED_BY_CLAN: [(&str, &str); 2] = [("sops-nix", "sops"), ("disko", "disko")];
 
 pub(super) fn notices(
-    repo: &Path,
     file: &SourceFile,
     top: &ast::AttrSet,
     c: &Converted,
@@ -71,25 +68,6 @@ pub(super) fn notices(
         ));
     }
     out.extend(c.stays.iter().cloned());
-    // Clan imports these by itself; before, only what the flake named was.
-    for m in &c.machines {
-        if c.host_moves.iter().any(|mv| mv.machine == m.name)
-            || file.text.contains(&format!("machines/{}", m.name))
-        {
-            continue;
-        }
-        for f in ["configuration.nix", "hardware-configuration.nix"] {
-            let path = Path::new("machines").join(&m.name).join(f);
-            if repo.join(&path).is_file() {
-                out.push(format!(
-                    "{}: Clan imports {} by itself, which the flake did not import before: check that it belongs to {}",
-                    m.name,
-                    path.display(),
-                    m.name
-                ));
-            }
-        }
-    }
     out
 }
 
