@@ -19,7 +19,8 @@ use std::process::Command;
 use serde_json::Value;
 
 use common::{
-    Run, Sandbox, diff_part, fixture, nix_files, nix_parse_failures, require_tool, tree_fingerprint,
+    Run, Sandbox, diff_part, entry_modules, fixture, nix_files, nix_parse_failures, oracle,
+    require_tool, tree_fingerprint,
 };
 
 const BRANCH: &str = "clan-migrate/users";
@@ -409,6 +410,26 @@ fn service_on_a_plain_flake_converts_first_then_one_commit_per_user() {
     let again = sb.run(&["plan", ".", "--to", "service", "--check"]);
     again.expect_code(0);
     assert!(diff_part(&again.stdout).is_empty(), "{}", again.stdout);
+    // Real Nix: every host's users as they were, jonas and lena now from
+    // the users service of the new clan.nix.
+    if oracle::nix_available() {
+        let hosts = entry_modules(&sb.repo);
+        sb.git(&["checkout", "-q", "main"]);
+        assert_eq!(entry_modules(&sb.repo), hosts, "the hosts' entry modules");
+        let before = oracle_users(&sb.repo, &hosts);
+        sb.git(&["checkout", "-q", BRANCH]);
+        let after = oracle_users(&sb.repo, &hosts);
+        for (((host, _), b), a) in hosts.iter().zip(&before).zip(&after) {
+            assert_eq!(
+                a["clanServiceUsers"],
+                serde_json::json!(["jonas", "lena"]),
+                "{host}"
+            );
+            if let Some(diff) = oracle::users_diff_with_service(b, a) {
+                panic!("host {host}: users changed:\n{diff}");
+            }
+        }
+    }
     if require_tool("nix-instantiate") {
         let failures = nix_parse_failures(&nix_files(&sb.repo));
         assert!(failures.is_empty(), "{failures:#?}");
@@ -724,4 +745,23 @@ fn a_machines_file_clan_would_import_by_itself_is_refused() {
         run.stderr
     );
     assert_eq!(tree_fingerprint(&sb.repo), files);
+}
+
+/// Every host's effective users by the Nix oracle, with the users
+/// instances of `clan.nix` when there is one.
+fn oracle_users(repo: &Path, hosts: &[(String, Vec<std::path::PathBuf>)]) -> Vec<Value> {
+    let clan_file = Path::new("clan.nix");
+    let clan_file = repo.join(clan_file).is_file().then_some(clan_file);
+    hosts
+        .iter()
+        .map(|(host, modules)| {
+            let opts = oracle::EvalOptions {
+                host: Some(host),
+                clan_file,
+                ..Default::default()
+            };
+            oracle::effective_users_with(repo, modules, &opts)
+                .unwrap_or_else(|e| panic!("host {host}: {e}"))
+        })
+        .collect()
 }
