@@ -765,3 +765,24 @@ fn oracle_users(repo: &Path, hosts: &[(String, Vec<std::path::PathBuf>)]) -> Vec
         })
         .collect()
 }
+
+#[test]
+fn map_attrs_over_a_literal_set_converts_too() {
+    let sb = two_host_flake(
+        "{\n  outputs = { self, nixpkgs }:\n    let\n      hosts = {\n        alpha = { system = \"x86_64-linux\"; };\n        beta = { system = \"aarch64-linux\"; };\n      };\n    in\n    {\n      nixosConfigurations = nixpkgs.lib.mapAttrs (name: cfg: nixpkgs.lib.nixosSystem {\n        system = cfg.system;\n        modules = [ ./hosts/${name}.nix ];\n      }) hosts;\n    };\n}\n",
+    );
+    let run = sb.run(&["plan", ".", "--to", "clan", "--color", "never"]);
+    run.expect_code(0);
+    for fact in [
+        "  alpha (mapAttrs): system cfg.system; modules ./hosts/${name}.nix",
+        "+        machines = nixpkgs.lib.mapAttrs (name: cfg: {\n+          nixpkgs.hostPlatform = cfg.system;\n+          imports = [ ./hosts/${name}.nix ];\n+        }) hosts;",
+    ] {
+        assert!(run.stdout.contains(fact), "{fact:?} not in\n{}", run.stdout);
+    }
+    let before = require_tool("nix-instantiate").then(|| machines_report(&sb.repo));
+    sb.run(&["apply", ".", "--to", "clan"]).expect_code(0);
+    sb.run(&["verify", "."]).expect_code(0);
+    if let Some(before) = before {
+        assert_eq!(machines_report(&sb.repo)["machines"], before["machines"]);
+    }
+}

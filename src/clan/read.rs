@@ -357,25 +357,57 @@ impl Outputs {
                 let Some((head, args)) = apply_chain(&other) else {
                     return Err(cannot_follow(file, value));
                 };
-                if head_name(&head).as_deref() != Some("genAttrs") || args.len() != 2 {
-                    return Err(cannot_follow(file, value));
-                }
-                let ast::Expr::List(list) = strip_parens(args[0].clone()) else {
-                    return Err(cannot_follow(file, &args[0]));
-                };
-                for item in list.items() {
-                    let Some(StaticValue::Str(name)) =
-                        static_value(&item, std::path::Path::new(""), &StaticEnv::default())
-                    else {
-                        return Err(cannot_follow(file, &item));
+                // The names, each with where it is written, and the function.
+                let (names, f, via): (Vec<(String, Range)>, &ast::Expr, String) =
+                    match (head_name(&head).as_deref(), args.as_slice()) {
+                        (Some("genAttrs"), [list, f]) => {
+                            let ast::Expr::List(list) = strip_parens(list.clone()) else {
+                                return Err(cannot_follow(file, list));
+                            };
+                            let mut names = Vec::new();
+                            for item in list.items() {
+                                let Some(StaticValue::Str(name)) = static_value(
+                                    &item,
+                                    std::path::Path::new(""),
+                                    &StaticEnv::default(),
+                                ) else {
+                                    return Err(cannot_follow(file, &item));
+                                };
+                                names.push((name, range_of(item.syntax())));
+                            }
+                            (names, f, format!("genAttrs {}", short_text(list.syntax())))
+                        }
+                        (Some("mapAttrs"), [f, set]) => {
+                            let Some(set) = literal_set(set, scope) else {
+                                return Err(cannot_follow(file, set));
+                            };
+                            let mut names = Vec::new();
+                            for av in set.attrpath_values() {
+                                let path = av
+                                    .attrpath()
+                                    .map(|p| attrpath_names(&p))
+                                    .unwrap_or_default();
+                                let (1, Some(name)) =
+                                    (path.len(), path.first().and_then(|n| n.0.as_static()))
+                                else {
+                                    return Err(cannot_follow(
+                                        file,
+                                        &ast::Expr::AttrSet(set.clone()),
+                                    ));
+                                };
+                                names.push((name.to_string(), range_of(av.syntax())));
+                            }
+                            (names, f, "mapAttrs".to_string())
+                        }
+                        _ => return Err(cannot_follow(file, value)),
                     };
-                    let (call, via) = self.function_call(file, &args[1], scope, item.syntax())?;
+                for (name, at) in names {
+                    let (call, helper) = self.function_call(file, f, scope, value.syntax())?;
                     self.machines.push(Machine {
                         name,
-                        at: range_of(item.syntax()),
+                        at,
                         call,
-                        via: via
-                            .or_else(|| Some(format!("genAttrs {}", short_text(list.syntax())))),
+                        via: Some(helper.map_or(via.clone(), |h| format!("{via} with {h}"))),
                     });
                 }
                 Ok(())
@@ -452,10 +484,11 @@ impl Outputs {
                 let k = self.add_call(file, node, head, &args, scope, &params)?;
                 Ok((k, via))
             }
-            _ => {
-                let _ = at;
-                Err(cannot_follow(file, &body))
+            // `name: _: mkHost name`: the helper's call.
+            Some((head, _)) if matches!(strip_parens(head.clone()), ast::Expr::Ident(_)) => {
+                self.function_call(file, &head, scope, at)
             }
+            _ => Err(cannot_follow(file, &body)),
         }
     }
 
@@ -575,6 +608,24 @@ fn input_of(head: &ast::Expr, scope: &Scope) -> Option<String> {
             } => match dotted_name(&e)?.as_slice() {
                 [i, l] if l == "lib" && i != "inputs" => Some(i.clone()),
                 [i, input, l] if i == "inputs" && l == "lib" => Some(input.clone()),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A literal attribute set, written in place or bound by a `let`.
+fn literal_set(expr: &ast::Expr, scope: &Scope) -> Option<ast::AttrSet> {
+    match strip_parens(expr.clone()) {
+        ast::Expr::AttrSet(s) if s.rec_token().is_none() => Some(s),
+        ast::Expr::Ident(i) => match scope.resolve(&ident_text(&i)) {
+            Resolution::Binding {
+                binding: Binding::Expr(e),
+                ..
+            } => match strip_parens(e) {
+                ast::Expr::AttrSet(s) if s.rec_token().is_none() => Some(s),
                 _ => None,
             },
             _ => None,

@@ -283,7 +283,45 @@ impl Finder<'_> {
                             self.computed.push(range_of(item.syntax()));
                             continue;
                         };
-                        self.generated_host(name, &args[1], scope, item.syntax());
+                        self.generated_host(name, &args[1], Vec::new(), scope, item.syntax());
+                    }
+                }
+                // `mapAttrs (name: value: …) { a = …; }`: one host per key.
+                Some((head, args))
+                    if head_name(&head).as_deref() == Some("mapAttrs") && args.len() == 2 =>
+                {
+                    let set = match strip_parens(args[1].clone()) {
+                        ast::Expr::AttrSet(s) => Some(s),
+                        ast::Expr::Ident(i) => match scope.resolve(&ident_text(&i)) {
+                            Resolution::Binding {
+                                binding: Binding::Expr(e),
+                                ..
+                            } => match strip_parens(e) {
+                                ast::Expr::AttrSet(s) => Some(s),
+                                _ => None,
+                            },
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    let Some(set) = set else {
+                        return self.computed.push(range_of(value.syntax()));
+                    };
+                    for av in set.attrpath_values() {
+                        let (Some(path), Some(v)) = (av.attrpath(), av.value()) else {
+                            continue;
+                        };
+                        let names = attrpath_names(&path);
+                        match (names.len(), names[0].0.as_static()) {
+                            (1, Some(name)) => self.generated_host(
+                                name.to_string(),
+                                &args[0],
+                                vec![v],
+                                scope,
+                                av.syntax(),
+                            ),
+                            _ => self.computed.push(range_of(av.syntax())),
+                        }
                     }
                 }
                 _ => self.computed.push(range_of(value.syntax())),
@@ -319,11 +357,13 @@ impl Finder<'_> {
         self.clan_hosts.extend(found);
     }
 
-    /// A host made by applying `f` to its name (`genAttrs`).
+    /// A host made by applying `f` to its name and `more` (`genAttrs`,
+    /// `mapAttrs`).
     fn generated_host(
         &mut self,
         name: String,
         f: &ast::Expr,
+        more: Vec<ast::Expr>,
         scope: &Scope,
         at: &rnix::SyntaxNode,
     ) {
@@ -334,7 +374,7 @@ impl Finder<'_> {
         let entries = literal.and_then(|arg| {
             self.call(
                 f.clone(),
-                vec![arg],
+                std::iter::once(arg).chain(more).collect(),
                 &Env::default(),
                 scope,
                 &mut found_by,

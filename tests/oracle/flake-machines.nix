@@ -148,7 +148,10 @@ let
   };
 
   flake = import (flakeDir + "/flake.nix");
-  inputs = mapAttrs (n: _: standins.${n}) (flake.inputs or { }) // {
+  # The declared inputs, and those the outputs' pattern names (a flake may
+  # take `nixpkgs` from the registry without declaring it).
+  named = (flake.inputs or { }) // removeAttrs (builtins.functionArgs flake.outputs) [ "self" ];
+  inputs = mapAttrs (n: _: standins.${n}) named // {
     inherit self;
   };
   self = flake.outputs inputs // {
