@@ -234,7 +234,7 @@ pub(super) fn outputs(file: &SourceFile, top: &ast::AttrSet) -> Result<Outputs, 
                         what: format!("a computed host name: `{}`", short_text(path.syntax())),
                     });
                 };
-                let (call, via) = out.call_of(file, &value, &scope, &[], av.syntax())?;
+                let (call, via) = out.call_of(file, &value, &scope, &[])?;
                 out.machines.push(Machine {
                     name: name.to_string(),
                     at: range_of(av.syntax()),
@@ -343,7 +343,7 @@ impl Outputs {
                             what: format!("a computed host name: `{}`", short_text(path.syntax())),
                         });
                     };
-                    let (call, via) = self.call_of(file, &v, scope, &[], av.syntax())?;
+                    let (call, via) = self.call_of(file, &v, scope, &[])?;
                     self.machines.push(Machine {
                         name: name.to_string(),
                         at: range_of(av.syntax()),
@@ -402,7 +402,7 @@ impl Outputs {
                         _ => return Err(cannot_follow(file, value)),
                     };
                 for (name, at) in names {
-                    let (call, helper) = self.function_call(file, f, scope, value.syntax())?;
+                    let (call, helper) = self.function_call(file, f, scope)?;
                     self.machines.push(Machine {
                         name,
                         at,
@@ -423,7 +423,6 @@ impl Outputs {
         value: &ast::Expr,
         scope: &Scope,
         params: &[String],
-        at: &rnix::SyntaxNode,
     ) -> Result<(usize, Option<String>), ClanError> {
         let expr = strip_parens(value.clone());
         let Some((head, args)) = apply_chain(&expr) else {
@@ -435,7 +434,7 @@ impl Outputs {
             };
             return Ok((self.add_call(file, node, head, &args, scope, params)?, None));
         }
-        let (k, _) = self.function_call(file, &head, scope, at)?;
+        let (k, _) = self.function_call(file, &head, scope)?;
         Ok((k, Some(short_text(value.syntax()))))
     }
 
@@ -446,7 +445,6 @@ impl Outputs {
         file: &SourceFile,
         f: &ast::Expr,
         scope: &Scope,
-        at: &rnix::SyntaxNode,
     ) -> Result<(usize, Option<String>), ClanError> {
         let (mut body, via) = match strip_parens(f.clone()) {
             l @ ast::Expr::Lambda(_) => (l, None),
@@ -486,7 +484,7 @@ impl Outputs {
             }
             // `name: _: mkHost name`: the helper's call.
             Some((head, _)) if matches!(strip_parens(head.clone()), ast::Expr::Ident(_)) => {
-                self.function_call(file, &head, scope, at)
+                self.function_call(file, &head, scope)
             }
             _ => Err(cannot_follow(file, &body)),
         }
