@@ -49,6 +49,9 @@ impl Scratch {
     }
 }
 
+/// Files larger than this (not `.nix`) are copied empty.
+const BLOB: u64 = 8 << 20;
+
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
@@ -64,7 +67,13 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
         } else if ty.is_symlink() {
             std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
         } else if ty.is_file() {
-            std::fs::copy(&src, &dst)?;
+            // The pipeline reads Nix files and asks whether others exist:
+            // a large blob (a disk image, a tarball) is not worth copying.
+            if src.extension().is_some_and(|e| e == "nix") || entry.metadata()?.len() <= BLOB {
+                std::fs::copy(&src, &dst)?;
+            } else {
+                std::fs::File::create(&dst)?;
+            }
         }
     }
     Ok(())
