@@ -66,6 +66,20 @@ impl GitFs {
     }
 }
 
+impl GitFs {
+    /// Writes the tree's `.nix` files and directories under `dir`, for
+    /// what reads a directory (discovery) rather than an `Fs`.
+    pub fn write_to(&self, dir: &Path) -> io::Result<()> {
+        for d in &self.dirs {
+            std::fs::create_dir_all(dir.join(d))?;
+        }
+        for (rel, text) in &self.files {
+            std::fs::write(dir.join(rel), text)?;
+        }
+        Ok(())
+    }
+}
+
 impl Fs for GitFs {
     fn read(&self, rel: &Path) -> io::Result<String> {
         self.files

@@ -18,7 +18,7 @@
 //!                (or worktree: --no-commit with undo), all through git2
 //! ```
 //!
-//! Beside the stages: `inventory` (a Clan inventory's users instances, read
+//! Beside the stages: `clan` (`--to clan`: a plain flake made a Clan flake), `inventory` (a Clan inventory's users instances, read
 //! as modules), `diagnostic` (typed, located messages), `source`/`syntax`
 //! (text and tree helpers), `fs`/`gitfs` (reading a work tree or a
 //! revision), `nix` (running Nix, quoting its strings). The library knows
@@ -26,6 +26,7 @@
 
 pub mod analyse;
 pub mod canon;
+pub mod clan;
 pub mod diagnostic;
 pub mod discover;
 pub mod fs;

@@ -506,8 +506,25 @@ pub fn verify_against(
             .unwrap_or_default();
         return Err(VerifyError::Broken(format!("{at}{}", e.message)));
     }
-    let before_graph = crate::load::load(&old, &discovery, &crate::load::Silent);
-    let mut before = effective(&discovery.hosts, &before_graph, None);
+    // Hosts whose files moved since (`--move-hosts`) are found in the
+    // revision as it was, on a copy of its files.
+    let moved = discovery
+        .hosts
+        .iter()
+        .flat_map(|h| &h.modules)
+        .any(|m| m.inline.is_none() && !crate::fs::Fs::is_file(&old, &m.file));
+    let then;
+    let old_discovery = if moved {
+        let tmp = tempfile::tempdir().map_err(|e| VerifyError::Broken(e.to_string()))?;
+        old.write_to(tmp.path())
+            .map_err(|e| VerifyError::Broken(e.to_string()))?;
+        then = crate::discover::discover(tmp.path(), &opts.discover);
+        &then
+    } else {
+        &discovery
+    };
+    let before_graph = crate::load::load(&old, old_discovery, &crate::load::Silent);
+    let mut before = effective(&old_discovery.hosts, &before_graph, None);
     let mut after = effective(&discovery.hosts, &now, None);
     supersede_passwords(&mut before, &mut after, &now);
     Ok(VerifyReport {

@@ -783,7 +783,11 @@ fn flags_a_command_does_not_take_are_usage_errors() {
                 2,
                 &["invalid value 'two'"],
             ),
-            (&["plan", ".", "--to", "clan"], 2, &["invalid value 'clan'"]),
+            (
+                &["plan", ".", "--to", "cluster"],
+                2,
+                &["invalid value 'cluster'"],
+            ),
             (
                 &["plan", ".", "extra-dir"],
                 2,

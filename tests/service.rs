@@ -48,7 +48,7 @@ fn service_plan(repo: &Path, users: &[&str]) -> plan::Plan {
 
 /// `clan-migrate plan <fixture> --to service --color never <extra>`, run on
 /// the fixture itself (plan writes nothing; `plan_touches_nothing` checks
-/// that for the module target, `refused_on_a_flake_without_clan` here).
+/// that for the module target, `refused_on_a_flake_that_cannot_become_a_clan` here).
 fn plan_fixture(case: &str, extra: &[&str]) -> Run {
     let sb = Sandbox::empty();
     let dir = fixture(case);
@@ -934,8 +934,10 @@ fn oracle_sees_a_tampered_instance() {
 // ---------------------------------------------------------------------------
 
 #[test]
-fn refused_on_a_flake_without_clan() {
-    let sb = Sandbox::committed("example");
+fn refused_on_a_flake_that_cannot_become_a_clan() {
+    // A plain flake is converted first (tests/clan.rs); a colmena hive
+    // cannot be, and is refused by name, with nothing written.
+    let sb = Sandbox::committed("colmena");
     let files = tree_fingerprint(&sb.repo);
     for args in [
         &["plan", ".", "--to", "service"][..],
@@ -946,14 +948,12 @@ fn refused_on_a_flake_without_clan() {
         run.expect_code(1);
         assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
         assert!(
-            run.stderr.contains("is not a Clan flake"),
+            run.stderr.contains("flake.nix:") && run.stderr.contains("a colmena hive"),
             "{args:?}: {}",
             run.stderr
         );
         assert!(
-            run.stderr.contains("help:")
-                && run.stderr.contains("clan-core.lib.clan")
-                && run.stderr.contains("--to module"),
+            run.stderr.contains("help:") && run.stderr.contains("--to module"),
             "{args:?}: {}",
             run.stderr
         );
@@ -967,8 +967,8 @@ fn refused_on_a_flake_without_clan() {
         users: Vec::new(),
         to: TargetKind::Service,
     };
-    let err = plan::plan(&sb.repo, &opts, &Silent).expect_err("not a Clan flake");
-    assert!(err.to_string().contains("not a Clan flake"), "{err}");
+    let err = plan::plan(&sb.repo, &opts, &Silent).expect_err("a colmena hive");
+    assert!(err.to_string().contains("a colmena hive"), "{err}");
 }
 
 #[test]

@@ -81,17 +81,25 @@ pub struct Select {
     /// Move only this user (repeatable); a later run moves the rest.
     #[arg(long = "user", value_name = "NAME")]
     pub users: Vec<String>,
-    /// Where shared users go.
+    /// Where shared users go (`clan`: make the flake a Clan flake, users stay).
     #[arg(long, value_enum, default_value_t = Target::Module)]
     pub to: Target,
+    /// The clan's meta.name when the flake becomes a Clan flake [default: the directory's name].
+    #[arg(long, value_name = "NAME")]
+    pub clan_name: Option<String>,
+    /// When the flake becomes a Clan flake, also move each host's directory to machines/<name>/.
+    #[arg(long)]
+    pub move_hosts: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
     /// users/<name>/default.nix, imported by each host
     Module,
-    /// Clan `users` service instances in the inventory (clan.nix)
+    /// Clan `users` service instances in the inventory (clan.nix); a plain flake is converted first
     Service,
+    /// The flake builds its machines with clan-core; users stay where they are
+    Clan,
 }
 
 #[derive(Args, Debug)]

@@ -24,6 +24,7 @@ fn target(select: &Select) -> plan::TargetKind {
     match select.to {
         super::args::Target::Module => plan::TargetKind::Module,
         super::args::Target::Service => plan::TargetKind::Service,
+        super::args::Target::Clan => plan::TargetKind::Clan,
     }
 }
 
@@ -35,7 +36,11 @@ fn make_plan(common: &Common, select: &Select, json: bool) -> Result<Plan, ExitC
 /// Runs the planner with a progress bar, printing nothing else.
 fn compute_plan(common: &Common, select: &Select) -> Result<Plan, PlanError> {
     let bar = progress::Bar::new(common.quiet);
-    let result = plan::plan(&common.dir, &options(common, select), &bar);
+    let clan = clan_migrate::clan::ClanOptions {
+        name: select.clan_name.clone(),
+        move_hosts: select.move_hosts,
+    };
+    let result = plan::plan_with(&common.dir, &options(common, select), &clan, &bar);
     bar.finish();
     result
 }
@@ -78,10 +83,11 @@ fn report_plan(
         }
         Err(e) => {
             eprintln!("error: {e}");
-            match e {
+            match &e {
                 PlanError::UnknownUser { .. } => eprintln!(
                     "  help: `clan-migrate scan` lists the users and where they are defined"
                 ),
+                PlanError::Clan(c) => eprintln!("  help: {}", c.help()),
                 PlanError::NotClan(_) => eprintln!(
                     "  help: build the machines with `clan-core.lib.clan {{ self = self; imports = [ ./clan.nix ]; }}` first (https://docs.clan.lol/guides/migrations/migration-guide/), or share the users as modules with `--to module`"
                 ),

@@ -51,6 +51,8 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
         d,
         hosts: Vec::new(),
         computed: Vec::new(),
+        machine_mode: false,
+        clan_hosts: Vec::new(),
     };
     let Some(ast::Expr::AttrSet(top)) = root.expr().map(strip_parens) else {
         return Vec::new();
@@ -74,8 +76,12 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
             finder.d.inventory_files.push(PathBuf::from(CLAN_NIX));
         }
         for h in conventions::clan_machines(repo) {
-            if !hosts.iter().any(|x| x.name == h.name) {
-                hosts.push(h);
+            match hosts.iter_mut().find(|x| x.name == h.name) {
+                // Clan imports `machines/<m>/configuration.nix` as well as
+                // what the clan call's `machines.<m>` says.
+                Some(x) if finder.clan_hosts.contains(&h.name) => x.modules.extend(h.modules),
+                Some(_) => {}
+                None => hosts.push(h),
             }
         }
     }
@@ -101,6 +107,11 @@ struct Finder<'a> {
     d: &'a mut Discovery,
     hosts: Vec<Host>,
     computed: Vec<(usize, usize)>,
+    /// Reading a clan call's `machines`: a host's value is a NixOS module
+    /// (`{ imports = [ … ]; }`), not a `nixosSystem` call.
+    machine_mode: bool,
+    /// Hosts found in a clan call's `machines`.
+    clan_hosts: Vec<String>,
 }
 
 /// Arguments bound while following a helper: literal ones as values,
@@ -128,8 +139,18 @@ impl Finder<'_> {
                 }
             }
             ast::Expr::LetIn(l) => {
+                let scope = scope.with_bindings(&l);
+                // `let clan = clan-core.lib.clan { machines = …; }; in …`
+                for av in l.attrpath_values() {
+                    if let Some(v) = av.value()
+                        && let Some((head, _)) = apply_chain(&strip_parens(v.clone()))
+                        && matches!(head_name(&head).as_deref(), Some("clan" | "buildClan"))
+                    {
+                        self.search(v, scope.clone(), depth + 1);
+                    }
+                }
                 if let Some(b) = l.body() {
-                    self.search(b, scope.with_bindings(&l), depth + 1);
+                    self.search(b, scope, depth + 1);
                 }
             }
             ast::Expr::With(w) => {
@@ -143,6 +164,12 @@ impl Finder<'_> {
                 }
             }
             ast::Expr::Apply(a) => {
+                if let Some((head, args)) = apply_chain(&ast::Expr::Apply(a.clone()))
+                    && matches!(head_name(&head).as_deref(), Some("clan" | "buildClan"))
+                    && let Some(ast::Expr::AttrSet(set)) = args.last().cloned().map(strip_parens)
+                {
+                    self.clan_machines(&set, &scope, depth + 1);
+                }
                 for part in [a.lambda(), a.argument()].into_iter().flatten() {
                     self.search(part, scope.clone(), depth + 1);
                 }
@@ -177,6 +204,11 @@ impl Finder<'_> {
                         .is_some_and(|n| n.as_deref() == Some("colmena"))
                     {
                         self.colmena(value, &scope);
+                    } else if names == [Some("clan".to_string())]
+                        && let ast::Expr::AttrSet(set) = strip_parens(value.clone())
+                    {
+                        // flake-parts: `clan = { machines = …; };`
+                        self.clan_machines(&set, &scope, depth + 1);
                     } else {
                         self.search(value, scope.clone(), depth + 1);
                     }
@@ -227,13 +259,144 @@ impl Finder<'_> {
                 } => self.host_set(e, &scope, depth + 1),
                 _ => self.computed.push(range_of(value.syntax())),
             },
-            _ => self.computed.push(range_of(value.syntax())),
+            // `clan.config.nixosConfigurations // { old = …; }`: Clan's
+            // machines are found in the clan call.
+            ast::Expr::BinOp(op) if op.operator() == Some(ast::BinOpKind::Update) => {
+                for side in [op.lhs(), op.rhs()].into_iter().flatten() {
+                    if !matches!(strip_parens(side.clone()), ast::Expr::Select(_)) {
+                        self.host_set(side, scope, depth + 1);
+                    }
+                }
+            }
+            other => match apply_chain(&other) {
+                // `genAttrs [ "a" "b" ] (name: …)`: one host per literal name.
+                Some((head, args))
+                    if head_name(&head).as_deref() == Some("genAttrs") && args.len() == 2 =>
+                {
+                    let ast::Expr::List(list) = strip_parens(args[0].clone()) else {
+                        return self.computed.push(range_of(value.syntax()));
+                    };
+                    for item in list.items() {
+                        let Some(StaticValue::Str(name)) =
+                            static_value(&item, &self.dir(), &StaticEnv::default())
+                        else {
+                            self.computed.push(range_of(item.syntax()));
+                            continue;
+                        };
+                        self.generated_host(name, &args[1], Vec::new(), scope, item.syntax());
+                    }
+                }
+                // `mapAttrs (name: value: …) { a = …; }`: one host per key.
+                Some((head, args))
+                    if head_name(&head).as_deref() == Some("mapAttrs") && args.len() == 2 =>
+                {
+                    let set = match strip_parens(args[1].clone()) {
+                        ast::Expr::AttrSet(s) => Some(s),
+                        ast::Expr::Ident(i) => match scope.resolve(&ident_text(&i)) {
+                            Resolution::Binding {
+                                binding: Binding::Expr(e),
+                                ..
+                            } => match strip_parens(e) {
+                                ast::Expr::AttrSet(s) => Some(s),
+                                _ => None,
+                            },
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    let Some(set) = set else {
+                        return self.computed.push(range_of(value.syntax()));
+                    };
+                    for av in set.attrpath_values() {
+                        let (Some(path), Some(v)) = (av.attrpath(), av.value()) else {
+                            continue;
+                        };
+                        let names = attrpath_names(&path);
+                        match (names.len(), names[0].0.as_static()) {
+                            (1, Some(name)) => self.generated_host(
+                                name.to_string(),
+                                &args[0],
+                                vec![v],
+                                scope,
+                                av.syntax(),
+                            ),
+                            _ => self.computed.push(range_of(av.syntax())),
+                        }
+                    }
+                }
+                _ => self.computed.push(range_of(value.syntax())),
+            },
         }
+    }
+
+    /// `clan-core.lib.clan { machines = …; }`: each machine's module.
+    fn clan_machines(&mut self, set: &ast::AttrSet, scope: &Scope, depth: usize) {
+        let was = std::mem::replace(&mut self.machine_mode, true);
+        let before = self.hosts.len();
+        for av in set.attrpath_values() {
+            let (Some(path), Some(value)) = (av.attrpath(), av.value()) else {
+                continue;
+            };
+            let names = attrpath_names(&path);
+            if names[0].0.as_static() != Some("machines") {
+                continue;
+            }
+            match names.get(1).map(|(n, _)| n.as_static()) {
+                None => self.host_set(value, scope, depth + 1),
+                Some(Some(host)) if names.len() == 2 => {
+                    self.host(host.to_string(), value, scope, av.syntax())
+                }
+                _ => self.computed.push(range_of(av.syntax())),
+            }
+        }
+        self.machine_mode = was;
+        let found: Vec<String> = self.hosts[before..]
+            .iter()
+            .map(|h| h.name.clone())
+            .collect();
+        self.clan_hosts.extend(found);
+    }
+
+    /// A host made by applying `f` to its name and `more` (`genAttrs`,
+    /// `mapAttrs`).
+    fn generated_host(
+        &mut self,
+        name: String,
+        f: &ast::Expr,
+        more: Vec<ast::Expr>,
+        scope: &Scope,
+        at: &rnix::SyntaxNode,
+    ) {
+        let literal = Root::parse(&crate::nix::string_literal(&name))
+            .tree()
+            .expr();
+        let mut found_by = FoundBy::FlakeHelper;
+        let entries = literal.and_then(|arg| {
+            self.call(
+                f.clone(),
+                std::iter::once(arg).chain(more).collect(),
+                &Env::default(),
+                scope,
+                &mut found_by,
+                0,
+            )
+        });
+        self.add_host(name, entries, found_by, at);
     }
 
     fn host(&mut self, name: String, value: ast::Expr, scope: &Scope, at: &rnix::SyntaxNode) {
         let mut found_by = FoundBy::Flake;
         let entries = self.modules_of(value, &Env::default(), scope, &mut found_by, 0);
+        self.add_host(name, entries, found_by, at);
+    }
+
+    fn add_host(
+        &mut self,
+        name: String,
+        entries: Option<Vec<ImportTarget>>,
+        found_by: FoundBy,
+        at: &rnix::SyntaxNode,
+    ) {
         let Some(entries) = entries else {
             // Try the directory conventions for a host of that name before giving up.
             let fallback = ["hosts", "machines", "nixos/hosts"]
@@ -343,6 +506,11 @@ impl Finder<'_> {
             }
             _ => {}
         }
+        if self.machine_mode
+            && let ast::Expr::AttrSet(set) = strip_parens(expr.clone())
+        {
+            return self.machine_module(&set, env, scope, depth + 1);
+        }
         let (head, args) = apply_chain(&strip_parens(expr))?;
         if head_name(&head).as_deref() == Some("nixosSystem") {
             let ast::Expr::AttrSet(set) = strip_parens(args.last()?.clone()) else {
@@ -353,16 +521,56 @@ impl Finder<'_> {
                 None => Some(Vec::new()),
             };
         }
-        // A helper: bind its parameters to the arguments, then look at its body.
-        let ast::Expr::Ident(helper) = strip_parens(head) else {
-            return None;
-        };
-        let Resolution::Binding {
-            binding: Binding::Expr(mut body),
-            scope: helper_scope,
-        } = scope.resolve(&ident_text(&helper))
-        else {
-            return None;
+        self.call(head, args, env, scope, found_by, depth)
+    }
+
+    /// A clan machine's module: its `imports`, or the whole module when it
+    /// says more than that (then the module's own imports are followed).
+    fn machine_module(
+        &mut self,
+        set: &ast::AttrSet,
+        env: &Env,
+        scope: &Scope,
+        depth: usize,
+    ) -> Option<Vec<ImportTarget>> {
+        let only_imports = set.attrpath_values().all(|av| {
+            av.attrpath().is_some_and(|p| {
+                matches!(
+                    attrpath_names(&p)[0].0.as_static(),
+                    Some("imports" | "nixpkgs")
+                )
+            })
+        }) && set.inherits().next().is_none();
+        if !only_imports && env.exprs.is_empty() {
+            return Some(vec![ImportTarget::Inline(range_of(set.syntax()))]);
+        }
+        match get_attr(set, &["imports"]) {
+            Some(list) => self.module_list(list, env, scope, depth + 1),
+            None => Some(Vec::new()),
+        }
+    }
+
+    /// A helper (a `let`-bound name or a function written in place)
+    /// applied to `args`: its parameters bound to them, then its body.
+    fn call(
+        &mut self,
+        head: ast::Expr,
+        args: Vec<ast::Expr>,
+        env: &Env,
+        scope: &Scope,
+        found_by: &mut FoundBy,
+        depth: usize,
+    ) -> Option<Vec<ImportTarget>> {
+        let (mut body, helper_scope) = match strip_parens(head) {
+            lambda @ ast::Expr::Lambda(_) => (lambda, scope.clone()),
+            ast::Expr::Ident(helper) => match scope.resolve(&ident_text(&helper)) {
+                Resolution::Binding {
+                    binding: Binding::Expr(body),
+                    scope,
+                } => (body, scope),
+                _ => return None,
+            },
+            _ => return None,
         };
         let mut inner = Env::default();
         let mut inner_scope = helper_scope;

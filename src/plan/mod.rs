@@ -14,6 +14,7 @@ pub mod report;
 pub mod service;
 
 mod batch;
+mod clan;
 mod context;
 mod diff;
 mod sequential;
@@ -51,12 +52,14 @@ pub struct PlanOptions {
     pub to: TargetKind,
 }
 
-/// `--to module` or `--to service`.
+/// `--to module`, `--to service` or `--to clan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TargetKind {
     #[default]
     Module,
     Service,
+    /// The flake becomes a Clan flake; users stay where they are.
+    Clan,
 }
 
 /// One file's contents before and after a step (`None`: absent).
@@ -72,12 +75,17 @@ pub struct FileChange {
 pub struct Step {
     pub user: String,
     pub moves: Vec<UserMove>,
+    /// The step that makes a plain flake a Clan flake (no user, no moves).
+    pub conversion: Option<Arc<crate::clan::Conversion>>,
 }
 
 impl Step {
     /// `users: share alice across alpha, beta` and a body saying what
     /// moved and what stayed.
     pub fn commit_message(&self) -> String {
+        if let Some(c) = &self.conversion {
+            return c.commit_message();
+        }
         let hosts: BTreeSet<&str> = self
             .moves
             .iter()
@@ -225,6 +233,8 @@ pub enum PlanError {
     Blocked { diagnostics: Vec<Diagnostic> },
     #[error("{0} is not a Clan flake: an inventory in clan.nix would reach no machine")]
     NotClan(String),
+    #[error(transparent)]
+    Clan(#[from] crate::clan::ClanError),
     #[error("cannot place the users instances: {0}")]
     NoInventory(String),
     #[error("no user named {}; the users defined here are: {}", .unknown.join(", "), .known.join(", "))]
@@ -235,6 +245,28 @@ pub enum PlanError {
 }
 
 pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<Plan, PlanError> {
+    plan_with(repo, opts, &crate::clan::ClanOptions::default(), progress)
+}
+
+/// `plan`, with what `--to clan` (and `--to service` on a plain flake,
+/// which converts it first) may be told.
+pub fn plan_with(
+    repo: &Path,
+    opts: &PlanOptions,
+    clan_opts: &crate::clan::ClanOptions,
+    progress: &dyn Progress,
+) -> Result<Plan, PlanError> {
+    if opts.to != TargetKind::Module
+        && repo.is_dir()
+        && let Some(p) = clan::converting(repo, opts, clan_opts, progress)?
+    {
+        return Ok(p);
+    }
+    plan_here(repo, opts, progress)
+}
+
+/// The users' moves, on the flake as it is.
+fn plan_here(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<Plan, PlanError> {
     if !repo.is_dir() {
         return Err(Error::MissingDir {
             path: repo.to_path_buf(),
@@ -308,7 +340,7 @@ pub fn plan(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result<
         .collect();
     frozen.extend(discovery.inventory_files.iter().cloned());
     let service = match opts.to {
-        TargetKind::Module => None,
+        TargetKind::Module | TargetKind::Clan => None,
         TargetKind::Service => Some(service_ctx(
             repo, &discovery, &graph, &analysis, &names, &mut plan,
         )?),

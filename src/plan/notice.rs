@@ -69,6 +69,27 @@ pub mod codes {
     /// `users.mutableUsers = mkForce true` wins over the service.
     pub const MUTABLE_USERS_FORCED: &str = "mutable-users-forced";
 
+    /// `--to clan`: the flake now builds its machines with clan-core.
+    pub const CLAN_CONVERTED: &str = "clan-converted";
+    /// `--to clan`: one machine, and what it is built from.
+    pub const CLAN_MACHINE: &str = "clan-machine";
+    /// `--to clan`: `flake.lock` needs `nix flake lock` (in `commands`).
+    pub const CLAN_LOCK: &str = "clan-lock";
+    /// `--to clan`: clan-core's nixpkgs follows the machines' nixpkgs.
+    pub const CLAN_NIXPKGS_FOLLOWS: &str = "clan-nixpkgs-follows";
+    /// `--to clan`: specialArgs become one set for every machine.
+    pub const CLAN_SPECIAL_ARGS_GLOBAL: &str = "clan-special-args-global";
+    /// `--to clan`: a module clanCore imports itself is imported again.
+    pub const CLAN_IMPORTED_TWICE: &str = "clan-imported-twice";
+    /// `--to clan --move-hosts`: a host directory moves to `machines/`.
+    pub const CLAN_HOST_MOVED: &str = "clan-host-moved";
+    /// `--to clan --move-hosts`: a host directory stays, and why.
+    pub const CLAN_HOST_STAYS: &str = "clan-host-stays";
+    /// `--user` with `--to clan`, which moves no user.
+    pub const CLAN_USERS_IGNORED: &str = "clan-users-ignored";
+    /// `--to clan` on a Clan flake: nothing to convert.
+    pub const CLAN_ALREADY: &str = "clan-already";
+
     /// Every code above: each is unique, none is a diagnostic's.
     pub const ALL: &[&str] = &[
         STAYS_ON_MODULE_TARGET,
@@ -77,6 +98,16 @@ pub mod codes {
         PASSWORD_SUPERSEDED,
         MUTABLE_USERS_OVERRIDDEN,
         MUTABLE_USERS_FORCED,
+        CLAN_CONVERTED,
+        CLAN_MACHINE,
+        CLAN_LOCK,
+        CLAN_NIXPKGS_FOLLOWS,
+        CLAN_SPECIAL_ARGS_GLOBAL,
+        CLAN_IMPORTED_TWICE,
+        CLAN_HOST_MOVED,
+        CLAN_HOST_STAYS,
+        CLAN_USERS_IGNORED,
+        CLAN_ALREADY,
     ];
 }
 

@@ -154,6 +154,7 @@ impl TargetKind {
         match self {
             TargetKind::Module => "module",
             TargetKind::Service => "service",
+            TargetKind::Clan => "clan",
         }
     }
 }

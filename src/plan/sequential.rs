@@ -40,6 +40,7 @@ pub(super) fn sequential(
         let mut step = Step {
             user: name.clone(),
             moves: Vec::new(),
+            conversion: None,
         };
         let mut step_files: Vec<FileChange> = Vec::new();
         for option in [UserOption::Users, UserOption::HomeManager] {

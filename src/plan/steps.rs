@@ -19,6 +19,7 @@ pub(super) fn steps_of(moves: Vec<UserMove>) -> Vec<Step> {
             _ => steps.push(Step {
                 user: mv.user.clone(),
                 moves: vec![mv],
+                conversion: None,
             }),
         }
     }

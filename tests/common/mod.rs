@@ -11,12 +11,17 @@ use std::process::Command;
 use std::time::SystemTime;
 
 /// Every fixture under `testdata/`, one per discovery or spelling pattern.
-pub const CASES: [&str; 20] = [
+pub const CASES: [&str; 25] = [
     "already-shared",
     "already-shared-clan",
     "broken-file",
     "clan-flake",
     "colmena",
+    "convert-flake-parts",
+    "convert-helper",
+    "convert-literal",
+    "convert-other-outputs",
+    "convert-second-nixpkgs",
     "dir-conventions",
     "dynamic-users",
     "eval-flake",
