@@ -299,6 +299,12 @@ fn an_already_clan_flake_is_left_alone() {
                 "{case}: {}",
                 run.stdout
             );
+            assert!(
+                run.stdout
+                    .starts_with("Nothing to do: the flake is a Clan flake already.\n"),
+                "{case}: {}",
+                run.stdout
+            );
             assert!(diff_part(&run.stdout).is_empty(), "{case}: {}", run.stdout);
         }
     }
@@ -805,5 +811,25 @@ fn plan_json_carries_the_conversion_notices_with_their_codes() {
     assert!(
         changed.to_string().contains("clan.nix") && changed.to_string().contains("flake.nix"),
         "{changed}"
+    );
+}
+
+#[test]
+fn stat_counts_the_conversion_apart_from_users() {
+    let run = plan_fixture("convert-literal", &["--stat"]);
+    assert!(
+        run.stdout
+            .ends_with(" the conversion to Clan, 2 files changed\n"),
+        "{}",
+        run.stdout
+    );
+    let sb = Sandbox::empty();
+    let dir = fixture("convert-literal");
+    let run = sb.run(&["plan", dir.to_str().unwrap(), "--to", "service", "--stat"]);
+    assert!(
+        run.stdout
+            .ends_with(" the conversion to Clan, 2 users, 7 files changed\n"),
+        "{}",
+        run.stdout
     );
 }

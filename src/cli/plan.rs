@@ -20,6 +20,14 @@ fn options(common: &Common, select: &Select) -> PlanOptions {
     }
 }
 
+/// What an empty plan says, by target.
+fn nothing_to_do(target: plan::TargetKind) -> &'static str {
+    match target {
+        plan::TargetKind::Clan => "Nothing to do: the flake is a Clan flake already.\n",
+        _ => "Nothing to do: no repeated user can be shared.\n",
+    }
+}
+
 fn target(select: &Select) -> plan::TargetKind {
     match select.to {
         super::args::Target::Module => plan::TargetKind::Module,
@@ -324,7 +332,7 @@ pub fn plan_cmd(args: &PlanArgs) -> ExitCode {
     let color = use_color(args.common.color, std::io::stdout().is_terminal());
     let mut out = String::new();
     if p.is_empty() {
-        out.push_str("Nothing to do: no repeated user can be shared.\n");
+        out.push_str(nothing_to_do(target(&args.select)));
         out.push_str(&summary(&p, color));
     } else {
         out.push_str(&summary(&p, color));
@@ -351,9 +359,19 @@ pub fn plan_cmd(args: &PlanArgs) -> ExitCode {
             let plural = |n: usize, one: &str, many: &str| {
                 format!("{n} {}", if n == 1 { one } else { many })
             };
+            // The conversion to a Clan flake is a step, but not a user.
+            let converts = p.steps.iter().any(|s| s.conversion.is_some());
+            let users = p.steps.iter().filter(|s| s.conversion.is_none()).count();
+            let mut parts = Vec::new();
+            if converts {
+                parts.push("the conversion to Clan".to_string());
+            }
+            if users > 0 || !converts {
+                parts.push(plural(users, "user", "users"));
+            }
             out.push_str(&format!(
                 " {}, {} changed\n",
-                plural(p.steps.len(), "user", "users"),
+                parts.join(", "),
                 plural(p.changed_files().len(), "file", "files")
             ));
         } else {
@@ -505,7 +523,7 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
     let mut out = data_out(quiet);
     let _ = out.write_all(summary_limited(&p, color, limits).as_bytes());
     if p.is_empty() {
-        let _ = writeln!(out, "Nothing to do: no repeated user can be shared.");
+        let _ = write!(out, "{}", nothing_to_do(target(&args.select)));
         drop(out);
         json(None, Vec::new());
         return ExitCode::from(EXIT_OK);
