@@ -618,6 +618,7 @@ per_case! { invariants, crate::invariants_after_apply;
     example => "example",
     flake_helper => "flake-helper",
     flake_literal => "flake-literal",
+    flake_parts => "flake-parts",
     machines_dir => "machines-dir",
     service => "service",
     service_bare => "service-bare",
@@ -708,6 +709,11 @@ fn oracle_example() {
 #[test]
 fn oracle_flake_helper() {
     oracle_after_apply("flake-helper", None);
+}
+
+#[test]
+fn oracle_flake_parts() {
+    oracle_after_apply("flake-parts", None);
 }
 
 #[test]

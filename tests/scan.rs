@@ -722,6 +722,64 @@ fn example() {
 }
 
 #[test]
+fn flake_parts() {
+    let r = scan_case("flake-parts");
+    assert_eq!(host_names(&r), ["builder1", "builder2", "web"]);
+    assert_found_by(&r, "flake");
+    assert_eq!(
+        host_files(&r, "web"),
+        [
+            "hosts/web/configuration.nix",
+            "hosts/web/hardware-configuration.nix",
+            "modules/base.nix"
+        ]
+    );
+    for h in ["builder1", "builder2"] {
+        assert_eq!(
+            host_files(&r, h),
+            [
+                format!("hosts/{h}/default.nix").as_str(),
+                "modules/base.nix"
+            ]
+        );
+    }
+
+    let mira = assert_user(
+        &r,
+        "mira",
+        USERS,
+        "repeated",
+        &["builder1", "builder2", "web"],
+    );
+    assert_compare(
+        mira,
+        &[
+            "description",
+            "extraGroups",
+            "isNormalUser",
+            "openssh.authorizedKeys.keys",
+        ],
+        &["extraGroups"],
+    );
+    let builder = assert_user(&r, "builder", USERS, "repeated", &["builder1", "builder2"]);
+    assert_compare(
+        builder,
+        &["isNormalUser", "openssh.authorizedKeys.keys"],
+        &[],
+    );
+    let oncall = assert_user(
+        &r,
+        "oncall",
+        USERS,
+        "shared",
+        &["builder1", "builder2", "web"],
+    );
+    assert_eq!(def_files(oncall), BTreeSet::from(["modules/base.nix"]));
+    assert_eq!(arr(&r["users"]).len(), 3, "users: {:?}", user_keys(&r));
+    assert_no_diagnostics(&r);
+}
+
+#[test]
 fn flake_helper() {
     let r = scan_case("flake-helper");
     assert_eq!(host_names(&r), ["alpha", "beta", "gamma"]);

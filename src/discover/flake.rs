@@ -48,10 +48,17 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
         repo,
         file: &file,
         root: &root,
+        dir: PathBuf::new(),
         d,
         hosts: Vec::new(),
         computed: Vec::new(),
+        visited: vec![file.path.clone()],
+        flake_modules: HashMap::new(),
     };
+    // Every flake module's `nixosModules` first, so a host in one flake
+    // module can use a module another one names, in any order.
+    finder.prescan();
+    finder.visited = vec![file.path.clone()];
     let Some(ast::Expr::AttrSet(top)) = root.expr().map(strip_parens) else {
         return Vec::new();
     };
@@ -80,14 +87,17 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
         }
     }
     if hosts.is_empty() {
-        for node in computed {
+        let hints = conventions::host_flags(repo);
+        for (at, construct) in computed {
             finder.d.diagnostics.push(
                 Diagnostic::warning(
                     codes::HOSTS_COMPUTED,
-                    "nixosConfigurations is computed; its hosts cannot be listed without evaluating",
+                    format!("nixosConfigurations is computed (`{construct}`); its hosts cannot be listed without evaluating"),
                 )
-                .at(Location::new(&file, node))
-                .help("run with --eval where Nix can evaluate the flake, or name the hosts with --host NAME=PATH; directory conventions are tried meanwhile"),
+                .at(at)
+                .help(format!(
+                    "`clan-migrate scan --eval .` asks Nix for the hosts (needs a Nix that can evaluate the flake); or name them: `clan-migrate scan .{hints}`; directory conventions are tried meanwhile"
+                )),
             );
         }
     }
@@ -98,9 +108,17 @@ struct Finder<'a> {
     repo: &'a Path,
     file: &'a SourceFile,
     root: &'a Root,
+    /// The directory of `file`, which relative paths in it start from.
+    dir: PathBuf,
     d: &'a mut Discovery,
     hosts: Vec<Host>,
-    computed: Vec<(usize, usize)>,
+    /// Host sets that cannot be listed: where, and the construct.
+    computed: Vec<(Location, String)>,
+    /// Files already followed (flake modules, hive files): each once.
+    visited: Vec<PathBuf>,
+    /// `nixosModules.<name> = ./path;` written in the flake or its flake
+    /// modules, so `self.nixosModules.<name>` in a host's modules is followed.
+    flake_modules: HashMap<String, PathBuf>,
 }
 
 /// Arguments bound while following a helper: literal ones as values,
@@ -113,7 +131,145 @@ struct Env {
 
 impl Finder<'_> {
     fn dir(&self) -> PathBuf {
-        PathBuf::new()
+        self.dir.clone()
+    }
+
+    fn computed_at(&mut self, node: &rnix::SyntaxNode) {
+        let at = Location::new(self.file, range_of(node));
+        self.computed
+            .push((at, crate::syntax::short_text(node).to_string()));
+    }
+
+    /// Records `nixosModules.<name> = <path>` anywhere in this file.
+    fn collect_flake_modules(&mut self) {
+        for node in self.root.syntax().descendants() {
+            let Some(av) = ast::AttrpathValue::cast(node) else {
+                continue;
+            };
+            let (Some(path), Some(value)) = (av.attrpath(), av.value()) else {
+                continue;
+            };
+            let names: Vec<Option<String>> = attrpath_names(&path)
+                .into_iter()
+                .map(|(n, _)| n.as_static().map(str::to_string))
+                .collect();
+            let n = names.len();
+            if n < 2 || names[n - 2].as_deref() != Some("nixosModules") {
+                continue;
+            }
+            let Some(Some(name)) = names.last().cloned() else {
+                continue;
+            };
+            let target = match apply_chain(&strip_parens(value.clone())) {
+                Some((head, args)) if head_name(&head).as_deref() == Some("import") => {
+                    args.first().cloned().unwrap_or(value)
+                }
+                _ => value,
+            };
+            if let Some(StaticValue::Path(p)) =
+                static_value(&target, &self.dir(), &StaticEnv::default())
+            {
+                self.flake_modules.entry(name).or_insert(p);
+            }
+        }
+    }
+
+    /// Records the `nixosModules` of this file and of every file its
+    /// `imports` lists name, transitively (each file once).
+    fn prescan(&mut self) {
+        self.collect_flake_modules();
+        let lists: Vec<ast::List> = self
+            .root
+            .syntax()
+            .descendants()
+            .filter_map(ast::AttrpathValue::cast)
+            .filter(|av| {
+                av.attrpath().is_some_and(|p| {
+                    let names = attrpath_names(&p);
+                    names.len() == 1 && names[0].0.as_static() == Some("imports")
+                })
+            })
+            .filter_map(|av| match av.value().map(strip_parens) {
+                Some(ast::Expr::List(l)) => Some(l),
+                _ => None,
+            })
+            .collect();
+        for list in lists {
+            for item in list.items() {
+                if let Some(StaticValue::Path(p)) =
+                    static_value(&item, &self.dir(), &StaticEnv::default())
+                {
+                    self.in_file(&p, |f, _| f.prescan());
+                }
+            }
+        }
+    }
+
+    /// Runs `f` on the expression of another file of the repository
+    /// (a flake module, a hive): each file once, broken files reported.
+    fn in_file(&mut self, rel: &Path, f: impl FnOnce(&mut Finder<'_>, ast::Expr)) {
+        let Some(rel) = conventions::host_entry(self.repo, rel) else {
+            return;
+        };
+        if self.visited.contains(&rel)
+            || self.visited.len() > 512
+            || self.d.broken_files.contains(&rel)
+        {
+            return;
+        }
+        self.visited.push(rel.clone());
+        let Ok(text) = std::fs::read_to_string(self.repo.join(&rel)) else {
+            return;
+        };
+        let file = SourceFile::new(rel.clone(), text);
+        let parse = Root::parse(&file.text);
+        if !parse.errors().is_empty() {
+            self.d
+                .diagnostics
+                .extend(crate::parse_error::parse_diagnostics(&file, parse.errors()));
+            self.d.broken_files.push(rel);
+            return;
+        }
+        if let Some(range) = crate::syntax::malformed(&file.text, &parse.syntax()) {
+            self.d
+                .diagnostics
+                .push(crate::parse_error::malformed_diagnostic(&file, range));
+            self.d.broken_files.push(rel);
+            return;
+        }
+        let root = parse.tree();
+        let Some(expr) = root.expr() else { return };
+        let mut sub = Finder {
+            repo: self.repo,
+            file: &file,
+            root: &root,
+            dir: rel.parent().unwrap_or(Path::new("")).to_path_buf(),
+            d: &mut *self.d,
+            hosts: std::mem::take(&mut self.hosts),
+            computed: std::mem::take(&mut self.computed),
+            visited: std::mem::take(&mut self.visited),
+            flake_modules: std::mem::take(&mut self.flake_modules),
+        };
+        sub.collect_flake_modules();
+        f(&mut sub, expr);
+        self.hosts = sub.hosts;
+        self.computed = sub.computed;
+        self.visited = sub.visited;
+        self.flake_modules = sub.flake_modules;
+    }
+
+    /// A flake-parts `imports` list: each flake module is searched too.
+    fn flake_imports(&mut self, value: ast::Expr, depth: usize) {
+        let ast::Expr::List(list) = strip_parens(value) else {
+            return;
+        };
+        for item in list.items() {
+            if let Some(StaticValue::Path(p)) =
+                static_value(&item, &self.dir(), &StaticEnv::default())
+            {
+                self.in_file(&p, |f, expr| f.search(expr, Scope::root(), depth + 1));
+            }
+        }
     }
 
     /// Looks for `nixosConfigurations` and `colmena` anywhere in the outputs.
@@ -170,13 +326,15 @@ impl Finder<'_> {
                             Some(Some(host)) if names.len() == i + 2 => {
                                 self.host(host.clone(), value, &scope, av.syntax())
                             }
-                            _ => self.computed.push(range_of(av.syntax())),
+                            _ => self.computed_at(av.syntax()),
                         }
                     } else if names
                         .last()
-                        .is_some_and(|n| n.as_deref() == Some("colmena"))
+                        .is_some_and(|n| matches!(n.as_deref(), Some("colmena" | "colmenaHive")))
                     {
-                        self.colmena(value, &scope);
+                        self.colmena(value, &scope, depth + 1);
+                    } else if names.len() == 1 && names[0].as_deref() == Some("imports") {
+                        self.flake_imports(value, depth + 1);
                     } else {
                         self.search(value, scope.clone(), depth + 1);
                     }
@@ -200,7 +358,7 @@ impl Finder<'_> {
                                 (1, Some(host)) => {
                                     self.host(host.to_string(), v, scope, av.syntax())
                                 }
-                                _ => self.computed.push(range_of(av.syntax())),
+                                _ => self.computed_at(av.syntax()),
                             }
                         }
                         ast::Entry::Inherit(inh) => {
@@ -212,7 +370,7 @@ impl Finder<'_> {
                                             binding: Binding::Expr(e),
                                             scope,
                                         } => self.host(text, e, &scope, inh.syntax()),
-                                        _ => self.computed.push(range_of(inh.syntax())),
+                                        _ => self.computed_at(inh.syntax()),
                                     }
                                 }
                             }
@@ -225,15 +383,138 @@ impl Finder<'_> {
                     binding: Binding::Expr(e),
                     scope,
                 } => self.host_set(e, &scope, depth + 1),
-                _ => self.computed.push(range_of(value.syntax())),
+                _ => self.computed_at(value.syntax()),
             },
-            _ => self.computed.push(range_of(value.syntax())),
+            other => {
+                if !self.listed_hosts(&other, scope) {
+                    self.computed_at(value.syntax());
+                }
+            }
+        }
+    }
+
+    /// `mapAttrs (name: _: mkHost name) (filterAttrs … (readDir ./hosts))`
+    /// and `genAttrs (attrNames (readDir ./machines)) mkHost`: one host
+    /// per directory that exists, built by the function for its name.
+    fn listed_hosts(&mut self, expr: &ast::Expr, scope: &Scope) -> bool {
+        let Some((head, args)) = apply_chain(expr) else {
+            return false;
+        };
+        let (names_arg, function, skip_value) = match (head_name(&head).as_deref(), args.as_slice())
+        {
+            (Some("mapAttrs"), [f, set]) => (set.clone(), f.clone(), true),
+            (Some("genAttrs"), [names, f]) => (names.clone(), f.clone(), false),
+            _ => return false,
+        };
+        let Some(dir) = self.read_dir_of(&names_arg) else {
+            return false;
+        };
+        let text = names_arg.syntax().to_string();
+        let only_dirs = text.contains("\"directory\"");
+        let nix_files = !only_dirs && text.contains("removeSuffix");
+        let Ok(entries) = std::fs::read_dir(self.repo.join(&dir)) else {
+            return false;
+        };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') {
+                    return None;
+                }
+                if e.path().is_dir() {
+                    Some(name)
+                } else if nix_files {
+                    name.strip_suffix(".nix").map(str::to_string)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        names.sort();
+        let Some((lambda, lambda_scope)) = self.function(function, scope, 0) else {
+            return false;
+        };
+        for name in names {
+            let Some(param) = lambda.param() else {
+                continue;
+            };
+            let ast::Param::IdentParam(p) = param else {
+                continue;
+            };
+            let Some(ident) = p.ident() else { continue };
+            let mut env = Env::default();
+            env.statics
+                .insert(ident_text(&ident), StaticValue::Str(name.clone()));
+            let mut inner_scope = lambda_scope.with_params(lambda_params(&lambda), false);
+            let Some(mut body) = lambda.body() else {
+                continue;
+            };
+            if skip_value && let ast::Expr::Lambda(l) = strip_parens(body.clone()) {
+                inner_scope = inner_scope.with_params(lambda_params(&l), false);
+                match l.body() {
+                    Some(b) => body = b,
+                    None => continue,
+                }
+            }
+            let at = expr.syntax().clone();
+            self.host_in(name, body, &env, &inner_scope, &at, FoundBy::FlakeReadDir);
+        }
+        true
+    }
+
+    /// The directory `builtins.readDir <path>` lists inside `expr`.
+    fn read_dir_of(&self, expr: &ast::Expr) -> Option<PathBuf> {
+        expr.syntax().descendants().find_map(|node| {
+            let apply = ast::Apply::cast(node)?;
+            if head_name(&apply.lambda()?).as_deref() != Some("readDir") {
+                return None;
+            }
+            match static_value(&apply.argument()?, &self.dir(), &StaticEnv::default())? {
+                StaticValue::Path(p) => Some(p),
+                StaticValue::Str(_) => None,
+            }
+        })
+    }
+
+    /// A function expression as a lambda, following let-bound names.
+    fn function(
+        &self,
+        expr: ast::Expr,
+        scope: &Scope,
+        depth: usize,
+    ) -> Option<(ast::Lambda, Scope)> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match strip_parens(expr) {
+            ast::Expr::Lambda(l) => Some((l, scope.clone())),
+            ast::Expr::Ident(i) => match scope.resolve(&ident_text(&i)) {
+                Resolution::Binding {
+                    binding: Binding::Expr(e),
+                    scope,
+                } => self.function(e, &scope, depth + 1),
+                _ => None,
+            },
+            _ => None,
         }
     }
 
     fn host(&mut self, name: String, value: ast::Expr, scope: &Scope, at: &rnix::SyntaxNode) {
-        let mut found_by = FoundBy::Flake;
-        let entries = self.modules_of(value, &Env::default(), scope, &mut found_by, 0);
+        self.host_in(name, value, &Env::default(), scope, at, FoundBy::Flake);
+    }
+
+    fn host_in(
+        &mut self,
+        name: String,
+        value: ast::Expr,
+        env: &Env,
+        scope: &Scope,
+        at: &rnix::SyntaxNode,
+        found_by: FoundBy,
+    ) {
+        let mut found_by = found_by;
+        let entries = self.modules_of(value, env, scope, &mut found_by, 0);
         let Some(entries) = entries else {
             // Try the directory conventions for a host of that name before giving up.
             let fallback = ["hosts", "machines", "nixos/hosts"]
@@ -282,7 +563,7 @@ impl Finder<'_> {
                             format!("host `{name}` uses `{}`, which does not exist", p.display()),
                         )
                         .at(Location::new(self.file, range_of(at)))
-                        .help("fix the path in flake.nix"),
+                        .help(format!("fix the path in {}", self.file.path.display())),
                     ),
                 },
                 ImportTarget::Inline(range) => {
@@ -295,11 +576,10 @@ impl Finder<'_> {
                 }
             }
         }
-        let root = modules
-            .iter()
-            .find(|m| m.inline.is_none())
-            .map(|m| m.file.clone())
-            .unwrap_or_else(|| PathBuf::from(FLAKE));
+        let root = own_file(&name, &modules).unwrap_or_else(|| self.file.path.clone());
+        if self.hosts.iter().any(|h| h.name == name) {
+            return;
+        }
         self.hosts.push(Host {
             name,
             root,
@@ -396,7 +676,9 @@ impl Finder<'_> {
             }
             body = l.body()?;
         }
-        *found_by = FoundBy::FlakeHelper;
+        if *found_by == FoundBy::Flake {
+            *found_by = FoundBy::FlakeHelper;
+        }
         self.modules_of(body, &inner, &inner_scope, found_by, depth + 1)
     }
 
@@ -496,6 +778,10 @@ impl Finder<'_> {
             }
             _ => item.clone(),
         };
+        if let Some(p) = self.flake_module(&item) {
+            out.push(ImportTarget::Path(p));
+            return;
+        }
         match static_value(&target, &self.dir(), &env.statics) {
             Some(StaticValue::Path(p)) => out.push(ImportTarget::Path(p)),
             _ if matches!(
@@ -519,18 +805,70 @@ impl Finder<'_> {
         }
     }
 
-    fn colmena(&mut self, value: ast::Expr, scope: &Scope) {
+    /// `self.nixosModules.<name>` (or `config.flake.nixosModules.<name>`)
+    /// naming a module this flake writes as a path.
+    fn flake_module(&self, item: &ast::Expr) -> Option<PathBuf> {
+        let ast::Expr::Select(_) = item else {
+            return None;
+        };
+        let names = crate::syntax::dotted_name(item)?;
+        let n = names.len();
+        if n < 2 || names[n - 2] != "nixosModules" {
+            return None;
+        }
+        self.flake_modules.get(&names[n - 1]).cloned()
+    }
+
+    /// A colmena hive: written here, or `import ./hive.nix inputs`, or
+    /// `colmena.lib.makeHive (import ./hive.nix …)`.
+    fn colmena(&mut self, value: ast::Expr, scope: &Scope, depth: usize) {
+        if depth > MAX_DEPTH {
+            return;
+        }
         let set = match strip_parens(value.clone()) {
             ast::Expr::AttrSet(s) => s,
+            ast::Expr::LetIn(l) => {
+                if let Some(b) = l.body() {
+                    self.colmena(b, &scope.with_bindings(&l), depth + 1);
+                }
+                return;
+            }
+            ast::Expr::Lambda(l) => {
+                if let Some(b) = l.body() {
+                    self.colmena(b, &scope.with_params(lambda_params(&l), false), depth + 1);
+                }
+                return;
+            }
+            ast::Expr::Ident(i) => {
+                if let Resolution::Binding {
+                    binding: Binding::Expr(e),
+                    scope,
+                } = scope.resolve(&ident_text(&i))
+                {
+                    self.colmena(e, &scope, depth + 1);
+                }
+                return;
+            }
             other => match apply_chain(&other) {
-                Some((_, args)) => match args.last().map(|a| strip_parens(a.clone())) {
-                    Some(ast::Expr::AttrSet(s)) => s,
-                    _ => return,
+                Some((head, args)) if head_name(&head).as_deref() == Some("import") => {
+                    if let Some(StaticValue::Path(p)) = args
+                        .first()
+                        .and_then(|a| static_value(a, &self.dir(), &StaticEnv::default()))
+                    {
+                        self.in_file(&p, |f, expr| f.colmena(expr, &Scope::root(), depth + 1));
+                    }
+                    return;
+                }
+                Some((_, args)) => match args.last() {
+                    Some(a) => {
+                        self.colmena(a.clone(), scope, depth + 1);
+                        return;
+                    }
+                    None => return,
                 },
                 None => return,
             },
         };
-        let _ = scope;
         let defaults = get_attr(&set, &["defaults"]).map(|e| range_of(strip_parens(e).syntax()));
         for av in set.attrpath_values() {
             let (Some(path), Some(v)) = (av.attrpath(), av.value()) else {
@@ -543,10 +881,28 @@ impl Finder<'_> {
             if names.len() != 1 || name == "meta" || name == "defaults" {
                 continue;
             }
-            let node_range = range_of(strip_parens(v).syntax());
+            let node = strip_parens(v);
+            let node_range = range_of(node.syntax());
             let mut modules = Vec::new();
             let mut root = None;
-            for range in defaults.into_iter().chain([node_range]) {
+            let node_path = match apply_chain(&node) {
+                Some((head, args)) if head_name(&head).as_deref() == Some("import") => {
+                    args.first().cloned()
+                }
+                _ => Some(node.clone()),
+            }
+            .and_then(|e| static_value(&e, &self.dir(), &StaticEnv::default()));
+            let inline: Vec<(usize, usize)> = match node_path {
+                Some(StaticValue::Path(p)) => {
+                    root = conventions::host_entry(self.repo, &p);
+                    defaults.into_iter().collect()
+                }
+                _ => defaults.into_iter().chain([node_range]).collect(),
+            };
+            if let Some(r) = &root {
+                modules.push(ModuleKey::file(r.clone()));
+            }
+            for range in inline {
                 let indexed = index_module_at(self.file, self.root, range);
                 if range == node_range {
                     root = indexed.first().and_then(|m| {
@@ -562,12 +918,33 @@ impl Finder<'_> {
                     inline: Some(range),
                 });
             }
+            if self.hosts.iter().any(|h| h.name == name) {
+                continue;
+            }
             self.hosts.push(Host {
                 name: name.to_string(),
-                root: root.unwrap_or_else(|| PathBuf::from(FLAKE)),
+                root: root.unwrap_or_else(|| self.file.path.clone()),
                 found_by: FoundBy::Colmena,
                 modules,
             });
         }
     }
+}
+
+/// The host's own file among its modules: the one that names the host
+/// (`hosts/<h>.nix`, `machines/<h>/…`), else the first file.
+pub(crate) fn own_file(name: &str, modules: &[ModuleKey]) -> Option<PathBuf> {
+    let files = || {
+        modules
+            .iter()
+            .filter(|m| m.inline.is_none())
+            .map(|m| &m.file)
+    };
+    files()
+        .find(|f| {
+            f.components().any(|c| c.as_os_str() == name)
+                || f.file_stem().is_some_and(|s| s == name)
+        })
+        .or_else(|| files().next())
+        .cloned()
 }

@@ -8,6 +8,7 @@ mod conventions;
 pub mod eval;
 pub mod flake;
 mod host;
+mod nixops;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -44,6 +45,11 @@ pub fn discover(repo: &Path, opts: &DiscoverOptions) -> Discovery {
         conventions::report_orphans(repo, &wired_dirs, &hosts, &mut d);
     }
 
+    // nixops networks sit beside whatever else builds hosts.
+    for h in nixops::discover(repo, &mut d) {
+        hosts.entry(h.name.clone()).or_insert(h);
+    }
+
     if opts.eval {
         eval::discover(repo, &mut hosts, &mut d);
     }
@@ -59,11 +65,24 @@ pub fn discover(repo: &Path, opts: &DiscoverOptions) -> Discovery {
     for spec in explicit {
         match conventions::host_entry(repo, &spec.path) {
             Some(root) => {
+                // The hint names the host's own file; what a helper adds
+                // to every host it builds still comes with it.
+                let own = ModuleKey::file(root.clone());
+                let mut modules = vec![own.clone()];
+                if let Some(found) = hosts.get(&spec.name) {
+                    modules.extend(
+                        found
+                            .modules
+                            .iter()
+                            .filter(|m| **m != own && (m.inline.is_some() || m.file != found.root))
+                            .cloned(),
+                    );
+                }
                 hosts.insert(
                     spec.name.clone(),
                     Host {
                         name: spec.name,
-                        modules: vec![ModuleKey::file(root.clone())],
+                        modules,
                         root,
                         found_by: spec.found_by,
                     },

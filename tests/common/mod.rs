@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::SystemTime;
 
 /// Every fixture under `testdata/`, one per discovery or spelling pattern.
-pub const CASES: [&str; 20] = [
+pub const CASES: [&str; 21] = [
     "already-shared",
     "already-shared-clan",
     "broken-file",
@@ -23,6 +23,7 @@ pub const CASES: [&str; 20] = [
     "example",
     "flake-helper",
     "flake-literal",
+    "flake-parts",
     "imports",
     "lone-configuration",
     "machines-dir",
@@ -200,13 +201,14 @@ pub fn nix_files(root: &Path) -> Vec<PathBuf> {
 pub mod oracle;
 
 /// The fixtures whose plan is not empty: users repeated across hosts.
-pub const REPEATED_CASES: [&str; 13] = [
+pub const REPEATED_CASES: [&str; 14] = [
     "colmena",
     "dir-conventions",
     "dynamic-users",
     "example",
     "flake-helper",
     "flake-literal",
+    "flake-parts",
     "machines-dir",
     "service",
     "service-bare",
