@@ -619,6 +619,7 @@ per_case! { invariants, crate::invariants_after_apply;
     flake_helper => "flake-helper",
     flake_literal => "flake-literal",
     flake_parts => "flake-parts",
+    helper_modules => "helper-modules",
     machines_dir => "machines-dir",
     service => "service",
     service_bare => "service-bare",
@@ -714,6 +715,11 @@ fn oracle_flake_helper() {
 #[test]
 fn oracle_flake_parts() {
     oracle_after_apply("flake-parts", None);
+}
+
+#[test]
+fn oracle_helper_modules() {
+    oracle_after_apply("helper-modules", None);
 }
 
 #[test]

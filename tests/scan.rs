@@ -856,6 +856,77 @@ fn flake_literal() {
 }
 
 #[test]
+fn helper_modules() {
+    let r = scan_case("helper-modules");
+    assert_eq!(host_names(&r), ["alpha", "beta", "box1", "box2"]);
+    assert_found_by(&r, "flake-helper");
+    for h in ["alpha", "beta"] {
+        assert_eq!(
+            host_files(&r, h),
+            [
+                format!("{h}/configuration.nix").as_str(),
+                &format!("{h}/hardware-configuration.nix"),
+                "common/default.nix",
+                "modules/base.nix"
+            ]
+        );
+        assert_eq!(host(&r, h)["root"], format!("{h}/configuration.nix"));
+    }
+    assert_eq!(
+        host_files(&r, "box1"),
+        ["boxes/box1/default.nix", "modules/linux.nix"]
+    );
+    assert_eq!(
+        host_files(&r, "box2"),
+        ["boxes/box2/default.nix", "flake.nix", "modules/linux.nix"],
+        "box2: its inline module is in flake.nix"
+    );
+    let facts = |r: &Value| {
+        let sam = assert_user(
+            r,
+            "sam",
+            USERS,
+            "repeated",
+            &["alpha", "beta", "box1", "box2"],
+        );
+        assert_compare(
+            sam,
+            &["extraGroups", "isNormalUser", "uid"],
+            &["extraGroups"],
+        );
+        let kim = assert_user(r, "kim", USERS, "shared", &["alpha", "beta"]);
+        assert_eq!(def_files(kim), BTreeSet::from(["common/default.nix"]));
+        let root = assert_user(r, "root", USERS, "shared", &["alpha", "beta"]);
+        assert_eq!(def_files(root), BTreeSet::from(["modules/base.nix"]));
+        let backup = assert_user(r, "backup", USERS, "shared", &["box1", "box2"]);
+        assert_eq!(def_files(backup), BTreeSet::from(["modules/linux.nix"]));
+        assert_eq!(arr(&r["users"]).len(), 4, "users: {:?}", user_keys(r));
+        assert_no_diagnostics(r);
+    };
+    facts(&r);
+
+    // Naming a host with --host keeps what the helper adds to it.
+    let repo = fixture("helper-modules");
+    let opts = ScanOptions {
+        discover: DiscoverOptions {
+            hosts: vec![
+                "alpha=alpha/configuration.nix".parse().unwrap(),
+                "box1=boxes/box1".parse().unwrap(),
+            ],
+            ..DiscoverOptions::default()
+        },
+        ..ScanOptions::default()
+    };
+    let hinted: Value = serde_json::to_value(run(&repo, &opts)).unwrap();
+    check_contract("helper-modules --host", &hinted);
+    assert_eq!(host_names(&hinted), ["alpha", "beta", "box1", "box2"]);
+    assert_eq!(host(&hinted, "alpha")["found_by"], "flag");
+    assert_eq!(host_files(&hinted, "alpha"), host_files(&r, "alpha"));
+    assert_eq!(host_files(&hinted, "box1"), host_files(&r, "box1"));
+    facts(&hinted);
+}
+
+#[test]
 fn imports() {
     let r = scan_case("imports");
     assert_eq!(host_names(&r), ["alpha", "beta", "gamma"]);

@@ -12,7 +12,7 @@ use rowan::ast::AstNode;
 use super::conventions;
 use super::host::{Discovery, FoundBy, Host};
 use crate::diagnostic::{Diagnostic, Location, codes};
-use crate::index::{ImportTarget, ModuleKey, index_module_at};
+use crate::index::{ImportTarget, ModuleIndex, ModuleKey, index_module_at};
 use crate::scope::{Binding, Resolution, Scope};
 use crate::source::SourceFile;
 use crate::syntax::{
@@ -127,6 +127,45 @@ struct Finder<'a> {
 struct Env {
     statics: StaticEnv,
     exprs: HashMap<String, ast::Expr>,
+    /// Module lists read where a helper in another file is called.
+    lists: HashMap<String, Read>,
+}
+
+/// A module a host gets, resolved in the file that names it: a path
+/// (relative to the repository), or an inline module, already indexed.
+#[derive(Clone)]
+enum Module {
+    Path(PathBuf),
+    Inline(Vec<ModuleIndex>),
+}
+
+/// A module list read in one file for use in another (a helper in
+/// `lib/box.nix` called from flake.nix), with the diagnostics reading it
+/// gave: they are reported only if the list is used as modules.
+#[derive(Clone)]
+struct Read {
+    modules: Vec<Module>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// A call's argument read where the call is written: its literal value,
+/// its module list, and the same for each attribute of a literal set.
+#[derive(Clone, Default)]
+struct Arg {
+    value: Option<StaticValue>,
+    list: Option<Read>,
+    fields: Option<HashMap<String, Arg>>,
+}
+
+impl Env {
+    fn put(&mut self, name: String, arg: &Arg) {
+        if let Some(v) = &arg.value {
+            self.statics.insert(name.clone(), v.clone());
+        }
+        if let Some(l) = &arg.list {
+            self.lists.insert(name, l.clone());
+        }
+    }
 }
 
 impl Finder<'_> {
@@ -208,16 +247,24 @@ impl Finder<'_> {
     /// Runs `f` on the expression of another file of the repository
     /// (a flake module, a hive): each file once, broken files reported.
     fn in_file(&mut self, rel: &Path, f: impl FnOnce(&mut Finder<'_>, ast::Expr)) {
+        self.with_file(rel, true, f)
+    }
+
+    /// Runs `f` on the expression of another file; `once`: only if no
+    /// earlier call visited it (a helper's file is read for every call).
+    fn with_file(&mut self, rel: &Path, once: bool, f: impl FnOnce(&mut Finder<'_>, ast::Expr)) {
         let Some(rel) = conventions::host_entry(self.repo, rel) else {
             return;
         };
-        if self.visited.contains(&rel)
+        if (once && self.visited.contains(&rel))
             || self.visited.len() > 512
             || self.d.broken_files.contains(&rel)
         {
             return;
         }
-        self.visited.push(rel.clone());
+        if !self.visited.contains(&rel) {
+            self.visited.push(rel.clone());
+        }
         let Ok(text) = std::fs::read_to_string(self.repo.join(&rel)) else {
             return;
         };
@@ -555,7 +602,7 @@ impl Finder<'_> {
         let mut modules = Vec::new();
         for e in entries {
             match e {
-                ImportTarget::Path(p) => match conventions::host_entry(self.repo, &p) {
+                Module::Path(p) => match conventions::host_entry(self.repo, &p) {
                     Some(main) => modules.push(ModuleKey::file(main)),
                     None => self.d.diagnostics.push(
                         Diagnostic::error(
@@ -566,13 +613,16 @@ impl Finder<'_> {
                         .help(format!("fix the path in {}", self.file.path.display())),
                     ),
                 },
-                ImportTarget::Inline(range) => {
-                    let indexed = index_module_at(self.file, self.root, range);
-                    modules.push(ModuleKey {
-                        file: self.file.path.clone(),
-                        inline: Some(range),
-                    });
-                    self.d.inline_modules.extend(indexed);
+                Module::Inline(indexed) => {
+                    if let Some(first) = indexed.first() {
+                        modules.push(first.key.clone());
+                    }
+                    // A helper's inline module is the same module on every host.
+                    for m in indexed {
+                        if !self.d.inline_modules.iter().any(|x| x.key == m.key) {
+                            self.d.inline_modules.push(m);
+                        }
+                    }
                 }
             }
         }
@@ -597,7 +647,7 @@ impl Finder<'_> {
         scope: &Scope,
         found_by: &mut FoundBy,
         depth: usize,
-    ) -> Option<Vec<ImportTarget>> {
+    ) -> Option<Vec<Module>> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -644,6 +694,25 @@ impl Finder<'_> {
         else {
             return None;
         };
+        if let Some((file, import_args)) = self.imported(&body) {
+            // `nixosBox = import ./lib/box.nix { … };`: read the arguments
+            // here, where they are written, and follow the helper there.
+            let mut read: Vec<Arg> = import_args
+                .iter()
+                .map(|a| self.read_arg(a, env, &helper_scope))
+                .collect();
+            read.extend(args.iter().map(|a| self.read_arg(a, env, scope)));
+            let mut out = None;
+            let mut inner_found = *found_by;
+            self.with_file(&file, false, |f, expr| {
+                out = f.apply_read(expr, &read, &mut inner_found, depth + 1);
+            });
+            *found_by = match inner_found {
+                FoundBy::Flake => FoundBy::FlakeHelper,
+                other => other,
+            };
+            return out;
+        }
         let mut inner = Env::default();
         let mut inner_scope = helper_scope;
         for arg in args {
@@ -682,6 +751,102 @@ impl Finder<'_> {
         self.modules_of(body, &inner, &inner_scope, found_by, depth + 1)
     }
 
+    /// `import <path> args…`: the file and the arguments given to it.
+    fn imported(&self, expr: &ast::Expr) -> Option<(PathBuf, Vec<ast::Expr>)> {
+        let (head, args) = apply_chain(&strip_parens(expr.clone()))?;
+        if head_name(&head).as_deref() != Some("import") {
+            return None;
+        }
+        let (path, rest) = args.split_first()?;
+        match static_value(path, &self.dir(), &StaticEnv::default())? {
+            StaticValue::Path(p) => Some((p, rest.to_vec())),
+            StaticValue::Str(_) => None,
+        }
+    }
+
+    /// Reads a call's argument where it is written (see `Arg`).
+    fn read_arg(&mut self, arg: &ast::Expr, env: &Env, scope: &Scope) -> Arg {
+        let fields = match strip_parens(arg.clone()) {
+            ast::Expr::AttrSet(set) => Some(
+                set.attrpath_values()
+                    .filter_map(|av| {
+                        let names = attrpath_names(&av.attrpath()?);
+                        let [(name, _)] = names.as_slice() else {
+                            return None;
+                        };
+                        let name = name.as_static()?.to_string();
+                        Some((name, av.value()?))
+                    })
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .map(|(name, v)| (name, self.read_arg(&v, env, scope)))
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let list = if matches!(
+            strip_parens(arg.clone()),
+            ast::Expr::List(_) | ast::Expr::BinOp(_) | ast::Expr::Ident(_)
+        ) {
+            let before = self.d.diagnostics.len();
+            let modules = self.module_list(arg.clone(), env, scope, 0);
+            let diagnostics = self.d.diagnostics.split_off(before);
+            modules.map(|modules| Read {
+                modules,
+                diagnostics,
+            })
+        } else {
+            None
+        };
+        Arg {
+            value: static_value(arg, &self.dir(), &env.statics),
+            list,
+            fields,
+        }
+    }
+
+    /// A helper of this file applied to arguments read elsewhere.
+    fn apply_read(
+        &mut self,
+        expr: ast::Expr,
+        args: &[Arg],
+        found_by: &mut FoundBy,
+        depth: usize,
+    ) -> Option<Vec<Module>> {
+        let mut inner = Env::default();
+        let mut scope = Scope::root();
+        let mut body = expr;
+        for arg in args {
+            let ast::Expr::Lambda(l) = strip_parens(body) else {
+                return None;
+            };
+            scope = scope.with_params(lambda_params(&l), false);
+            match l.param()? {
+                ast::Param::IdentParam(p) => inner.put(ident_text(&p.ident()?), arg),
+                ast::Param::Pattern(p) => {
+                    let fields = arg.fields.as_ref()?;
+                    for entry in p.pat_entries() {
+                        let Some(ident) = entry.ident() else { continue };
+                        let name = ident_text(&ident);
+                        match (fields.get(&name), entry.default()) {
+                            (Some(a), _) => inner.put(name, a),
+                            (None, Some(default)) => {
+                                let outer = inner.clone();
+                                self.bind(&mut inner, name, default, &outer);
+                            }
+                            (None, None) => {}
+                        }
+                    }
+                    if let Some(b) = p.pat_bind().and_then(|b| b.ident()) {
+                        inner.put(ident_text(&b), arg);
+                    }
+                }
+            }
+            body = l.body()?;
+        }
+        self.modules_of(body, &inner, &scope, found_by, depth + 1)
+    }
+
     fn bind(&self, env: &mut Env, name: String, value: ast::Expr, outer: &Env) {
         if let Some(v) = static_value(&value, &self.dir(), &outer.statics) {
             env.statics.insert(name.clone(), v);
@@ -699,7 +864,7 @@ impl Finder<'_> {
         env: &Env,
         scope: &Scope,
         depth: usize,
-    ) -> Option<Vec<ImportTarget>> {
+    ) -> Option<Vec<Module>> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -718,6 +883,10 @@ impl Finder<'_> {
             }
             ast::Expr::Ident(i) => {
                 let name = ident_text(&i);
+                if let Some(read) = env.lists.get(&name) {
+                    self.d.diagnostics.extend(read.diagnostics.iter().cloned());
+                    return Some(read.modules.clone());
+                }
                 if let Some(e) = env.exprs.get(&name) {
                     return self.module_list(e.clone(), &Env::default(), scope, depth + 1);
                 }
@@ -746,17 +915,23 @@ impl Finder<'_> {
         item: ast::Expr,
         env: &Env,
         scope: &Scope,
-        out: &mut Vec<ImportTarget>,
+        out: &mut Vec<Module>,
         depth: usize,
     ) {
         let item = strip_parens(item);
         match &item {
             ast::Expr::AttrSet(_) | ast::Expr::Lambda(_) => {
-                out.push(ImportTarget::Inline(range_of(item.syntax())));
+                let range = range_of(item.syntax());
+                out.push(Module::Inline(index_module_at(self.file, self.root, range)));
                 return;
             }
             ast::Expr::Ident(i) if depth < MAX_DEPTH => {
                 let name = ident_text(i);
+                if let Some(read) = env.lists.get(&name) {
+                    self.d.diagnostics.extend(read.diagnostics.iter().cloned());
+                    out.extend(read.modules.iter().cloned());
+                    return;
+                }
                 if let Some(e) = env.exprs.get(&name) {
                     return self.module_item(e.clone(), &Env::default(), scope, out, depth + 1);
                 }
@@ -779,11 +954,11 @@ impl Finder<'_> {
             _ => item.clone(),
         };
         if let Some(p) = self.flake_module(&item) {
-            out.push(ImportTarget::Path(p));
+            out.push(Module::Path(p));
             return;
         }
         match static_value(&target, &self.dir(), &env.statics) {
-            Some(StaticValue::Path(p)) => out.push(ImportTarget::Path(p)),
+            Some(StaticValue::Path(p)) => out.push(Module::Path(p)),
             _ if matches!(
                 strip_parens(item.clone()),
                 ast::Expr::Select(_) | ast::Expr::Ident(_)

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::SystemTime;
 
 /// Every fixture under `testdata/`, one per discovery or spelling pattern.
-pub const CASES: [&str; 21] = [
+pub const CASES: [&str; 22] = [
     "already-shared",
     "already-shared-clan",
     "broken-file",
@@ -24,6 +24,7 @@ pub const CASES: [&str; 21] = [
     "flake-helper",
     "flake-literal",
     "flake-parts",
+    "helper-modules",
     "imports",
     "lone-configuration",
     "machines-dir",
@@ -201,7 +202,7 @@ pub fn nix_files(root: &Path) -> Vec<PathBuf> {
 pub mod oracle;
 
 /// The fixtures whose plan is not empty: users repeated across hosts.
-pub const REPEATED_CASES: [&str; 14] = [
+pub const REPEATED_CASES: [&str; 15] = [
     "colmena",
     "dir-conventions",
     "dynamic-users",
@@ -209,6 +210,7 @@ pub const REPEATED_CASES: [&str; 14] = [
     "flake-helper",
     "flake-literal",
     "flake-parts",
+    "helper-modules",
     "machines-dir",
     "service",
     "service-bare",
