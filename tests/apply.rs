@@ -621,6 +621,7 @@ per_case! { invariants, crate::invariants_after_apply;
     flake_parts => "flake-parts",
     helper_modules => "helper-modules",
     machines_dir => "machines-dir",
+    read_dir => "read-dir",
     service => "service",
     service_bare => "service-bare",
     service_flake_parts => "service-flake-parts",
@@ -730,6 +731,11 @@ fn oracle_dir_conventions() {
 #[test]
 fn oracle_machines_dir() {
     oracle_after_apply("machines-dir", None);
+}
+
+#[test]
+fn oracle_read_dir() {
+    oracle_after_apply("read-dir", None);
 }
 
 #[test]

@@ -91,6 +91,7 @@ per_case! { snapshots, crate::snapshot;
     flake_parts => "flake-parts",
     helper_modules => "helper-modules",
     machines_dir => "machines-dir",
+    read_dir => "read-dir",
     service => "service",
     service_bare => "service-bare",
     service_flake_parts => "service-flake-parts",
@@ -284,6 +285,7 @@ per_case! { git_apply, crate::diff_is_unified_and_git_applies_it;
     flake_parts => "flake-parts",
     helper_modules => "helper-modules",
     machines_dir => "machines-dir",
+    read_dir => "read-dir",
     spellings => "spellings",
     traps => "traps",
 }
@@ -825,6 +827,7 @@ per_case! { new_file_indentation, crate::new_files_are_indented_by_nesting;
     flake_parts => "flake-parts",
     helper_modules => "helper-modules",
     machines_dir => "machines-dir",
+    read_dir => "read-dir",
     spellings => "spellings",
     traps => "traps",
 }
@@ -867,6 +870,7 @@ per_case! { new_file_lists, crate::new_files_expand_lists_of_several_elements;
     flake_parts => "flake-parts",
     helper_modules => "helper-modules",
     machines_dir => "machines-dir",
+    read_dir => "read-dir",
     spellings => "spellings",
     traps => "traps",
 }
@@ -1088,6 +1092,7 @@ per_case! { comments, crate::comments_are_neither_lost_nor_duplicated;
     flake_parts => "flake-parts",
     helper_modules => "helper-modules",
     machines_dir => "machines-dir",
+    read_dir => "read-dir",
     spellings => "spellings",
     traps => "traps",
 }

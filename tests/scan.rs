@@ -1044,6 +1044,58 @@ fn machines_dir() {
 }
 
 #[test]
+fn read_dir() {
+    let r = scan_case("read-dir");
+    assert_eq!(host_names(&r), ["atlas", "boreas", "cirrus"]);
+    assert_found_by(&r, "flake-read-dir");
+    for h in ["atlas", "boreas"] {
+        assert_eq!(
+            host_files(&r, h),
+            [
+                format!("hosts/{h}/default.nix").as_str(),
+                &format!("hosts/{h}/hardware-configuration.nix"),
+                "modules/common.nix"
+            ]
+        );
+    }
+    assert_eq!(
+        host_files(&r, "cirrus"),
+        ["machines/cirrus/configuration.nix"]
+    );
+    let noor = assert_user(
+        &r,
+        "noor",
+        USERS,
+        "repeated",
+        &["atlas", "boreas", "cirrus"],
+    );
+    assert_compare(
+        noor,
+        &["description", "extraGroups", "isNormalUser"],
+        &["extraGroups", "shell"],
+    );
+    let deploy = assert_user(&r, "deploy", USERS, "shared", &["atlas", "boreas"]);
+    assert_eq!(def_files(deploy), BTreeSet::from(["modules/common.nix"]));
+    assert_eq!(arr(&r["users"]).len(), 2, "users: {:?}", user_keys(&r));
+    assert_no_diagnostics(&r);
+
+    // A directory added later is a host at once; a file is not.
+    let tmp = tempfile::tempdir().unwrap();
+    common::copy_tree(&fixture("read-dir"), tmp.path());
+    let dir = tmp.path().join("hosts/delta");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("default.nix"),
+        "{ ... }: {\n  networking.hostName = \"delta\";\n  users.users.noor.isNormalUser = true;\n}\n",
+    )
+    .unwrap();
+    std::fs::write(tmp.path().join("hosts/notes.nix"), "{ }\n").unwrap();
+    let grown: Value = serde_json::to_value(run(tmp.path(), &ScanOptions::default())).unwrap();
+    check_contract("read-dir + delta", &grown);
+    assert_eq!(host_names(&grown), ["atlas", "boreas", "cirrus", "delta"]);
+}
+
+#[test]
 fn spellings() {
     let r = scan_case("spellings");
     assert_eq!(host_names(&r), ["alpha", "beta"]);

@@ -432,6 +432,12 @@ impl Finder<'_> {
                 } => self.host_set(e, &scope, depth + 1),
                 _ => self.computed_at(value.syntax()),
             },
+            // `listed // { extra = …; }`: the hosts of both sides.
+            ast::Expr::BinOp(op) if op.operator() == Some(ast::BinOpKind::Update) => {
+                for side in [op.lhs(), op.rhs()].into_iter().flatten() {
+                    self.host_set(side, scope, depth + 1);
+                }
+            }
             other => {
                 if !self.listed_hosts(&other, scope) {
                     self.computed_at(value.syntax());
@@ -453,6 +459,20 @@ impl Finder<'_> {
             (Some("genAttrs"), [names, f]) => (names.clone(), f.clone(), false),
             _ => return false,
         };
+        // `hostNames = attrNames (readDir ./hosts);` bound once, used here.
+        let mut names_arg = names_arg;
+        for _ in 0..MAX_DEPTH {
+            let ast::Expr::Ident(i) = strip_parens(names_arg.clone()) else {
+                break;
+            };
+            match scope.resolve(&ident_text(&i)) {
+                Resolution::Binding {
+                    binding: Binding::Expr(e),
+                    ..
+                } => names_arg = e,
+                _ => break,
+            }
+        }
         let Some(dir) = self.read_dir_of(&names_arg) else {
             return false;
         };

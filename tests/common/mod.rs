@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::SystemTime;
 
 /// Every fixture under `testdata/`, one per discovery or spelling pattern.
-pub const CASES: [&str; 22] = [
+pub const CASES: [&str; 23] = [
     "already-shared",
     "already-shared-clan",
     "broken-file",
@@ -28,6 +28,7 @@ pub const CASES: [&str; 22] = [
     "imports",
     "lone-configuration",
     "machines-dir",
+    "read-dir",
     "service",
     "service-bare",
     "service-flake-parts",
@@ -202,7 +203,7 @@ pub fn nix_files(root: &Path) -> Vec<PathBuf> {
 pub mod oracle;
 
 /// The fixtures whose plan is not empty: users repeated across hosts.
-pub const REPEATED_CASES: [&str; 15] = [
+pub const REPEATED_CASES: [&str; 16] = [
     "colmena",
     "dir-conventions",
     "dynamic-users",
@@ -212,6 +213,7 @@ pub const REPEATED_CASES: [&str; 15] = [
     "flake-parts",
     "helper-modules",
     "machines-dir",
+    "read-dir",
     "service",
     "service-bare",
     "service-flake-parts",
