@@ -613,6 +613,7 @@ fn invariants_after_apply(case: &str) {
 
 per_case! { invariants, crate::invariants_after_apply;
     colmena => "colmena",
+    colmena_hive => "colmena-hive",
     dir_conventions => "dir-conventions",
     dynamic_users => "dynamic-users",
     example => "example",
@@ -621,6 +622,7 @@ per_case! { invariants, crate::invariants_after_apply;
     flake_parts => "flake-parts",
     helper_modules => "helper-modules",
     machines_dir => "machines-dir",
+    nixops => "nixops",
     read_dir => "read-dir",
     service => "service",
     service_bare => "service-bare",

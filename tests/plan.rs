@@ -83,6 +83,7 @@ fn snapshot(case: &str) {
 
 per_case! { snapshots, crate::snapshot;
     colmena => "colmena",
+    colmena_hive => "colmena-hive",
     dir_conventions => "dir-conventions",
     dynamic_users => "dynamic-users",
     example => "example",
@@ -91,6 +92,7 @@ per_case! { snapshots, crate::snapshot;
     flake_parts => "flake-parts",
     helper_modules => "helper-modules",
     machines_dir => "machines-dir",
+    nixops => "nixops",
     read_dir => "read-dir",
     service => "service",
     service_bare => "service-bare",
@@ -277,6 +279,7 @@ fn diff_is_unified_and_git_applies_it(case: &str) {
 
 per_case! { git_apply, crate::diff_is_unified_and_git_applies_it;
     colmena => "colmena",
+    colmena_hive => "colmena-hive",
     dir_conventions => "dir-conventions",
     dynamic_users => "dynamic-users",
     example => "example",
@@ -285,6 +288,7 @@ per_case! { git_apply, crate::diff_is_unified_and_git_applies_it;
     flake_parts => "flake-parts",
     helper_modules => "helper-modules",
     machines_dir => "machines-dir",
+    nixops => "nixops",
     read_dir => "read-dir",
     spellings => "spellings",
     traps => "traps",
@@ -819,6 +823,7 @@ fn new_files_are_indented_by_nesting(case: &str) {
 
 per_case! { new_file_indentation, crate::new_files_are_indented_by_nesting;
     colmena => "colmena",
+    colmena_hive => "colmena-hive",
     dir_conventions => "dir-conventions",
     dynamic_users => "dynamic-users",
     example => "example",
@@ -827,6 +832,7 @@ per_case! { new_file_indentation, crate::new_files_are_indented_by_nesting;
     flake_parts => "flake-parts",
     helper_modules => "helper-modules",
     machines_dir => "machines-dir",
+    nixops => "nixops",
     read_dir => "read-dir",
     spellings => "spellings",
     traps => "traps",
@@ -862,6 +868,7 @@ fn new_files_expand_lists_of_several_elements(case: &str) {
 
 per_case! { new_file_lists, crate::new_files_expand_lists_of_several_elements;
     colmena => "colmena",
+    colmena_hive => "colmena-hive",
     dir_conventions => "dir-conventions",
     dynamic_users => "dynamic-users",
     example => "example",
@@ -870,6 +877,7 @@ per_case! { new_file_lists, crate::new_files_expand_lists_of_several_elements;
     flake_parts => "flake-parts",
     helper_modules => "helper-modules",
     machines_dir => "machines-dir",
+    nixops => "nixops",
     read_dir => "read-dir",
     spellings => "spellings",
     traps => "traps",
@@ -1084,6 +1092,7 @@ fn comments_are_neither_lost_nor_duplicated(case: &str) {
 
 per_case! { comments, crate::comments_are_neither_lost_nor_duplicated;
     colmena => "colmena",
+    colmena_hive => "colmena-hive",
     dir_conventions => "dir-conventions",
     dynamic_users => "dynamic-users",
     example => "example",
@@ -1092,6 +1101,7 @@ per_case! { comments, crate::comments_are_neither_lost_nor_duplicated;
     flake_parts => "flake-parts",
     helper_modules => "helper-modules",
     machines_dir => "machines-dir",
+    nixops => "nixops",
     read_dir => "read-dir",
     spellings => "spellings",
     traps => "traps",

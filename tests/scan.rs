@@ -537,6 +537,40 @@ fn colmena() {
 }
 
 #[test]
+fn colmena_hive() {
+    let r = scan_case("colmena-hive");
+    assert_eq!(host_names(&r), ["alpha", "beta", "gamma"]);
+    assert_found_by(&r, "colmena");
+    let roots: Vec<&str> = arr(&r["hosts"]).iter().map(|h| s(&h["root"])).collect();
+    assert_eq!(
+        roots,
+        [
+            "nodes/alpha.nix",
+            "nodes/beta/default.nix",
+            "nodes/gamma.nix"
+        ]
+    );
+    for h in ["alpha", "beta", "gamma"] {
+        let files = host_files(&r, h);
+        assert!(
+            files.contains(&"modules/base.nix"),
+            "{h}: defaults: {files:?}"
+        );
+    }
+    assert!(host_files(&r, "beta").contains(&"nodes/beta/hardware-configuration.nix"));
+    let ines = assert_user(&r, "ines", USERS, "repeated", &["alpha", "beta", "gamma"]);
+    assert_compare(
+        ines,
+        &["description", "extraGroups", "isNormalUser"],
+        &["extraGroups"],
+    );
+    let lab = assert_user(&r, "lab", USERS, "shared", &["alpha", "beta", "gamma"]);
+    assert_eq!(def_files(lab), BTreeSet::from(["modules/base.nix"]));
+    assert_eq!(arr(&r["users"]).len(), 2, "users: {:?}", user_keys(&r));
+    assert_no_diagnostics(&r);
+}
+
+#[test]
 fn dir_conventions() {
     let r = scan_case("dir-conventions");
     assert_eq!(host_names(&r), ["alpha", "beta", "gamma"]);
@@ -1044,6 +1078,37 @@ fn machines_dir() {
 }
 
 #[test]
+fn nixops() {
+    let r = scan_case("nixops");
+    assert_eq!(host_names(&r), ["db1", "web1", "web2"]);
+    assert_found_by(&r, "nixops");
+    for h in ["db1", "web1", "web2"] {
+        assert_eq!(host(&r, h)["root"], format!("hosts/{h}.nix"));
+    }
+    assert_eq!(host_files(&r, "db1"), ["hosts/db1.nix"]);
+    for h in ["web1", "web2"] {
+        assert_eq!(
+            host_files(&r, h),
+            [
+                "deployments/web.nix",
+                format!("hosts/{h}.nix").as_str(),
+                "modules/base.nix"
+            ]
+        );
+    }
+    let tomas = assert_user(&r, "tomas", USERS, "repeated", &["db1", "web1", "web2"]);
+    assert_compare(
+        tomas,
+        &["description", "isNormalUser", "openssh.authorizedKeys.keys"],
+        &["extraGroups"],
+    );
+    let ops = assert_user(&r, "ops", USERS, "shared", &["web1", "web2"]);
+    assert_eq!(def_files(ops), BTreeSet::from(["modules/base.nix"]));
+    assert_eq!(arr(&r["users"]).len(), 2, "users: {:?}", user_keys(&r));
+    assert_no_diagnostics(&r);
+}
+
+#[test]
 fn read_dir() {
     let r = scan_case("read-dir");
     assert_eq!(host_names(&r), ["atlas", "boreas", "cirrus"]);
@@ -1448,12 +1513,20 @@ fn progress_reports_each_file_once() {
             "{case}: totals only grow: {totals:?}"
         );
         // Every file a host evaluates was parsed (and reported) once;
-        // flake.nix is read during discovery, not by the loader.
+        // flake.nix, and the files whose inline modules discovery indexed
+        // (a hive, a nixops network), are read during discovery instead.
+        let discovered =
+            clan_migrate::discover::discover(&fixture(case), &DiscoverOptions::default());
+        let read_by_discovery: BTreeSet<String> = discovered
+            .inline_modules
+            .iter()
+            .map(|m| m.key.file.to_string_lossy().into_owned())
+            .collect();
         let host_files: BTreeSet<String> = report
             .hosts
             .iter()
             .flat_map(|h| h.files.iter().cloned())
-            .filter(|f| f != "flake.nix")
+            .filter(|f| f != "flake.nix" && !read_by_discovery.contains(f))
             .collect();
         let done_set: BTreeSet<String> = done.iter().cloned().collect();
         assert!(

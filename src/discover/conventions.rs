@@ -162,6 +162,7 @@ pub fn report_orphans(
     repo: &Path,
     wired: &[PathBuf],
     hosts: &BTreeMap<String, Host>,
+    built_by: &str,
     d: &mut Discovery,
 ) {
     for (name, main) in candidates(repo, &|name| hosts.contains_key(name)) {
@@ -173,10 +174,17 @@ pub fn report_orphans(
             d.diagnostics.push(
                 Diagnostic::note(
                     codes::ORPHAN_HOST,
-                    format!("{} is built by nothing in flake.nix: `{}` looks like a host `{name}`, but no nixosConfigurations entry uses it; it is not scanned", if dir.components().count() > 1 { dir } else { main.as_path() }.display(), main.display()),
+                    format!(
+                        "{} is built by nothing in {built_by}: `{}` looks like a host `{name}`, but no build uses it; it is not scanned",
+                        if dir.components().count() > 1 { dir } else { main.as_path() }.display(),
+                        main.display()
+                    ),
                 )
                 .at(Location::file(&main))
-                .help(format!("if it is a host, wire it up in flake.nix or pass --host {name}={}", main.display())),
+                .help(format!(
+                    "if it is a host, build it in {built_by}, or scan it with `clan-migrate scan . --host {name}={}`",
+                    main.display()
+                )),
             );
         }
     }

@@ -29,25 +29,36 @@ pub fn discover(repo: &Path, opts: &DiscoverOptions) -> Discovery {
     let mut d = Discovery::default();
     let mut hosts: BTreeMap<String, Host> = BTreeMap::new();
 
-    let syntactic = flake::discover(repo, &mut d);
-    let mut wired_dirs: Vec<PathBuf> = Vec::new();
+    // Hosts the repository's own files build: the flake's, then nixops
+    // networks' (a flake's host of the same name wins).
+    let mut syntactic = flake::discover(repo, &mut d);
+    let networks = nixops::discover(repo, &mut d);
+    let mut sources = Vec::new();
+    if repo.join("flake.nix").is_file() {
+        sources.push("flake.nix");
+    }
+    if !networks.is_empty() {
+        sources.push("the nixops networks");
+    }
+    for h in networks {
+        if !syntactic.iter().any(|x| x.name == h.name) {
+            syntactic.push(h);
+        }
+    }
     if syntactic.is_empty() {
-        for h in conventions::discover(repo, &mut d, syntactic.is_empty()) {
+        for h in conventions::discover(repo, &mut d, true) {
             hosts.insert(h.name.clone(), h);
         }
     } else {
+        let mut wired: Vec<PathBuf> = Vec::new();
         for h in &syntactic {
-            wired_dirs.extend(h.modules.iter().map(|m| m.file.clone()));
+            wired.push(h.root.clone());
+            wired.extend(h.modules.iter().map(|m| m.file.clone()));
         }
         for h in syntactic {
             hosts.insert(h.name.clone(), h);
         }
-        conventions::report_orphans(repo, &wired_dirs, &hosts, &mut d);
-    }
-
-    // nixops networks sit beside whatever else builds hosts.
-    for h in nixops::discover(repo, &mut d) {
-        hosts.entry(h.name.clone()).or_insert(h);
+        conventions::report_orphans(repo, &wired, &hosts, &sources.join(" or "), &mut d);
     }
 
     if opts.eval {

@@ -62,7 +62,11 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
         };
         // A network file is one whose set names a `network` or whose
         // machines set `deployment.*`; anything else is not nixops.
-        if get_attr(&set, &["network"]).is_none() && !file.text.contains("deployment.") {
+        let names_network = set.attrpath_values().any(|av| {
+            av.attrpath()
+                .is_some_and(|p| attrpath_names(&p)[0].0.as_static() == Some("network"))
+        });
+        if !names_network && !file.text.contains("deployment.") {
             continue;
         }
         let dir = rel.parent().unwrap_or(Path::new("")).to_path_buf();

@@ -11,12 +11,13 @@ use std::process::Command;
 use std::time::SystemTime;
 
 /// Every fixture under `testdata/`, one per discovery or spelling pattern.
-pub const CASES: [&str; 23] = [
+pub const CASES: [&str; 25] = [
     "already-shared",
     "already-shared-clan",
     "broken-file",
     "clan-flake",
     "colmena",
+    "colmena-hive",
     "dir-conventions",
     "dynamic-users",
     "eval-flake",
@@ -28,6 +29,7 @@ pub const CASES: [&str; 23] = [
     "imports",
     "lone-configuration",
     "machines-dir",
+    "nixops",
     "read-dir",
     "service",
     "service-bare",
@@ -203,8 +205,9 @@ pub fn nix_files(root: &Path) -> Vec<PathBuf> {
 pub mod oracle;
 
 /// The fixtures whose plan is not empty: users repeated across hosts.
-pub const REPEATED_CASES: [&str; 16] = [
+pub const REPEATED_CASES: [&str; 18] = [
     "colmena",
+    "colmena-hive",
     "dir-conventions",
     "dynamic-users",
     "example",
@@ -213,6 +216,7 @@ pub const REPEATED_CASES: [&str; 16] = [
     "flake-parts",
     "helper-modules",
     "machines-dir",
+    "nixops",
     "read-dir",
     "service",
     "service-bare",
