@@ -614,6 +614,7 @@ fn invariants_after_apply(case: &str) {
 per_case! { invariants, crate::invariants_after_apply;
     colmena => "colmena",
     colmena_hive => "colmena-hive",
+    computed_hosts => "computed-hosts",
     dir_conventions => "dir-conventions",
     dynamic_users => "dynamic-users",
     example => "example",
@@ -630,6 +631,7 @@ per_case! { invariants, crate::invariants_after_apply;
     service_inline => "service-inline",
     spellings => "spellings",
     traps => "traps",
+    unbuilt_machine => "unbuilt-machine",
 }
 
 #[test]
@@ -738,6 +740,11 @@ fn oracle_machines_dir() {
 #[test]
 fn oracle_read_dir() {
     oracle_after_apply("read-dir", None);
+}
+
+#[test]
+fn oracle_unbuilt_machine() {
+    oracle_after_apply("unbuilt-machine", None);
 }
 
 #[test]

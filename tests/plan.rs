@@ -84,6 +84,7 @@ fn snapshot(case: &str) {
 per_case! { snapshots, crate::snapshot;
     colmena => "colmena",
     colmena_hive => "colmena-hive",
+    computed_hosts => "computed-hosts",
     dir_conventions => "dir-conventions",
     dynamic_users => "dynamic-users",
     example => "example",
@@ -100,6 +101,7 @@ per_case! { snapshots, crate::snapshot;
     service_inline => "service-inline",
     spellings => "spellings",
     traps => "traps",
+    unbuilt_machine => "unbuilt-machine",
 }
 
 // ---------------------------------------------------------------------------
@@ -280,6 +282,7 @@ fn diff_is_unified_and_git_applies_it(case: &str) {
 per_case! { git_apply, crate::diff_is_unified_and_git_applies_it;
     colmena => "colmena",
     colmena_hive => "colmena-hive",
+    computed_hosts => "computed-hosts",
     dir_conventions => "dir-conventions",
     dynamic_users => "dynamic-users",
     example => "example",
@@ -292,6 +295,7 @@ per_case! { git_apply, crate::diff_is_unified_and_git_applies_it;
     read_dir => "read-dir",
     spellings => "spellings",
     traps => "traps",
+    unbuilt_machine => "unbuilt-machine",
 }
 
 #[test]
@@ -824,6 +828,7 @@ fn new_files_are_indented_by_nesting(case: &str) {
 per_case! { new_file_indentation, crate::new_files_are_indented_by_nesting;
     colmena => "colmena",
     colmena_hive => "colmena-hive",
+    computed_hosts => "computed-hosts",
     dir_conventions => "dir-conventions",
     dynamic_users => "dynamic-users",
     example => "example",
@@ -836,6 +841,7 @@ per_case! { new_file_indentation, crate::new_files_are_indented_by_nesting;
     read_dir => "read-dir",
     spellings => "spellings",
     traps => "traps",
+    unbuilt_machine => "unbuilt-machine",
 }
 
 /// RFC 166 ("Attribute sets and lists"): a list is on one line only if it
@@ -869,6 +875,7 @@ fn new_files_expand_lists_of_several_elements(case: &str) {
 per_case! { new_file_lists, crate::new_files_expand_lists_of_several_elements;
     colmena => "colmena",
     colmena_hive => "colmena-hive",
+    computed_hosts => "computed-hosts",
     dir_conventions => "dir-conventions",
     dynamic_users => "dynamic-users",
     example => "example",
@@ -881,6 +888,7 @@ per_case! { new_file_lists, crate::new_files_expand_lists_of_several_elements;
     read_dir => "read-dir",
     spellings => "spellings",
     traps => "traps",
+    unbuilt_machine => "unbuilt-machine",
 }
 
 #[test]
@@ -1093,6 +1101,7 @@ fn comments_are_neither_lost_nor_duplicated(case: &str) {
 per_case! { comments, crate::comments_are_neither_lost_nor_duplicated;
     colmena => "colmena",
     colmena_hive => "colmena-hive",
+    computed_hosts => "computed-hosts",
     dir_conventions => "dir-conventions",
     dynamic_users => "dynamic-users",
     example => "example",
@@ -1105,6 +1114,7 @@ per_case! { comments, crate::comments_are_neither_lost_nor_duplicated;
     read_dir => "read-dir",
     spellings => "spellings",
     traps => "traps",
+    unbuilt_machine => "unbuilt-machine",
 }
 
 /// The new file of a two-host scratch repository's only user.

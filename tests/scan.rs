@@ -571,6 +571,41 @@ fn colmena_hive() {
 }
 
 #[test]
+fn computed_hosts() {
+    let r = scan_case("computed-hosts");
+    assert_eq!(host_names(&r), ["ash", "elm"]);
+    assert_found_by(&r, "directory");
+    let lena = assert_user(&r, "lena", USERS, "repeated", &["ash", "elm"]);
+    assert_compare(lena, &["extraGroups", "isNormalUser"], &[]);
+    let d = assert_diag_at(&r, "warning", "hosts-computed", "flake.nix", 16, 29);
+    assert!(
+        s(&d["message"]).contains("`lib.listToAttrs (map"),
+        "the construct is named: {d}"
+    );
+    let help = s(&d["help"]);
+    for cmd in [
+        "`clan-migrate scan . --eval`",
+        "`clan-migrate scan . --host ash=hosts/ash/default.nix --host elm=hosts/elm/default.nix`",
+    ] {
+        assert!(help.contains(cmd), "help gives {cmd}: {help}");
+    }
+    assert_eq!(arr(&r["diagnostics"]).len(), 1, "{:#?}", diag_summary(&r));
+
+    // The hints are the host set: no directory guesses beside them.
+    let opts = ScanOptions {
+        discover: DiscoverOptions {
+            hosts: vec!["ash=hosts/ash".parse().unwrap()],
+            ..DiscoverOptions::default()
+        },
+        ..ScanOptions::default()
+    };
+    let hinted = serde_json::to_value(run(&fixture("computed-hosts"), &opts)).unwrap();
+    check_contract("computed-hosts --host", &hinted);
+    assert_eq!(host_names(&hinted), ["ash"]);
+    assert_user(&hinted, "lena", USERS, "single", &["ash"]);
+}
+
+#[test]
 fn dir_conventions() {
     let r = scan_case("dir-conventions");
     assert_eq!(host_names(&r), ["alpha", "beta", "gamma"]);
@@ -1323,6 +1358,62 @@ fn traps() {
 }
 
 /// Every fixture has a test above (and the list in `common` is complete).
+#[test]
+fn unbuilt_machine() {
+    let r = scan_case("unbuilt-machine");
+    assert_eq!(host_names(&r), ["hel", "osl"]);
+    assert_found_by(&r, "flake");
+    let rune = assert_user(&r, "rune", USERS, "repeated", &["hel", "osl"]);
+    assert_compare(rune, &["description", "extraGroups", "isNormalUser"], &[]);
+    assert!(!has_user_named(&r, "media"), "old-nas is built by nothing");
+    let note = assert_diag_at(
+        &r,
+        "note",
+        "orphan-host",
+        "machines/old-nas/configuration.nix",
+        1,
+        1,
+    );
+    assert!(
+        s(&note["message"]).starts_with("machines/old-nas is built by nothing in flake.nix"),
+        "{note}"
+    );
+    assert!(
+        s(&note["help"])
+            .contains("`clan-migrate scan . --host old-nas=machines/old-nas/configuration.nix`"),
+        "{note}"
+    );
+    assert_eq!(arr(&r["diagnostics"]).len(), 1, "{:#?}", diag_summary(&r));
+
+    let with_hints = |hints: &[&str]| {
+        let opts = ScanOptions {
+            discover: DiscoverOptions {
+                hosts: hints.iter().map(|h| h.parse().unwrap()).collect(),
+                ..DiscoverOptions::default()
+            },
+            ..ScanOptions::default()
+        };
+        let v = serde_json::to_value(run(&fixture("unbuilt-machine"), &opts)).unwrap();
+        check_contract(&format!("unbuilt-machine {hints:?}"), &v);
+        v
+    };
+    // A hint replaces discovery for the host it names, and adds nothing else.
+    let hel = with_hints(&["hel=machines/hel/configuration.nix"]);
+    assert_eq!(host_names(&hel), ["hel", "osl"]);
+    assert_eq!(host(&hel, "hel")["found_by"], "flag");
+    assert_eq!(host(&hel, "osl")["found_by"], "flake");
+    assert_eq!(diags(&hel, "orphan-host").len(), 1);
+    // Naming the unbuilt machine scans it, and the note goes.
+    let nas = with_hints(&["old-nas=machines/old-nas"]);
+    assert_eq!(host_names(&nas), ["hel", "old-nas", "osl"]);
+    assert_user(&nas, "media", USERS, "single", &["old-nas"]);
+    assert!(
+        diags(&nas, "orphan-host").is_empty(),
+        "{:#?}",
+        diag_summary(&nas)
+    );
+}
+
 #[test]
 fn every_fixture_is_covered() {
     let mut on_disk: Vec<String> = std::fs::read_dir(fixture(""))

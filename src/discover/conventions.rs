@@ -161,11 +161,11 @@ pub fn host_flags(repo: &Path) -> String {
 pub fn report_orphans(
     repo: &Path,
     wired: &[PathBuf],
-    hosts: &BTreeMap<String, Host>,
+    known: &dyn Fn(&str) -> bool,
     built_by: &str,
     d: &mut Discovery,
 ) {
-    for (name, main) in candidates(repo, &|name| hosts.contains_key(name)) {
+    for (name, main) in candidates(repo, known) {
         let dir = main.parent().unwrap_or(Path::new(""));
         let used = wired
             .iter()
@@ -175,9 +175,8 @@ pub fn report_orphans(
                 Diagnostic::note(
                     codes::ORPHAN_HOST,
                     format!(
-                        "{} is built by nothing in {built_by}: `{}` looks like a host `{name}`, but no build uses it; it is not scanned",
+                        "{} is built by nothing in {built_by}: it looks like the host `{name}`, but it is not scanned",
                         if dir.components().count() > 1 { dir } else { main.as_path() }.display(),
-                        main.display()
                     ),
                 )
                 .at(Location::file(&main))

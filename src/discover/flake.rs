@@ -96,7 +96,7 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
                 )
                 .at(at)
                 .help(format!(
-                    "`clan-migrate scan --eval .` asks Nix for the hosts (needs a Nix that can evaluate the flake); or name them: `clan-migrate scan .{hints}`; directory conventions are tried meanwhile"
+                    "from the repository root, `clan-migrate scan . --eval` asks Nix for the hosts and the files that define each one's users (Nix must be able to evaluate the flake); or name each host's main module: `clan-migrate scan .{hints}` (or a [hosts] table in clan-migrate.toml); without either, hosts are guessed from directory conventions"
                 )),
             );
         }
@@ -581,6 +581,7 @@ impl Finder<'_> {
         found_by: FoundBy,
     ) {
         let mut found_by = found_by;
+        let construct = crate::syntax::short_text(value.syntax());
         let entries = self.modules_of(value, env, scope, &mut found_by, 0);
         let Some(entries) = entries else {
             // Try the directory conventions for a host of that name before giving up.
@@ -595,15 +596,15 @@ impl Finder<'_> {
                 });
             let mut diag = Diagnostic::warning(
                 codes::HOST_MODULE_UNRESOLVED,
-                format!("cannot tell statically which modules host `{name}` uses"),
+                format!("cannot tell statically which modules host `{name}` uses: `{construct}`"),
             )
             .at(Location::new(self.file, range_of(at)));
             let host = name.clone();
             match fallback {
                 Some(root) => {
                     diag = diag.help(format!(
-                        "using `{}` by directory convention; pass --host {name}=PATH or --eval to be exact",
-                        root.display()
+                        "using `{root}` by directory convention; to be exact, name it: `clan-migrate scan . --host {name}={root}`, or ask Nix for its files: `clan-migrate scan . --eval`",
+                        root = root.display()
                     ));
                     self.hosts.push(Host {
                         name,
@@ -613,7 +614,9 @@ impl Finder<'_> {
                     });
                 }
                 None => {
-                    diag = diag.help(format!("pass --host {name}=PATH, or run with --eval"));
+                    diag = diag.help(format!(
+                        "name its main module: `clan-migrate scan . --host {name}=PATH` (PATH relative to the repository root), or ask Nix for its files: `clan-migrate scan . --eval`"
+                    ));
                 }
             }
             self.d.guessed.push((host, diag));
@@ -995,7 +998,7 @@ impl Finder<'_> {
                     ),
                 )
                 .at(Location::new(self.file, range_of(item.syntax())))
-                .help("write it as a literal path, or pass --host NAME=PATH"),
+                .help("write it as a literal path; or `clan-migrate scan . --eval` asks Nix for the files that define each host's users"),
             ),
         }
     }

@@ -45,26 +45,6 @@ pub fn discover(repo: &Path, opts: &DiscoverOptions) -> Discovery {
             syntactic.push(h);
         }
     }
-    if syntactic.is_empty() {
-        for h in conventions::discover(repo, &mut d, true) {
-            hosts.insert(h.name.clone(), h);
-        }
-    } else {
-        let mut wired: Vec<PathBuf> = Vec::new();
-        for h in &syntactic {
-            wired.push(h.root.clone());
-            wired.extend(h.modules.iter().map(|m| m.file.clone()));
-        }
-        for h in syntactic {
-            hosts.insert(h.name.clone(), h);
-        }
-        conventions::report_orphans(repo, &wired, &hosts, &sources.join(" or "), &mut d);
-    }
-
-    if opts.eval {
-        eval::discover(repo, &mut hosts, &mut d);
-    }
-
     let mut explicit = match load_config(repo) {
         Ok(specs) => specs,
         Err(diag) => {
@@ -73,6 +53,34 @@ pub fn discover(repo: &Path, opts: &DiscoverOptions) -> Discovery {
         }
     };
     explicit.extend(opts.hosts.iter().cloned());
+
+    // Directory conventions stand in for a flake whose hosts cannot be
+    // read, unless the user named the hosts: then the hints are the host
+    // set, and a guessed `machines/x` the flake may never build is not added.
+    let guess = !repo.join("flake.nix").is_file() || explicit.is_empty();
+    if syntactic.is_empty() && guess {
+        for h in conventions::discover(repo, &mut d, true) {
+            hosts.insert(h.name.clone(), h);
+        }
+    } else if !syntactic.is_empty() {
+        let mut wired: Vec<PathBuf> = Vec::new();
+        for h in &syntactic {
+            wired.push(h.root.clone());
+            wired.extend(h.modules.iter().map(|m| m.file.clone()));
+        }
+        for h in syntactic {
+            hosts.insert(h.name.clone(), h);
+        }
+        // A host named with --host is scanned, whatever builds it.
+        let known =
+            |name: &str| hosts.contains_key(name) || explicit.iter().any(|s| s.name == name);
+        conventions::report_orphans(repo, &wired, &known, &sources.join(" or "), &mut d);
+    }
+
+    if opts.eval {
+        eval::discover(repo, &mut hosts, &mut d);
+    }
+
     for spec in explicit {
         match conventions::host_entry(repo, &spec.path) {
             Some(root) => {

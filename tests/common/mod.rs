@@ -11,13 +11,14 @@ use std::process::Command;
 use std::time::SystemTime;
 
 /// Every fixture under `testdata/`, one per discovery or spelling pattern.
-pub const CASES: [&str; 25] = [
+pub const CASES: [&str; 27] = [
     "already-shared",
     "already-shared-clan",
     "broken-file",
     "clan-flake",
     "colmena",
     "colmena-hive",
+    "computed-hosts",
     "dir-conventions",
     "dynamic-users",
     "eval-flake",
@@ -37,6 +38,7 @@ pub const CASES: [&str; 25] = [
     "service-inline",
     "spellings",
     "traps",
+    "unbuilt-machine",
 ];
 
 /// `testdata/<case>` as an absolute path.
@@ -205,9 +207,10 @@ pub fn nix_files(root: &Path) -> Vec<PathBuf> {
 pub mod oracle;
 
 /// The fixtures whose plan is not empty: users repeated across hosts.
-pub const REPEATED_CASES: [&str; 18] = [
+pub const REPEATED_CASES: [&str; 20] = [
     "colmena",
     "colmena-hive",
+    "computed-hosts",
     "dir-conventions",
     "dynamic-users",
     "example",
@@ -224,6 +227,7 @@ pub const REPEATED_CASES: [&str; 18] = [
     "service-inline",
     "spellings",
     "traps",
+    "unbuilt-machine",
 ];
 
 /// The fixtures with nothing to migrate (plan empty, `--check` exits 0).
