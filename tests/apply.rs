@@ -629,6 +629,7 @@ per_case! { invariants, crate::invariants_after_apply;
     service_bare => "service-bare",
     service_flake_parts => "service-flake-parts",
     service_inline => "service-inline",
+    shared_first => "shared-first",
     spellings => "spellings",
     traps => "traps",
     unbuilt_machine => "unbuilt-machine",
@@ -745,6 +746,11 @@ fn oracle_read_dir() {
 #[test]
 fn oracle_unbuilt_machine() {
     oracle_after_apply("unbuilt-machine", None);
+}
+
+#[test]
+fn oracle_shared_first() {
+    oracle_after_apply("shared-first", None);
 }
 
 #[test]

@@ -259,6 +259,19 @@ fn check_contract(name: &str, r: &Value) {
         for f in &files {
             assert_relative(&format!("{name}: file of {hn}"), f);
         }
+        let shared = strs(&h["shared"]);
+        assert_sorted_unique(&format!("{name}: shared of {hn}"), &shared);
+        for f in &shared {
+            assert!(
+                files.contains(f),
+                "{name}: {hn}'s shared {f} is not among its files"
+            );
+            assert_ne!(
+                *f,
+                s(&h["root"]),
+                "{name}: {hn}'s root is its own, not shared"
+            );
+        }
         if !files.is_empty() {
             assert!(
                 files.contains(&s(&h["root"])),
@@ -1193,6 +1206,66 @@ fn read_dir() {
     let grown: Value = serde_json::to_value(run(tmp.path(), &ScanOptions::default())).unwrap();
     check_contract("read-dir + delta", &grown);
     assert_eq!(host_names(&grown), ["atlas", "boreas", "cirrus", "delta"]);
+}
+
+#[test]
+fn shared_first() {
+    let r = scan_case("shared-first");
+    assert_eq!(host_names(&r), ["cache", "db", "web"]);
+    assert_found_by(&r, "flake");
+    for (h, dir) in [("cache", "cache"), ("db", "db"), ("web", "frontend")] {
+        assert_eq!(
+            host(&r, h)["root"],
+            format!("machines/{dir}/configuration.nix"),
+            "{h}: its own file is its root, not the first shared module"
+        );
+        assert_eq!(
+            strs(&host(&r, h)["shared"]),
+            ["modules/base.nix", "modules/monitoring.nix"]
+        );
+    }
+    assert_user(&r, "yara", USERS, "repeated", &["cache", "db", "web"]);
+    let prom = assert_user(&r, "prom", USERS, "shared", &["cache", "db", "web"]);
+    assert_eq!(def_files(prom), BTreeSet::from(["modules/monitoring.nix"]));
+    assert_no_diagnostics(&r);
+
+    // --host names the root; the shared modules stay listed.
+    let opts = ScanOptions {
+        discover: DiscoverOptions {
+            hosts: vec!["web=machines/frontend".parse().unwrap()],
+            ..DiscoverOptions::default()
+        },
+        ..ScanOptions::default()
+    };
+    let hinted = serde_json::to_value(run(&fixture("shared-first"), &opts)).unwrap();
+    check_contract("shared-first --host", &hinted);
+    assert_eq!(
+        host(&hinted, "web")["root"],
+        "machines/frontend/configuration.nix"
+    );
+    assert_eq!(host(&hinted, "web")["shared"], host(&r, "web")["shared"]);
+
+    // The table shows each host's own file, and its shared modules below it.
+    let out = Command::new(env!("CARGO_BIN_EXE_clan-migrate"))
+        .args(["scan", "--color", "never"])
+        .arg(fixture("shared-first"))
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    let web = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("web "))
+        .unwrap_or_else(|| panic!("no row for web:\n{table}"));
+    assert!(
+        lines[web].contains("machines/frontend/configuration.nix"),
+        "{table}"
+    );
+    assert_eq!(
+        lines[web + 1].trim(),
+        "shared: modules/base.nix, modules/monitoring.nix",
+        "{table}"
+    );
 }
 
 #[test]

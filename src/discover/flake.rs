@@ -1139,10 +1139,12 @@ pub(crate) fn own_file(name: &str, modules: &[ModuleKey]) -> Option<PathBuf> {
             .map(|m| &m.file)
     };
     files()
-        .find(|f| {
-            f.components().any(|c| c.as_os_str() == name)
-                || f.file_stem().is_some_and(|s| s == name)
-        })
+        .find(|f| names_host(name, f))
         .or_else(|| files().next())
         .cloned()
+}
+
+/// Whether `file` is named after the host: `hosts/<h>.nix`, `machines/<h>/…`.
+pub(crate) fn names_host(name: &str, file: &Path) -> bool {
+    file.components().any(|c| c.as_os_str() == name) || file.file_stem().is_some_and(|s| s == name)
 }

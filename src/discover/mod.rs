@@ -77,6 +77,8 @@ pub fn discover(repo: &Path, opts: &DiscoverOptions) -> Discovery {
         conventions::report_orphans(repo, &wired, &known, &sources.join(" or "), &mut d);
     }
 
+    settle_roots(&mut hosts);
+
     if opts.eval {
         eval::discover(repo, &mut hosts, &mut d);
     }
@@ -142,4 +144,35 @@ pub fn discover(repo: &Path, opts: &DiscoverOptions) -> Discovery {
         );
     }
     d
+}
+
+/// A host's root is its own file. Where no file it starts from is named
+/// after it (`common ++ [ ./machines/database/configuration.nix ]`), that
+/// is the first one no other host starts from, not a shared module.
+fn settle_roots(hosts: &mut BTreeMap<String, Host>) {
+    let mut starts: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    for h in hosts.values() {
+        let files: std::collections::BTreeSet<&PathBuf> = h
+            .modules
+            .iter()
+            .filter(|m| m.inline.is_none())
+            .map(|m| &m.file)
+            .collect();
+        for f in files {
+            *starts.entry(f.clone()).or_default() += 1;
+        }
+    }
+    for h in hosts.values_mut() {
+        if flake::names_host(&h.name, &h.root) || starts.get(&h.root).is_none_or(|&n| n < 2) {
+            continue;
+        }
+        if let Some(own) = h
+            .modules
+            .iter()
+            .filter(|m| m.inline.is_none())
+            .find(|m| starts.get(&m.file).is_some_and(|&n| n == 1))
+        {
+            h.root = own.file.clone();
+        }
+    }
 }

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::SystemTime;
 
 /// Every fixture under `testdata/`, one per discovery or spelling pattern.
-pub const CASES: [&str; 27] = [
+pub const CASES: [&str; 28] = [
     "already-shared",
     "already-shared-clan",
     "broken-file",
@@ -36,6 +36,7 @@ pub const CASES: [&str; 27] = [
     "service-bare",
     "service-flake-parts",
     "service-inline",
+    "shared-first",
     "spellings",
     "traps",
     "unbuilt-machine",
@@ -207,7 +208,7 @@ pub fn nix_files(root: &Path) -> Vec<PathBuf> {
 pub mod oracle;
 
 /// The fixtures whose plan is not empty: users repeated across hosts.
-pub const REPEATED_CASES: [&str; 20] = [
+pub const REPEATED_CASES: [&str; 21] = [
     "colmena",
     "colmena-hive",
     "computed-hosts",
@@ -225,6 +226,7 @@ pub const REPEATED_CASES: [&str; 20] = [
     "service-bare",
     "service-flake-parts",
     "service-inline",
+    "shared-first",
     "spellings",
     "traps",
     "unbuilt-machine",
