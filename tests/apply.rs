@@ -612,6 +612,7 @@ fn invariants_after_apply(case: &str) {
 }
 
 per_case! { invariants, crate::invariants_after_apply;
+    clan_inherited => "clan-inherited",
     colmena => "colmena",
     colmena_hive => "colmena-hive",
     computed_hosts => "computed-hosts",

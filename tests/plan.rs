@@ -82,6 +82,7 @@ fn snapshot(case: &str) {
 }
 
 per_case! { snapshots, crate::snapshot;
+    clan_inherited => "clan-inherited",
     colmena => "colmena",
     colmena_hive => "colmena-hive",
     computed_hosts => "computed-hosts",
@@ -281,6 +282,7 @@ fn diff_is_unified_and_git_applies_it(case: &str) {
 }
 
 per_case! { git_apply, crate::diff_is_unified_and_git_applies_it;
+    clan_inherited => "clan-inherited",
     colmena => "colmena",
     colmena_hive => "colmena-hive",
     computed_hosts => "computed-hosts",
@@ -828,6 +830,7 @@ fn new_files_are_indented_by_nesting(case: &str) {
 }
 
 per_case! { new_file_indentation, crate::new_files_are_indented_by_nesting;
+    clan_inherited => "clan-inherited",
     colmena => "colmena",
     colmena_hive => "colmena-hive",
     computed_hosts => "computed-hosts",
@@ -876,6 +879,7 @@ fn new_files_expand_lists_of_several_elements(case: &str) {
 }
 
 per_case! { new_file_lists, crate::new_files_expand_lists_of_several_elements;
+    clan_inherited => "clan-inherited",
     colmena => "colmena",
     colmena_hive => "colmena-hive",
     computed_hosts => "computed-hosts",
@@ -1103,6 +1107,7 @@ fn comments_are_neither_lost_nor_duplicated(case: &str) {
 }
 
 per_case! { comments, crate::comments_are_neither_lost_nor_duplicated;
+    clan_inherited => "clan-inherited",
     colmena => "colmena",
     colmena_hive => "colmena-hive",
     computed_hosts => "computed-hosts",

@@ -498,6 +498,25 @@ fn clan_flake() {
 }
 
 #[test]
+fn clan_inherited() {
+    let r = scan_case("clan-inherited");
+    assert_eq!(host_names(&r), ["north", "south"]);
+    assert_found_by(&r, "clan-machines");
+    let ola = assert_user(&r, "ola", USERS, "repeated", &["north", "south"]);
+    assert_compare(ola, &["extraGroups", "isNormalUser"], &[]);
+    assert_no_diagnostics(&r);
+    let d =
+        clan_migrate::discover::discover(&fixture("clan-inherited"), &DiscoverOptions::default());
+    assert!(d.clan, "the flake builds its machines with Clan");
+    assert!(
+        d.inventory_files
+            .contains(&std::path::PathBuf::from("clan/default.nix")),
+        "the clan call's file may hold the inventory: {:?}",
+        d.inventory_files
+    );
+}
+
+#[test]
 fn colmena() {
     let r = scan_case("colmena");
     assert_eq!(

@@ -54,6 +54,7 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
         computed: Vec::new(),
         visited: vec![file.path.clone()],
         flake_modules: HashMap::new(),
+        clan_files: Vec::new(),
     };
     // Every flake module's `nixosModules` first, so a host in one flake
     // module can use a module another one names, in any order.
@@ -67,9 +68,11 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
     };
     finder.search(outputs, Scope::root(), 0);
 
+    let clan_files = std::mem::take(&mut finder.clan_files);
     let is_clan = file.text.contains("lib.clan")
         || file.text.contains("buildClan")
-        || file.text.contains("clan-core.flakeModules");
+        || file.text.contains("clan-core.flakeModules")
+        || !clan_files.is_empty();
     let mut hosts = std::mem::take(&mut finder.hosts);
     let computed = std::mem::take(&mut finder.computed);
     if is_clan {
@@ -80,6 +83,7 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
         if file.text.contains("./clan.nix") && repo.join(CLAN_NIX).is_file() {
             finder.d.inventory_files.push(PathBuf::from(CLAN_NIX));
         }
+        finder.d.inventory_files.extend(clan_files);
         for h in conventions::clan_machines(repo) {
             if !hosts.iter().any(|x| x.name == h.name) {
                 hosts.push(h);
@@ -119,6 +123,9 @@ struct Finder<'a> {
     /// `nixosModules.<name> = ./path;` written in the flake or its flake
     /// modules, so `self.nixosModules.<name>` in a host's modules is followed.
     flake_modules: HashMap<String, PathBuf>,
+    /// Files calling `clan-core.lib.clan` whose `nixosConfigurations` the
+    /// flake inherits (`clan = import ./machines/inventory.nix self;`).
+    clan_files: Vec<PathBuf>,
 }
 
 /// Arguments bound while following a helper: literal ones as values,
@@ -296,6 +303,7 @@ impl Finder<'_> {
             computed: std::mem::take(&mut self.computed),
             visited: std::mem::take(&mut self.visited),
             flake_modules: std::mem::take(&mut self.flake_modules),
+            clan_files: std::mem::take(&mut self.clan_files),
         };
         sub.collect_flake_modules();
         f(&mut sub, expr);
@@ -303,6 +311,7 @@ impl Finder<'_> {
         self.computed = sub.computed;
         self.visited = sub.visited;
         self.flake_modules = sub.flake_modules;
+        self.clan_files = sub.clan_files;
     }
 
     /// A flake-parts `imports` list: each flake module is searched too.
@@ -356,6 +365,9 @@ impl Finder<'_> {
                 } else {
                     scope
                 };
+                for inh in set.inherits() {
+                    self.inherited_hosts(&inh, &scope);
+                }
                 for av in set.attrpath_values() {
                     let (Some(path), Some(value)) = (av.attrpath(), av.value()) else {
                         continue;
@@ -388,6 +400,43 @@ impl Finder<'_> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// `inherit (clan.config) nixosConfigurations;` with
+    /// `clan = import ./machines/inventory.nix self;`, a file calling
+    /// `clan-core.lib.clan`: the machines are Clan's.
+    fn inherited_hosts(&mut self, inh: &ast::Inherit, scope: &Scope) {
+        let names_hosts = inh
+            .attrs()
+            .any(|a| attr_name(&a).as_static() == Some("nixosConfigurations"));
+        let Some(from) = inh.from().and_then(|f| f.expr()) else {
+            return;
+        };
+        if !names_hosts {
+            return;
+        }
+        let Some(base) = crate::syntax::dotted_name(&from).and_then(|n| n.into_iter().next())
+        else {
+            return;
+        };
+        let Resolution::Binding {
+            binding: Binding::Expr(e),
+            ..
+        } = scope.resolve(&base)
+        else {
+            return;
+        };
+        let Some((file, _)) = self.imported(&e) else {
+            return;
+        };
+        let Some(file) = conventions::host_entry(self.repo, &file) else {
+            return;
+        };
+        let calls_clan = std::fs::read_to_string(self.repo.join(&file))
+            .is_ok_and(|t| t.contains("lib.clan") || t.contains("buildClan"));
+        if calls_clan && !self.clan_files.contains(&file) {
+            self.clan_files.push(file);
         }
     }
 
@@ -697,7 +746,7 @@ impl Finder<'_> {
             _ => {}
         }
         let (head, args) = apply_chain(&strip_parens(expr))?;
-        if head_name(&head).as_deref() == Some("nixosSystem") {
+        if is_nixos_system(&head, scope, 0) {
             let ast::Expr::AttrSet(set) = strip_parens(args.last()?.clone()) else {
                 return None;
             };
@@ -1147,4 +1196,27 @@ pub(crate) fn own_file(name: &str, modules: &[ModuleKey]) -> Option<PathBuf> {
 /// Whether `file` is named after the host: `hosts/<h>.nix`, `machines/<h>/…`.
 pub(crate) fn names_host(name: &str, file: &Path) -> bool {
     file.components().any(|c| c.as_os_str() == name) || file.file_stem().is_some_and(|s| s == name)
+}
+
+/// Whether `head` is `nixosSystem`: written so (`nixpkgs.lib.nixosSystem`),
+/// or a name bound to it, also as one branch of an `if`
+/// (`systemFunc = if darwin then darwinSystem else nixpkgs.lib.nixosSystem`).
+fn is_nixos_system(head: &ast::Expr, scope: &Scope, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    match strip_parens(head.clone()) {
+        ast::Expr::Ident(i) => match scope.resolve(&ident_text(&i)) {
+            Resolution::Binding {
+                binding: Binding::Expr(e),
+                scope,
+            } => is_nixos_system(&e, &scope, depth + 1),
+            _ => false,
+        },
+        ast::Expr::IfElse(ie) => [ie.body(), ie.else_body()]
+            .into_iter()
+            .flatten()
+            .any(|branch| is_nixos_system(&branch, scope, depth + 1)),
+        other => head_name(&other).as_deref() == Some("nixosSystem"),
+    }
 }

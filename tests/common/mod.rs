@@ -11,11 +11,12 @@ use std::process::Command;
 use std::time::SystemTime;
 
 /// Every fixture under `testdata/`, one per discovery or spelling pattern.
-pub const CASES: [&str; 28] = [
+pub const CASES: [&str; 29] = [
     "already-shared",
     "already-shared-clan",
     "broken-file",
     "clan-flake",
+    "clan-inherited",
     "colmena",
     "colmena-hive",
     "computed-hosts",
@@ -208,7 +209,8 @@ pub fn nix_files(root: &Path) -> Vec<PathBuf> {
 pub mod oracle;
 
 /// The fixtures whose plan is not empty: users repeated across hosts.
-pub const REPEATED_CASES: [&str; 21] = [
+pub const REPEATED_CASES: [&str; 22] = [
+    "clan-inherited",
     "colmena",
     "colmena-hive",
     "computed-hosts",
