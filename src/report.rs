@@ -24,8 +24,13 @@ pub struct ScanReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct HostReport {
     pub name: String,
+    /// The host's own file: the module named after it (under its
+    /// directory), the one only it starts from, or the one given with `--host`.
     pub root: String,
     pub found_by: &'static str,
+    /// The host's modules that other hosts get too (a helper's common
+    /// modules, colmena `defaults`, a module imported by several hosts).
+    pub shared: Vec<String>,
     pub files: Vec<String>,
     /// Every definition of `users.mutableUsers` the host evaluates.
     pub mutable_users: Vec<SettingReport>,
@@ -112,6 +117,14 @@ impl ScanReport {
         analysis: &Analysis<'_>,
         diagnostics: &[Diagnostic],
     ) -> Self {
+        // How many hosts get each module.
+        let mut reach = vec![0usize; graph.modules.len()];
+        for ids in &analysis.host_modules {
+            let unique: BTreeSet<usize> = ids.iter().map(|&(id, _)| id).collect();
+            for id in unique {
+                reach[id] += 1;
+            }
+        }
         let host_reports = hosts
             .iter()
             .zip(&analysis.host_modules)
@@ -142,10 +155,18 @@ impl ScanReport {
                     .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
                 mutable_users
                     .dedup_by(|a, b| (&a.file, a.line, a.column) == (&b.file, b.line, b.column));
+                let root = display_path(&h.root);
+                let shared: BTreeSet<String> = ids
+                    .iter()
+                    .filter(|&&(id, _)| reach[id] > 1)
+                    .map(|&(id, _)| display_path(&graph.modules[id].key.file))
+                    .filter(|f| *f != root)
+                    .collect();
                 HostReport {
                     name: h.name.clone(),
-                    root: display_path(&h.root),
+                    root,
                     found_by: h.found_by.as_str(),
+                    shared: shared.into_iter().collect(),
                     files: files.into_iter().collect(),
                     mutable_users,
                 }

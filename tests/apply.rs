@@ -612,19 +612,28 @@ fn invariants_after_apply(case: &str) {
 }
 
 per_case! { invariants, crate::invariants_after_apply;
+    clan_inherited => "clan-inherited",
     colmena => "colmena",
+    colmena_hive => "colmena-hive",
+    computed_hosts => "computed-hosts",
     dir_conventions => "dir-conventions",
     dynamic_users => "dynamic-users",
     example => "example",
     flake_helper => "flake-helper",
     flake_literal => "flake-literal",
+    flake_parts => "flake-parts",
+    helper_modules => "helper-modules",
     machines_dir => "machines-dir",
+    nixops => "nixops",
+    read_dir => "read-dir",
     service => "service",
     service_bare => "service-bare",
     service_flake_parts => "service-flake-parts",
     service_inline => "service-inline",
+    shared_first => "shared-first",
     spellings => "spellings",
     traps => "traps",
+    unbuilt_machine => "unbuilt-machine",
 }
 
 #[test]
@@ -711,6 +720,16 @@ fn oracle_flake_helper() {
 }
 
 #[test]
+fn oracle_flake_parts() {
+    oracle_after_apply("flake-parts", None);
+}
+
+#[test]
+fn oracle_helper_modules() {
+    oracle_after_apply("helper-modules", None);
+}
+
+#[test]
 fn oracle_dir_conventions() {
     oracle_after_apply("dir-conventions", None);
 }
@@ -718,6 +737,21 @@ fn oracle_dir_conventions() {
 #[test]
 fn oracle_machines_dir() {
     oracle_after_apply("machines-dir", None);
+}
+
+#[test]
+fn oracle_read_dir() {
+    oracle_after_apply("read-dir", None);
+}
+
+#[test]
+fn oracle_unbuilt_machine() {
+    oracle_after_apply("unbuilt-machine", None);
+}
+
+#[test]
+fn oracle_shared_first() {
+    oracle_after_apply("shared-first", None);
 }
 
 #[test]

@@ -82,19 +82,28 @@ fn snapshot(case: &str) {
 }
 
 per_case! { snapshots, crate::snapshot;
+    clan_inherited => "clan-inherited",
     colmena => "colmena",
+    colmena_hive => "colmena-hive",
+    computed_hosts => "computed-hosts",
     dir_conventions => "dir-conventions",
     dynamic_users => "dynamic-users",
     example => "example",
     flake_helper => "flake-helper",
     flake_literal => "flake-literal",
+    flake_parts => "flake-parts",
+    helper_modules => "helper-modules",
     machines_dir => "machines-dir",
+    nixops => "nixops",
+    read_dir => "read-dir",
     service => "service",
     service_bare => "service-bare",
     service_flake_parts => "service-flake-parts",
     service_inline => "service-inline",
+    shared_first => "shared-first",
     spellings => "spellings",
     traps => "traps",
+    unbuilt_machine => "unbuilt-machine",
 }
 
 // ---------------------------------------------------------------------------
@@ -273,15 +282,24 @@ fn diff_is_unified_and_git_applies_it(case: &str) {
 }
 
 per_case! { git_apply, crate::diff_is_unified_and_git_applies_it;
+    clan_inherited => "clan-inherited",
     colmena => "colmena",
+    colmena_hive => "colmena-hive",
+    computed_hosts => "computed-hosts",
     dir_conventions => "dir-conventions",
     dynamic_users => "dynamic-users",
     example => "example",
     flake_helper => "flake-helper",
     flake_literal => "flake-literal",
+    flake_parts => "flake-parts",
+    helper_modules => "helper-modules",
     machines_dir => "machines-dir",
+    nixops => "nixops",
+    read_dir => "read-dir",
+    shared_first => "shared-first",
     spellings => "spellings",
     traps => "traps",
+    unbuilt_machine => "unbuilt-machine",
 }
 
 #[test]
@@ -812,15 +830,24 @@ fn new_files_are_indented_by_nesting(case: &str) {
 }
 
 per_case! { new_file_indentation, crate::new_files_are_indented_by_nesting;
+    clan_inherited => "clan-inherited",
     colmena => "colmena",
+    colmena_hive => "colmena-hive",
+    computed_hosts => "computed-hosts",
     dir_conventions => "dir-conventions",
     dynamic_users => "dynamic-users",
     example => "example",
     flake_helper => "flake-helper",
     flake_literal => "flake-literal",
+    flake_parts => "flake-parts",
+    helper_modules => "helper-modules",
     machines_dir => "machines-dir",
+    nixops => "nixops",
+    read_dir => "read-dir",
+    shared_first => "shared-first",
     spellings => "spellings",
     traps => "traps",
+    unbuilt_machine => "unbuilt-machine",
 }
 
 /// RFC 166 ("Attribute sets and lists"): a list is on one line only if it
@@ -852,15 +879,24 @@ fn new_files_expand_lists_of_several_elements(case: &str) {
 }
 
 per_case! { new_file_lists, crate::new_files_expand_lists_of_several_elements;
+    clan_inherited => "clan-inherited",
     colmena => "colmena",
+    colmena_hive => "colmena-hive",
+    computed_hosts => "computed-hosts",
     dir_conventions => "dir-conventions",
     dynamic_users => "dynamic-users",
     example => "example",
     flake_helper => "flake-helper",
     flake_literal => "flake-literal",
+    flake_parts => "flake-parts",
+    helper_modules => "helper-modules",
     machines_dir => "machines-dir",
+    nixops => "nixops",
+    read_dir => "read-dir",
+    shared_first => "shared-first",
     spellings => "spellings",
     traps => "traps",
+    unbuilt_machine => "unbuilt-machine",
 }
 
 #[test]
@@ -1071,15 +1107,24 @@ fn comments_are_neither_lost_nor_duplicated(case: &str) {
 }
 
 per_case! { comments, crate::comments_are_neither_lost_nor_duplicated;
+    clan_inherited => "clan-inherited",
     colmena => "colmena",
+    colmena_hive => "colmena-hive",
+    computed_hosts => "computed-hosts",
     dir_conventions => "dir-conventions",
     dynamic_users => "dynamic-users",
     example => "example",
     flake_helper => "flake-helper",
     flake_literal => "flake-literal",
+    flake_parts => "flake-parts",
+    helper_modules => "helper-modules",
     machines_dir => "machines-dir",
+    nixops => "nixops",
+    read_dir => "read-dir",
+    shared_first => "shared-first",
     spellings => "spellings",
     traps => "traps",
+    unbuilt_machine => "unbuilt-machine",
 }
 
 /// The new file of a two-host scratch repository's only user.

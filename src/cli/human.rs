@@ -97,6 +97,9 @@ pub fn render(report: &ScanReport, color: bool) -> String {
             h.found_by,
             h.files.len()
         );
+        if !h.shared.is_empty() {
+            let _ = writeln!(out, "  {:<20} shared: {}", "", h.shared.join(", "));
+        }
     }
     out.push('\n');
     if report.users.is_empty() {

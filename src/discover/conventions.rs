@@ -143,15 +143,29 @@ fn lone_host_name(repo: &Path) -> Option<String> {
         .find_map(|m| m.host_name)
 }
 
+/// `--host` flags naming every conventional host candidate, for a help
+/// text that gives the exact command line (empty when there are none).
+pub fn host_flags(repo: &Path) -> String {
+    let found = candidates(repo, &|_| false);
+    if found.is_empty() {
+        return " --host NAME=PATH".to_string();
+    }
+    found
+        .iter()
+        .map(|(name, main)| format!(" --host {name}={}", main.display()))
+        .collect()
+}
+
 /// Conventional host directories that nothing wires up: worth a note,
 /// since the user may expect them to be migrated.
 pub fn report_orphans(
     repo: &Path,
     wired: &[PathBuf],
-    hosts: &BTreeMap<String, Host>,
+    known: &dyn Fn(&str) -> bool,
+    built_by: &str,
     d: &mut Discovery,
 ) {
-    for (name, main) in candidates(repo, &|name| hosts.contains_key(name)) {
+    for (name, main) in candidates(repo, known) {
         let dir = main.parent().unwrap_or(Path::new(""));
         let used = wired
             .iter()
@@ -160,10 +174,16 @@ pub fn report_orphans(
             d.diagnostics.push(
                 Diagnostic::note(
                     codes::ORPHAN_HOST,
-                    format!("`{}` looks like a host `{name}`, but no nixosConfigurations entry uses it; it is not scanned", main.display()),
+                    format!(
+                        "{} is built by nothing in {built_by}: it looks like the host `{name}`, but it is not scanned",
+                        if dir.components().count() > 1 { dir } else { main.as_path() }.display(),
+                    ),
                 )
                 .at(Location::file(&main))
-                .help(format!("if it is a host, wire it up in flake.nix or pass --host {name}={}", main.display())),
+                .help(format!(
+                    "if it is a host, build it in {built_by}, or scan it with `clan-migrate scan . --host {name}={}`",
+                    main.display()
+                )),
             );
         }
     }

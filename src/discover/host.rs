@@ -22,8 +22,13 @@ pub enum FoundBy {
     Flake,
     /// `nixosConfigurations.<h> = mkHost "<h>"` through a `let`-bound helper.
     FlakeHelper,
+    /// `mapAttrs`/`genAttrs` over `builtins.readDir ./<dir>` in the flake:
+    /// one host per directory there.
+    FlakeReadDir,
     /// A colmena hive's node.
     Colmena,
+    /// A machine of a nixops network (`deployments/*.nix`, `nixops.nix`).
+    Nixops,
     /// A Clan flake's `machines/<h>/configuration.nix`.
     ClanMachines,
     /// `hosts/<h>/`, `machines/<h>/`, `hosts/<h>.nix`, …
@@ -40,7 +45,9 @@ impl FoundBy {
             FoundBy::Eval => "eval",
             FoundBy::Flake => "flake",
             FoundBy::FlakeHelper => "flake-helper",
+            FoundBy::FlakeReadDir => "flake-read-dir",
             FoundBy::Colmena => "colmena",
+            FoundBy::Nixops => "nixops",
             FoundBy::ClanMachines => "clan-machines",
             FoundBy::Directory => "directory",
             FoundBy::ConfigurationNix => "configuration-nix",

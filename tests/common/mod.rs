@@ -11,12 +11,15 @@ use std::process::Command;
 use std::time::SystemTime;
 
 /// Every fixture under `testdata/`, one per discovery or spelling pattern.
-pub const CASES: [&str; 25] = [
+pub const CASES: [&str; 34] = [
     "already-shared",
     "already-shared-clan",
     "broken-file",
     "clan-flake",
+    "clan-inherited",
     "colmena",
+    "colmena-hive",
+    "computed-hosts",
     "convert-flake-parts",
     "convert-helper",
     "convert-literal",
@@ -28,15 +31,21 @@ pub const CASES: [&str; 25] = [
     "example",
     "flake-helper",
     "flake-literal",
+    "flake-parts",
+    "helper-modules",
     "imports",
     "lone-configuration",
     "machines-dir",
+    "nixops",
+    "read-dir",
     "service",
     "service-bare",
     "service-flake-parts",
     "service-inline",
+    "shared-first",
     "spellings",
     "traps",
+    "unbuilt-machine",
 ];
 
 /// `testdata/<case>` as an absolute path.
@@ -205,20 +214,29 @@ pub fn nix_files(root: &Path) -> Vec<PathBuf> {
 pub mod oracle;
 
 /// The fixtures whose plan is not empty: users repeated across hosts.
-pub const REPEATED_CASES: [&str; 13] = [
+pub const REPEATED_CASES: [&str; 22] = [
+    "clan-inherited",
     "colmena",
+    "colmena-hive",
+    "computed-hosts",
     "dir-conventions",
     "dynamic-users",
     "example",
     "flake-helper",
     "flake-literal",
+    "flake-parts",
+    "helper-modules",
     "machines-dir",
+    "nixops",
+    "read-dir",
     "service",
     "service-bare",
     "service-flake-parts",
     "service-inline",
+    "shared-first",
     "spellings",
     "traps",
+    "unbuilt-machine",
 ];
 
 /// The fixtures with nothing to migrate (plan empty, `--check` exits 0).

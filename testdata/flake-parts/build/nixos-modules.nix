@@ -1,0 +1,4 @@
+# NixOS modules this flake exports; the hosts use them too.
+{
+  flake.nixosModules.base = ../modules/base.nix;
+}

@@ -1,0 +1,9 @@
+{ ... }:
+
+{
+  boot.initrd.availableKernelModules = [ "ahci" "nvme" ];
+  fileSystems."/" = {
+    device = "/dev/disk/by-label/nixos";
+    fsType = "ext4";
+  };
+}

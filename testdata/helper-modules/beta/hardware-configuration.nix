@@ -1,0 +1,8 @@
+{ ... }:
+
+{
+  fileSystems."/" = {
+    device = "/dev/disk/by-label/nixos";
+    fsType = "ext4";
+  };
+}

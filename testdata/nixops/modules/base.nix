@@ -1,0 +1,10 @@
+{ ... }:
+
+{
+  services.openssh.enable = true;
+
+  users.users.ops = {
+    isNormalUser = true;
+    extraGroups = [ "wheel" ];
+  };
+}

@@ -1,0 +1,18 @@
+{
+  description = "Two servers; machines/old-nas was retired and is built by nothing";
+
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-24.05";
+
+  outputs = { self, nixpkgs, ... }: {
+    nixosConfigurations = {
+      hel = nixpkgs.lib.nixosSystem {
+        system = "x86_64-linux";
+        modules = [ ./machines/hel/configuration.nix ];
+      };
+      osl = nixpkgs.lib.nixosSystem {
+        system = "x86_64-linux";
+        modules = [ ./machines/osl/configuration.nix ];
+      };
+    };
+  };
+}
