@@ -3,7 +3,7 @@
 //! The pipeline, one module (or folder) per stage, data flowing one way:
 //!
 //! ```text
-//! discover/      hosts and the modules each one starts from (flake, conventions, --eval, --host)
+//! discover/      hosts and the modules each one starts from (flake/: host sets, helpers, colmena; conventions, nixops, --eval, --host)
 //!   -> load      parse every module reached (rnix; parse_error words its errors)
 //!      index/    and record what reaches a user option, in every spelling (walk/, options, wrappers),
 //!                and settings such as users.mutableUsers
