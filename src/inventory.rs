@@ -516,7 +516,7 @@ fn flatten(
 fn string(expr: &ast::Expr) -> Option<String> {
     match static_value(expr, Path::new(""), &StaticEnv::new())? {
         StaticValue::Str(s) => Some(s),
-        StaticValue::Path(_) => None,
+        StaticValue::Path(_) | StaticValue::Bool(_) => None,
     }
 }
 

@@ -247,13 +247,16 @@ pub fn get_attr(set: &ast::AttrSet, path: &[&str]) -> Option<ast::Expr> {
     None
 }
 
-/// A value the discovery stage can compute without Nix: strings and paths
-/// built from literals and from names bound to literals.
+/// A value the discovery stage can compute without Nix: strings, paths and
+/// booleans built from literals and from names bound to literals.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StaticValue {
     Str(String),
     /// An absolute, normalised path on disk.
     Path(PathBuf),
+    /// `true`/`false`, so that `if` over a helper's flag can be followed
+    /// (`./${if darwin then "darwin" else "nixos"}.nix`).
+    Bool(bool),
 }
 
 /// Names bound to static values, e.g. a helper's `name` parameter.
@@ -271,6 +274,8 @@ pub fn static_value(expr: &ast::Expr, dir: &Path, env: &StaticEnv) -> Option<Sta
                     InterpolPart::Interpolation(i) => match static_value(&i.expr()?, dir, env)? {
                         StaticValue::Str(v) => out.push_str(&v),
                         StaticValue::Path(p) => out.push_str(&p.to_string_lossy()),
+                        // Nix refuses to interpolate a boolean.
+                        StaticValue::Bool(_) => return None,
                     },
                 }
             }
@@ -283,13 +288,31 @@ pub fn static_value(expr: &ast::Expr, dir: &Path, env: &StaticEnv) -> Option<Sta
                     PathPart::Literal(l) => text.push_str(&l),
                     PathPart::Interpolation(i) => match static_value(&i.expr()?, dir, env)? {
                         StaticValue::Str(v) => text.push_str(&v),
-                        StaticValue::Path(_) => return None,
+                        StaticValue::Path(_) | StaticValue::Bool(_) => return None,
                     },
                 }
             }
             Some(StaticValue::Path(normalize(&dir.join(text))))
         }
-        ast::Expr::Ident(i) => env.get(&ident_text(&i)).cloned(),
+        ast::Expr::Ident(i) => {
+            let name = ident_text(&i);
+            env.get(&name).cloned().or(match name.as_str() {
+                "true" => Some(StaticValue::Bool(true)),
+                "false" => Some(StaticValue::Bool(false)),
+                _ => None,
+            })
+        }
+        ast::Expr::IfElse(e) => match static_value(&e.condition()?, dir, env)? {
+            StaticValue::Bool(true) => static_value(&e.body()?, dir, env),
+            StaticValue::Bool(false) => static_value(&e.else_body()?, dir, env),
+            _ => None,
+        },
+        ast::Expr::UnaryOp(u) if u.operator() == Some(ast::UnaryOpKind::Invert) => {
+            match static_value(&u.expr()?, dir, env)? {
+                StaticValue::Bool(b) => Some(StaticValue::Bool(!b)),
+                _ => None,
+            }
+        }
         ast::Expr::BinOp(op) if op.operator() == Some(ast::BinOpKind::Concat) => None,
         ast::Expr::BinOp(op) if op.operator() == Some(ast::BinOpKind::Add) => {
             let lhs = static_value(&op.lhs()?, dir, env)?;
@@ -360,6 +383,31 @@ pub fn comment_ranges(text: &str) -> Vec<Range> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn booleans_and_if_are_static_where_their_condition_is() {
+        let eval = |text: &str, env: &StaticEnv| {
+            let root = rnix::Root::parse(text).tree();
+            static_value(&root.expr().unwrap(), Path::new("/r"), env)
+        };
+        let mut env = StaticEnv::new();
+        env.insert("darwin".into(), StaticValue::Bool(false));
+        assert_eq!(
+            eval(r#"./${if darwin then "darwin" else "nixos"}.nix"#, &env),
+            Some(StaticValue::Path(PathBuf::from("/r/nixos.nix")))
+        );
+        assert_eq!(
+            eval(r#"if !darwin then "a" else "b""#, &env),
+            Some(StaticValue::Str("a".into()))
+        );
+        // A condition that is not static, and a boolean in a string, are not.
+        assert_eq!(eval(r#"if wsl then "a" else "b""#, &env), None);
+        assert_eq!(eval(r#""x${true}""#, &env), None);
+        // A name bound in the environment wins over the builtin.
+        env.insert("true".into(), StaticValue::Str("t".into()));
+        assert_eq!(eval("true", &env), Some(StaticValue::Str("t".into())));
+    }
+
     use super::*;
 
     #[test]

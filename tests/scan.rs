@@ -973,13 +973,24 @@ fn helper_modules() {
         );
         assert_eq!(host(&r, h)["root"], format!("{h}/configuration.nix"));
     }
+    // `../modules/${if darwin then "darwin" else "nixos"}-extras.nix`,
+    // with the helper's `darwin ? false`, is followed.
     assert_eq!(
         host_files(&r, "box1"),
-        ["boxes/box1/default.nix", "modules/linux.nix"]
+        [
+            "boxes/box1/default.nix",
+            "modules/linux.nix",
+            "modules/nixos-extras.nix"
+        ]
     );
     assert_eq!(
         host_files(&r, "box2"),
-        ["boxes/box2/default.nix", "flake.nix", "modules/linux.nix"],
+        [
+            "boxes/box2/default.nix",
+            "flake.nix",
+            "modules/linux.nix",
+            "modules/nixos-extras.nix"
+        ],
         "box2: its inline module is in flake.nix"
     );
     let facts = |r: &Value| {

@@ -175,7 +175,7 @@ impl Finder<'_> {
         let (path, rest) = args.split_first()?;
         match static_value(path, &self.dir(), &StaticEnv::default())? {
             StaticValue::Path(p) => Some((p, rest.to_vec())),
-            StaticValue::Str(_) => None,
+            StaticValue::Str(_) | StaticValue::Bool(_) => None,
         }
     }
 

@@ -210,7 +210,7 @@ impl Finder<'_> {
             }
             match static_value(&apply.argument()?, &self.dir(), &StaticEnv::default())? {
                 StaticValue::Path(p) => Some(p),
-                StaticValue::Str(_) => None,
+                StaticValue::Str(_) | StaticValue::Bool(_) => None,
             }
         })
     }

@@ -10,5 +10,9 @@ in
 systemFunc {
   inherit system;
   specialArgs = { inherit inputs; };
-  modules = [ ../modules/linux.nix ] ++ modules;
+  # The platform's own extras: modules/nixos-extras.nix here.
+  modules = [
+    ../modules/linux.nix
+    ../modules/${if darwin then "darwin" else "nixos"}-extras.nix
+  ] ++ modules;
 }

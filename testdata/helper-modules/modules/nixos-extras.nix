@@ -1,0 +1,5 @@
+# What every NixOS box gets beside linux.nix.
+{ ... }:
+{
+  services.fstrim.enable = true;
+}
