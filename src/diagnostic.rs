@@ -126,4 +126,6 @@ pub mod codes {
     pub const EVAL_FAILED: &str = "eval-failed";
     pub const EVAL_FILE_OUTSIDE_REPO: &str = "eval-file-outside-repo";
     pub const CONFIG_ERROR: &str = "config-error";
+    /// A machine of a Clan flake that is not NixOS (`machineClass = "darwin"`).
+    pub const NOT_NIXOS: &str = "not-nixos";
 }

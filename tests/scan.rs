@@ -1462,6 +1462,22 @@ fn traps() {
 
 /// Every fixture has a test above (and the list in `common` is complete).
 #[test]
+fn clan_darwin() {
+    let r = scan_case("clan-darwin");
+    // mini is a darwin machine of the clan: not a NixOS host, not an orphan.
+    assert_eq!(host_names(&r), ["office", "studio"]);
+    assert_found_by(&r, "clan-machines");
+    let ana = assert_user(&r, "ana", USERS, "repeated", &["office", "studio"]);
+    assert_compare(ana, &["description", "extraGroups", "isNormalUser"], &[]);
+    let note = assert_diag_at(&r, "note", "not-nixos", "clan.nix", 10, 7);
+    assert!(
+        s(&note["message"]).contains("`mini` is a darwin machine"),
+        "{note}"
+    );
+    assert_eq!(arr(&r["diagnostics"]).len(), 1, "{:#?}", diag_summary(&r));
+}
+
+#[test]
 fn unbuilt_machine() {
     let r = scan_case("unbuilt-machine");
     assert_eq!(host_names(&r), ["hel", "osl"]);

@@ -9,6 +9,8 @@ use super::host::{Discovery, FoundBy, Host};
 use crate::diagnostic::{Diagnostic, Location, codes};
 use crate::index::ModuleKey;
 use crate::syntax::normalize;
+use rnix::ast;
+use rowan::ast::AstNode;
 
 /// Directories whose children are hosts.
 const HOST_DIRS: &[&str] = &["hosts", "machines", "nixos/hosts", "nixos/machines"];
@@ -187,6 +189,73 @@ pub fn report_orphans(
             );
         }
     }
+}
+
+/// Where a Clan machine is said not to be NixOS: `machines.<name>.machineClass
+/// = "darwin"` in one of `files` (the flake's inventory), or
+/// `nixpkgs.hostPlatform = "…-darwin"` in its `machines/<name>/configuration.nix`.
+/// Clan builds such a machine with nix-darwin, so it is not a NixOS host.
+pub fn darwin_machine(repo: &Path, name: &str, files: &[PathBuf]) -> Option<Location> {
+    let own = Path::new("machines").join(name).join("configuration.nix");
+    for file in files.iter().chain(std::iter::once(&own)) {
+        let Ok(text) = std::fs::read_to_string(repo.join(file)) else {
+            continue;
+        };
+        if !text.contains("darwin") {
+            continue;
+        }
+        let root = rnix::Root::parse(&text).tree();
+        for av in root
+            .syntax()
+            .descendants()
+            .filter_map(ast::AttrpathValue::cast)
+        {
+            let Some(value) = av.value() else { continue };
+            let Some(crate::syntax::StaticValue::Str(v)) =
+                crate::syntax::static_value(&value, Path::new(""), &Default::default())
+            else {
+                continue;
+            };
+            let path = attr_path_up(&av);
+            let says = match path
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice()
+            {
+                [.., "machines", m, "machineClass"] if *file != own => *m == name && v == "darwin",
+                [.., "nixpkgs", "hostPlatform"] if *file == own => v.ends_with("-darwin"),
+                _ => false,
+            };
+            if says {
+                let source = crate::source::SourceFile::new(file.clone(), text.clone());
+                return Some(Location::new(&source, crate::syntax::range_of(av.syntax())));
+            }
+        }
+    }
+    None
+}
+
+/// The attribute path of `av` from the outermost attribute set down,
+/// through enclosing bindings (`machines = { evo = { machineClass = …; }; }`
+/// gives `machines.evo.machineClass`).
+fn attr_path_up(av: &ast::AttrpathValue) -> Vec<String> {
+    let names = |av: &ast::AttrpathValue| -> Vec<String> {
+        av.attrpath()
+            .map(|p| p.attrs().map(|a| a.syntax().to_string()).collect())
+            .unwrap_or_default()
+    };
+    let mut out = names(av);
+    let mut node = av.syntax().parent();
+    while let Some(n) = node {
+        if let Some(outer) = ast::AttrpathValue::cast(n.clone()) {
+            let mut p = names(&outer);
+            p.extend(out);
+            out = p;
+        }
+        node = n.parent();
+    }
+    out
 }
 
 /// Clan flakes take every `machines/<h>/configuration.nix` as a machine.

@@ -81,4 +81,7 @@ pub struct Discovery {
     /// Files that may hold the Clan inventory, read by `load` (so a
     /// planned change to them is seen when verifying).
     pub inventory_files: Vec<PathBuf>,
+    /// Machines of the clan that are not NixOS (darwin): not hosts, and
+    /// not orphans either.
+    pub not_nixos: Vec<String>,
 }

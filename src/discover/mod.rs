@@ -72,8 +72,12 @@ pub fn discover(repo: &Path, opts: &DiscoverOptions) -> Discovery {
             hosts.insert(h.name.clone(), h);
         }
         // A host named with --host is scanned, whatever builds it.
-        let known =
-            |name: &str| hosts.contains_key(name) || explicit.iter().any(|s| s.name == name);
+        let not_nixos = d.not_nixos.clone();
+        let known = |name: &str| {
+            hosts.contains_key(name)
+                || explicit.iter().any(|s| s.name == name)
+                || not_nixos.iter().any(|n| n == name)
+        };
         conventions::report_orphans(repo, &wired, &known, &sources.join(" or "), &mut d);
     }
 

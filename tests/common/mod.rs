@@ -11,10 +11,11 @@ use std::process::Command;
 use std::time::SystemTime;
 
 /// Every fixture under `testdata/`, one per discovery or spelling pattern.
-pub const CASES: [&str; 34] = [
+pub const CASES: [&str; 35] = [
     "already-shared",
     "already-shared-clan",
     "broken-file",
+    "clan-darwin",
     "clan-flake",
     "clan-inherited",
     "colmena",
@@ -214,7 +215,8 @@ pub fn nix_files(root: &Path) -> Vec<PathBuf> {
 pub mod oracle;
 
 /// The fixtures whose plan is not empty: users repeated across hosts.
-pub const REPEATED_CASES: [&str; 22] = [
+pub const REPEATED_CASES: [&str; 23] = [
+    "clan-darwin",
     "clan-inherited",
     "colmena",
     "colmena-hive",

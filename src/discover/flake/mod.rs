@@ -90,7 +90,14 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
             finder.d.inventory_files.push(PathBuf::from(CLAN_NIX));
         }
         finder.d.inventory_files.extend(clan_files);
+        // A darwin machine of the clan is built by nix-darwin: no NixOS host.
+        let inventory = finder.d.inventory_files.clone();
+        let mut darwin = Vec::new();
         for h in conventions::clan_machines(repo) {
+            if let Some(at) = conventions::darwin_machine(repo, &h.name, &inventory) {
+                darwin.push((h.name.clone(), at));
+                continue;
+            }
             match hosts.iter_mut().find(|x| x.name == h.name) {
                 // Clan imports `machines/<m>/configuration.nix` as well as
                 // what the clan call's `machines.<m>` says.
@@ -98,6 +105,17 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
                 Some(_) => {}
                 None => hosts.push(h),
             }
+        }
+        hosts.retain(|h| !darwin.iter().any(|(n, _)| *n == h.name));
+        for (name, at) in darwin {
+            finder.d.not_nixos.push(name.clone());
+            finder.d.diagnostics.push(
+                Diagnostic::note(
+                    codes::NOT_NIXOS,
+                    format!("machine `{name}` is a darwin machine, built with nix-darwin: it is not scanned as a NixOS host"),
+                )
+                .at(at),
+            );
         }
     }
     if hosts.is_empty() {
