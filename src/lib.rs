@@ -91,8 +91,7 @@ pub fn scan(repo: &Path, opts: &ScanOptions, progress: &dyn Progress) -> Result<
     let discovery = discover::discover(repo, &opts.discover);
     let graph = load::load(&fs::DiskFs::new(repo), &discovery, progress);
     let analysis = analyse::analyse(&discovery.hosts, &graph, opts.min_hosts);
-    let mut diagnostics = discovery.diagnostics.clone();
-    diagnostics.extend(graph.diagnostics.iter().cloned());
+    let mut diagnostics = findings(&discovery, &graph);
     diagnostics.extend(orphan_user_modules(repo, &graph));
     Ok(ScanReport::build(
         &discovery.hosts,
@@ -100,6 +99,28 @@ pub fn scan(repo: &Path, opts: &ScanOptions, progress: &dyn Progress) -> Result<
         &analysis,
         &diagnostics,
     ))
+}
+
+/// What discovery and loading found, together. A file discovery took for
+/// an unbuilt host (`machines/vm-shared.nix`) but that a host imports is a
+/// shared module: its note goes, now that the module trees are known.
+pub(crate) fn findings(
+    discovery: &discover::Discovery,
+    graph: &load::ModuleGraph,
+) -> Vec<Diagnostic> {
+    let imported = |d: &Diagnostic| {
+        d.location
+            .as_ref()
+            .is_some_and(|l| graph.get(&index::ModuleKey::file(l.file.clone())).is_some())
+    };
+    let mut out: Vec<Diagnostic> = discovery
+        .diagnostics
+        .iter()
+        .filter(|d| !(d.code == codes::ORPHAN_HOST && imported(d)))
+        .cloned()
+        .collect();
+    out.extend(graph.diagnostics.iter().cloned());
+    out
 }
 
 /// `users/<name>/default.nix` that no host imports: likely a forgotten

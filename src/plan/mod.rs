@@ -276,8 +276,7 @@ fn plan_here(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result
     let disk = DiskFs::new(repo);
     let discovery = discover::discover(repo, &opts.scan.discover);
     let graph = load::load_keeping_parses(&disk, &discovery, progress);
-    let mut diagnostics = discovery.diagnostics.clone();
-    diagnostics.extend(graph.diagnostics.iter().cloned());
+    let diagnostics = crate::findings(&discovery, &graph);
     if diagnostics.iter().any(|d| d.severity == Severity::Error) {
         return Err(PlanError::Blocked { diagnostics });
     }

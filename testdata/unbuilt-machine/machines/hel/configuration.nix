@@ -1,7 +1,8 @@
 { pkgs, ... }:
 
 {
-  boot.loader.systemd-boot.enable = true;
+  imports = [ ../server-common.nix ];
+
   fileSystems."/" = {
     device = "/dev/disk/by-label/nixos";
     fsType = "ext4";
