@@ -191,49 +191,77 @@ pub fn report_orphans(
     }
 }
 
-/// Where a Clan machine is said not to be NixOS: `machines.<name>.machineClass
-/// = "darwin"` in one of `files` (the flake's inventory), or
-/// `nixpkgs.hostPlatform = "…-darwin"` in its `machines/<name>/configuration.nix`.
-/// Clan builds such a machine with nix-darwin, so it is not a NixOS host.
-pub fn darwin_machine(repo: &Path, name: &str, files: &[PathBuf]) -> Option<Location> {
-    let own = Path::new("machines").join(name).join("configuration.nix");
-    for file in files.iter().chain(std::iter::once(&own)) {
-        let Ok(text) = std::fs::read_to_string(repo.join(file)) else {
-            continue;
-        };
-        if !text.contains("darwin") {
-            continue;
-        }
-        let root = rnix::Root::parse(&text).tree();
-        for av in root
-            .syntax()
-            .descendants()
-            .filter_map(ast::AttrpathValue::cast)
-        {
-            let Some(value) = av.value() else { continue };
-            let Some(crate::syntax::StaticValue::Str(v)) =
-                crate::syntax::static_value(&value, Path::new(""), &Default::default())
-            else {
-                continue;
-            };
-            let path = attr_path_up(&av);
-            let says = match path
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .as_slice()
+/// The Clan machines (of `names`) said not to be NixOS, with where:
+/// `machines.<name>.machineClass = "darwin"` in one of `inventory` (the
+/// flake's inventory files, each read once), or `nixpkgs.hostPlatform =
+/// "…-darwin"` in the machine's `machines/<name>/configuration.nix`. Clan
+/// builds such a machine with nix-darwin, so it is not a NixOS host.
+pub fn darwin_machines(
+    repo: &Path,
+    names: &[String],
+    inventory: &[PathBuf],
+) -> Vec<(String, Location)> {
+    let mut out: Vec<(String, Location)> = Vec::new();
+    for file in inventory {
+        for (path, value, at) in string_bindings(repo, file) {
+            let path: Vec<&str> = path.iter().map(String::as_str).collect();
+            if let [.., "machines", m, "machineClass"] = path.as_slice()
+                && value == "darwin"
+                && names.iter().any(|n| n == m)
+                && !out.iter().any(|(n, _)| n == m)
             {
-                [.., "machines", m, "machineClass"] if *file != own => *m == name && v == "darwin",
-                [.., "nixpkgs", "hostPlatform"] if *file == own => v.ends_with("-darwin"),
-                _ => false,
-            };
-            if says {
-                let source = crate::source::SourceFile::new(file.clone(), text.clone());
-                return Some(Location::new(&source, crate::syntax::range_of(av.syntax())));
+                out.push((m.to_string(), at));
             }
         }
     }
-    None
+    for name in names {
+        if out.iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        let own = Path::new("machines").join(name).join("configuration.nix");
+        let platform = string_bindings(repo, &own)
+            .into_iter()
+            .find(|(path, value, _)| {
+                path.ends_with(&["nixpkgs", "hostPlatform"].map(String::from))
+                    && value.ends_with("-darwin")
+            });
+        if let Some((_, _, at)) = platform {
+            out.push((name.clone(), at));
+        }
+    }
+    out
+}
+
+/// Every binding to a literal string in `file` that mentions darwin: its
+/// attribute path from the outermost set, the string, and where it is.
+fn string_bindings(repo: &Path, file: &Path) -> Vec<(Vec<String>, String, Location)> {
+    let Ok(text) = std::fs::read_to_string(repo.join(file)) else {
+        return Vec::new();
+    };
+    if !text.contains("darwin") {
+        return Vec::new();
+    }
+    let root = rnix::Root::parse(&text).tree();
+    let source = crate::source::SourceFile::new(file.to_path_buf(), text.clone());
+    let mut out = Vec::new();
+    for av in root
+        .syntax()
+        .descendants()
+        .filter_map(ast::AttrpathValue::cast)
+    {
+        let Some(value) = av.value() else { continue };
+        let Some(crate::syntax::StaticValue::Str(v)) =
+            crate::syntax::static_value(&value, Path::new(""), &Default::default())
+        else {
+            continue;
+        };
+        out.push((
+            attr_path_up(&av),
+            v,
+            Location::new(&source, crate::syntax::range_of(av.syntax())),
+        ));
+    }
+    out
 }
 
 /// The attribute path of `av` from the outermost attribute set down,

@@ -91,11 +91,11 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
         }
         finder.d.inventory_files.extend(clan_files);
         // A darwin machine of the clan is built by nix-darwin: no NixOS host.
-        let inventory = finder.d.inventory_files.clone();
-        let mut darwin = Vec::new();
-        for h in conventions::clan_machines(repo) {
-            if let Some(at) = conventions::darwin_machine(repo, &h.name, &inventory) {
-                darwin.push((h.name.clone(), at));
+        let machines = conventions::clan_machines(repo);
+        let names: Vec<String> = machines.iter().map(|h| h.name.clone()).collect();
+        let darwin = conventions::darwin_machines(repo, &names, &finder.d.inventory_files);
+        for h in machines {
+            if darwin.iter().any(|(n, _)| *n == h.name) {
                 continue;
             }
             match hosts.iter_mut().find(|x| x.name == h.name) {
@@ -108,14 +108,7 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
         }
         hosts.retain(|h| !darwin.iter().any(|(n, _)| *n == h.name));
         for (name, at) in darwin {
-            finder.d.not_nixos.push(name.clone());
-            finder.d.diagnostics.push(
-                Diagnostic::note(
-                    codes::NOT_NIXOS,
-                    format!("machine `{name}` is a darwin machine, built with nix-darwin: it is not scanned as a NixOS host"),
-                )
-                .at(at),
-            );
+            darwin_machine(finder.d, name, at);
         }
     }
     if hosts.is_empty() {
@@ -134,6 +127,19 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
         }
     }
     hosts
+}
+
+/// A machine the flake builds with nix-darwin: not a NixOS host, and not
+/// an orphan either, said so once.
+fn darwin_machine(d: &mut Discovery, name: String, at: Location) {
+    d.diagnostics.push(
+        Diagnostic::note(
+            codes::NOT_NIXOS,
+            format!("machine `{name}` is a darwin machine, built with nix-darwin: it is not scanned as a NixOS host"),
+        )
+        .at(at),
+    );
+    d.not_nixos.push(name);
 }
 
 struct Finder<'a> {
