@@ -2,7 +2,7 @@
 //! repository with planned changes laid over it in memory, so a plan can
 //! be re-indexed and verified before anything is written.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -14,6 +14,52 @@ pub trait Fs: Sync {
     fn read(&self, rel: &Path) -> io::Result<String>;
     fn is_file(&self, rel: &Path) -> bool;
     fn is_dir(&self, rel: &Path) -> bool;
+    /// What `builtins.readDir` gives for a directory: each entry's name
+    /// and kind, by name; `None` if it is no directory.
+    fn read_dir(&self, rel: &Path) -> Option<BTreeMap<String, EntryKind>>;
+}
+
+/// An entry's kind as `builtins.readDir` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    Regular,
+    Directory,
+    Symlink,
+    Unknown,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Regular => "regular",
+            EntryKind::Directory => "directory",
+            EntryKind::Symlink => "symlink",
+            EntryKind::Unknown => "unknown",
+        }
+    }
+}
+
+/// The entries `paths` (files, relative to the root) put directly in `dir`:
+/// a file there, or the directory holding one further down.
+pub fn entries_below<'p>(
+    dir: &Path,
+    paths: impl IntoIterator<Item = &'p PathBuf>,
+) -> BTreeMap<String, EntryKind> {
+    let mut out = BTreeMap::new();
+    for p in paths {
+        let Ok(rest) = p.strip_prefix(dir) else {
+            continue;
+        };
+        let mut parts = rest.components();
+        let Some(first) = parts.next() else { continue };
+        let kind = if parts.next().is_some() {
+            EntryKind::Directory
+        } else {
+            EntryKind::Regular
+        };
+        out.insert(first.as_os_str().to_string_lossy().into_owned(), kind);
+    }
+    out
 }
 
 /// The repository as it is on disk.
@@ -54,6 +100,21 @@ impl Fs for DiskFs {
 
     fn is_dir(&self, rel: &Path) -> bool {
         self.root.join(rel).is_dir()
+    }
+
+    fn read_dir(&self, rel: &Path) -> Option<BTreeMap<String, EntryKind>> {
+        let entries = std::fs::read_dir(self.root.join(rel)).ok()?;
+        let mut out = BTreeMap::new();
+        for e in entries.flatten() {
+            let kind = match e.file_type() {
+                Ok(t) if t.is_symlink() => EntryKind::Symlink,
+                Ok(t) if t.is_dir() => EntryKind::Directory,
+                Ok(t) if t.is_file() => EntryKind::Regular,
+                _ => EntryKind::Unknown,
+            };
+            out.insert(e.file_name().to_string_lossy().into_owned(), kind);
+        }
+        Some(out)
     }
 }
 
@@ -99,5 +160,29 @@ impl Fs for Overlay<'_> {
                 .files
                 .iter()
                 .any(|(p, f)| f.is_some() && p.starts_with(rel) && p != rel)
+    }
+
+    fn read_dir(&self, rel: &Path) -> Option<BTreeMap<String, EntryKind>> {
+        let base = self.base.read_dir(rel);
+        let created = self
+            .files
+            .iter()
+            .filter(|(_, f)| f.is_some())
+            .map(|(p, _)| p);
+        let added = entries_below(rel, created);
+        if base.is_none() && added.is_empty() {
+            return None;
+        }
+        let mut out = base.unwrap_or_default();
+        // A deleted file leaves its directory; its own entry goes.
+        for (p, f) in &self.files {
+            if f.is_none() && p.parent() == Some(rel) {
+                out.remove(&*p.file_name().unwrap_or_default().to_string_lossy());
+            }
+        }
+        for (name, kind) in added {
+            out.entry(name).or_insert(kind);
+        }
+        Some(out)
     }
 }

@@ -1,15 +1,17 @@
 //! A revision's tree as an `Fs`, read once into memory, so a revision can
 //! be indexed exactly like the work tree (`verify --against REV`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::fs::Fs;
+use crate::fs::{EntryKind, Fs, entries_below};
 
 pub struct GitFs {
     files: HashMap<PathBuf, String>,
     dirs: HashSet<PathBuf>,
+    /// Every other file's path: what a directory listing sees.
+    others: HashSet<PathBuf>,
 }
 
 impl GitFs {
@@ -22,6 +24,7 @@ impl GitFs {
     ) -> Result<Self, git2::Error> {
         let mut files = HashMap::new();
         let mut dirs = HashSet::new();
+        let mut others = HashSet::new();
         dirs.insert(PathBuf::new());
         let mut failure = None;
         tree.walk(git2::TreeWalkMode::PreOrder, |root, entry| {
@@ -55,14 +58,20 @@ impl GitFs {
                         }
                     }
                 }
-                _ => {}
+                _ => {
+                    others.insert(rel);
+                }
             }
             git2::TreeWalkResult::Ok
         })?;
         if let Some(e) = failure {
             return Err(e);
         }
-        Ok(GitFs { files, dirs })
+        Ok(GitFs {
+            files,
+            dirs,
+            others,
+        })
     }
 }
 
@@ -94,5 +103,16 @@ impl Fs for GitFs {
 
     fn is_dir(&self, rel: &Path) -> bool {
         self.dirs.contains(rel)
+    }
+
+    fn read_dir(&self, rel: &Path) -> Option<BTreeMap<String, EntryKind>> {
+        if !self.dirs.contains(rel) {
+            return None;
+        }
+        let mut out = entries_below(rel, self.files.keys().chain(&self.others));
+        for name in entries_below(rel, &self.dirs).into_keys() {
+            out.insert(name, EntryKind::Directory);
+        }
+        Some(out)
     }
 }

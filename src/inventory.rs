@@ -395,6 +395,7 @@ fn module(
         diagnostics: Vec::new(),
         host_name: None,
         settings: Vec::new(),
+        listed: Vec::new(),
     }
 }
 

@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use crate::diagnostic::{Diagnostic, Location, codes};
 use crate::discover::{Discovery, Host};
 use crate::fs::Fs;
-use crate::index::{ImportTarget, ModuleIndex, ModuleKey, index_file};
+use crate::index::{ImportTarget, ModuleIndex, ModuleKey, index_file_in};
 use crate::inventory::{self, Inventory};
 pub use crate::parse_error::{malformed_diagnostic, parse_diagnostics};
 use crate::source::SourceFile;
@@ -161,6 +161,21 @@ impl FileCache {
         }
     }
 
+    /// Forgets every file that imports from a directory listing below
+    /// which one of `paths` lies (a planned new file there can change what
+    /// it imports), so the next load indexes it again over the new tree.
+    pub fn invalidate_listings<'p>(&mut self, paths: impl IntoIterator<Item = &'p PathBuf>) {
+        let paths: Vec<&PathBuf> = paths.into_iter().collect();
+        self.files.retain(|_, outcome| match &**outcome {
+            FileOutcome::Indexed(modules, _) => !modules.iter().any(|m| {
+                m.0.listed
+                    .iter()
+                    .any(|(dir, _)| paths.iter().any(|p| p.starts_with(dir)))
+            }),
+            _ => true,
+        });
+    }
+
     /// Indexes a file the caller has parsed already (a planned change),
     /// so the next load need not read or parse it again.
     pub fn prime(&mut self, fs: &dyn Fs, file: &SourceFile, root: &Root) {
@@ -186,7 +201,7 @@ pub struct Primed(PathBuf, Arc<FileOutcome>);
 
 impl Primed {
     pub fn new(fs: &dyn Fs, file: &SourceFile, root: &Root) -> Primed {
-        let modules = index_file(file, root)
+        let modules = index_file_in(file, root, fs)
             .into_iter()
             .map(|m| resolve_imports(fs, m))
             .collect();
@@ -383,6 +398,46 @@ impl ModuleGraph {
         seen.into_iter().map(|(i, sure)| (i, !sure)).collect()
     }
 
+    /// The hosts that evaluate a module importing from a directory
+    /// listing below which one of `paths` lies: a file created or deleted
+    /// there can change what they import.
+    pub fn hosts_listing(&self, hosts: &[Host], paths: &[&PathBuf]) -> BTreeSet<String> {
+        let targets: Vec<usize> = (0..self.modules.len())
+            .filter(|&i| !self.listings_below(i, paths).is_empty())
+            .collect();
+        let (module_hosts, _) = self.hosts_reaching(hosts, &targets);
+        targets
+            .iter()
+            .flat_map(|&t| module_hosts[t].iter().cloned())
+            .collect()
+    }
+
+    /// Why a move writing `paths` can change what a host imports: each
+    /// listing of a module that covers one, as "file:line:col imports
+    /// what it lists in dir/, where … is written".
+    pub fn listing_reasons(&self, paths: &[&PathBuf]) -> Vec<String> {
+        (0..self.modules.len())
+            .flat_map(|i| self.listings_below(i, paths))
+            .collect()
+    }
+
+    fn listings_below(&self, module: usize, paths: &[&PathBuf]) -> Vec<String> {
+        let mut out = Vec::new();
+        for (dir, at) in &self.modules[module].listed {
+            if let Some(p) = paths.iter().find(|p| p.starts_with(dir)) {
+                out.push(format!(
+                    "{}:{}:{} imports what it lists in {}/, where {} would be written",
+                    at.file.display(),
+                    at.start.line,
+                    at.start.column,
+                    dir.display(),
+                    p.display()
+                ));
+            }
+        }
+        out
+    }
+
     /// For each module in `targets`, the hosts that evaluate it and
     /// whether one of them does so unconditionally; other modules get no
     /// hosts. Walks the import edges backwards from the targets only.
@@ -469,7 +524,7 @@ fn process_file(fs: &dyn Fs, path: &Path, keep: bool) -> FileOutcome {
     if let Some(range) = crate::syntax::malformed(&file.text, &parse.syntax()) {
         return FileOutcome::Broken(vec![malformed_diagnostic(&file, range)]);
     }
-    let modules: Vec<Resolved> = index_file(&file, &parse.tree())
+    let modules: Vec<Resolved> = index_file_in(&file, &parse.tree(), fs)
         .into_iter()
         .map(|m| resolve_imports(fs, m))
         .collect();

@@ -617,6 +617,25 @@ fn user_selects_only_that_users_changes() {
     assert_eq!(users, ["bob", "root"]);
 }
 
+/// A host that imports what it lists in users/ would gain a user whose
+/// module the plan writes there: verification refuses the move and names
+/// the listing, in the batch and in the one-user path.
+#[test]
+fn move_into_a_listed_directory_is_refused_with_the_listing() {
+    for args in [&[][..], &["--user", "zed"][..]] {
+        let run = plan_fixture("listed-users", args);
+        run.expect_code(0);
+        assert!(run.stdout.starts_with("Nothing to do"), "{}", run.stdout);
+        for part in [
+            "skipped zed (users.users): verification refused the move",
+            "host a: users.users.zed.isNormalUser changed",
+            "hosts/a/default.nix:4:13 imports what it lists in users/, where users/zed/default.nix would be written",
+        ] {
+            assert!(run.stdout.contains(part), "{part}:\n{}", run.stdout);
+        }
+    }
+}
+
 #[test]
 fn user_that_is_not_repeated_is_skipped_with_the_reason() {
     for extra in [&[][..], &["--check"][..]] {

@@ -1053,9 +1053,15 @@ fn imports() {
         assert!(alpha.contains(&f), "alpha lacks {f}: {alpha:?}");
     }
     let beta = host_files(&r, "beta");
-    assert!(beta.contains(&"common/default.nix"));
+    for f in [
+        "common/default.nix",
+        "hosts/beta/modules/backup.nix",
+        "hosts/beta/modules/nginx.nix",
+    ] {
+        assert!(beta.contains(&f), "beta lacks {f}: {beta:?}");
+    }
     assert!(
-        !beta.iter().any(|f| f.starts_with("hosts/beta/modules/")),
+        !beta.iter().any(|f| f.starts_with("hosts/beta/extra/")),
         "files behind the computed import are not beta's: {beta:?}"
     );
 
@@ -1064,7 +1070,7 @@ fn imports() {
         "warning",
         "import-unresolved",
         "hosts/beta/default.nix",
-        8,
+        10,
         8,
     );
     assert_diag_at(
@@ -1099,9 +1105,15 @@ fn imports() {
         &["description", "extraGroups", "isNormalUser"],
         &["extraGroups"],
     );
-    // dave lives behind the computed import only.
-    assert!(!has_user_named(&r, "dave"));
-    assert!(!all_definition_files(&r).contains("hosts/beta/modules/backup.nix"));
+    // dave comes in through the directory listing; ci only through the
+    // import that cannot be followed.
+    let dave = assert_user(&r, "dave", USERS, "single", &["beta"]);
+    assert_eq!(
+        def_files(dave),
+        BTreeSet::from(["hosts/beta/modules/backup.nix"])
+    );
+    assert!(!has_user_named(&r, "ci"));
+    assert!(!all_definition_files(&r).contains("hosts/beta/extra/ci.nix"));
 }
 
 #[test]
@@ -1531,6 +1543,16 @@ fn unbuilt_machine() {
         "{:#?}",
         diag_summary(&nas)
     );
+}
+
+#[test]
+fn listed_users() {
+    let r = scan_case("listed-users");
+    assert_eq!(host_names(&r), ["a", "b", "c"]);
+    let ops = assert_user(&r, "ops", USERS, "single", &["a"]);
+    assert_eq!(def_files(ops), BTreeSet::from(["users/ops/default.nix"]));
+    assert_user(&r, "zed", USERS, "repeated", &["b", "c"]);
+    assert!(arr(&r["diagnostics"]).is_empty(), "{:#?}", diag_summary(&r));
 }
 
 #[test]

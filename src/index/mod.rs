@@ -8,7 +8,7 @@ pub mod wrappers;
 use std::path::PathBuf;
 
 pub use options::{Setting, UserOption};
-pub use walk::{index_file, index_module_at, scope_at as walk_scope_at};
+pub use walk::{index_file, index_file_in, index_module_at, scope_at as walk_scope_at};
 
 use crate::canon::Canon;
 use crate::diagnostic::{Diagnostic, Location};
@@ -114,6 +114,9 @@ pub struct ModuleIndex {
     pub host_name: Option<String>,
     /// Definitions of the registered settings (`users.mutableUsers`).
     pub settings: Vec<SettingDef>,
+    /// Directories an import was computed from (`readDir ./modules`),
+    /// with where: a change below one can change what the module imports.
+    pub listed: Vec<(PathBuf, Location)>,
 }
 
 /// One place where a module defines a setting such as `users.mutableUsers`.

@@ -108,6 +108,7 @@ pub(super) fn batched(
             })
             .collect();
         let mut cache = base.clone();
+        cache.invalidate_listings(finals.keys());
         let mut bad = None;
         for c in checked {
             match c {
@@ -137,7 +138,11 @@ pub(super) fn batched(
             continue;
         }
         let after_graph = load::load_with(&overlay, ctx.after(), &load::Silent, &cache);
-        let hosts: BTreeSet<String> = moves.iter().flat_map(|m| m.hosts.iter().cloned()).collect();
+        let mut hosts: BTreeSet<String> =
+            moves.iter().flat_map(|m| m.hosts.iter().cloned()).collect();
+        // A host that lists a directory the plan writes to is affected too.
+        let written: Vec<&PathBuf> = finals.keys().collect();
+        hosts.extend(graph.hosts_listing(&ctx.discovery.hosts, &written));
         let comparison = verify::compare(&ctx.discovery.hosts, graph, &after_graph, Some(&hosts));
         let changed = comparison.changed;
         let new_errors = after_graph
@@ -152,7 +157,8 @@ pub(super) fn batched(
         if new_errors {
             return None;
         }
-        let lines = comparison.lines;
+        let mut lines = comparison.lines;
+        lines.extend(graph.listing_reasons(&written));
         let before_len = moves.len();
         let culprit = |m: &UserMove| changed.contains(&(m.option, m.user.clone()));
         let reason = format!(

@@ -232,12 +232,20 @@ pub(super) fn try_move(
         overlay.set(c.path.clone(), c.after.as_deref().map(Arc::from));
     }
     let touched: Vec<PathBuf> = changes.iter().map(|c| c.path.clone()).collect();
+    cache.invalidate_listings(&touched);
     for p in parsed {
         cache.prime(&*overlay, &p.file, &p.parse.tree());
         trees.insert(p.file.path.clone(), Arc::new(p));
     }
     let new_graph = load::load_with(&*overlay, ctx.after(), &load::Silent, cache);
-    let diffs = verify::compare(&discovery.hosts, graph, &new_graph, Some(hosts)).lines;
+    // A host that lists a directory the step writes to is affected too.
+    let written: Vec<&PathBuf> = touched.iter().collect();
+    let mut hosts = hosts.clone();
+    hosts.extend(graph.hosts_listing(&discovery.hosts, &written));
+    let mut diffs = verify::compare(&discovery.hosts, graph, &new_graph, Some(&hosts)).lines;
+    if !diffs.is_empty() {
+        diffs.extend(graph.listing_reasons(&written));
+    }
     let new_errors: Vec<&Diagnostic> = new_graph
         .diagnostics
         .iter()
@@ -252,6 +260,7 @@ pub(super) fn try_move(
             };
         }
         cache.invalidate(&touched);
+        cache.invalidate_listings(&touched);
         let mut reasons = diffs;
         reasons.extend(new_errors.iter().map(|d| d.message.clone()));
         return Err(format!(

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::SystemTime;
 
 /// Every fixture under `testdata/`, one per discovery or spelling pattern.
-pub const CASES: [&str; 35] = [
+pub const CASES: [&str; 36] = [
     "already-shared",
     "already-shared-clan",
     "broken-file",
@@ -35,6 +35,7 @@ pub const CASES: [&str; 35] = [
     "flake-parts",
     "helper-modules",
     "imports",
+    "listed-users",
     "lone-configuration",
     "machines-dir",
     "nixops",
@@ -242,10 +243,11 @@ pub const REPEATED_CASES: [&str; 23] = [
 ];
 
 /// The fixtures with nothing to migrate (plan empty, `--check` exits 0).
-pub const NOTHING_TO_DO_CASES: [&str; 4] = [
+pub const NOTHING_TO_DO_CASES: [&str; 5] = [
     "already-shared",
     "already-shared-clan",
     "clan-flake",
+    "listed-users",
     "lone-configuration",
 ];
 

@@ -87,6 +87,21 @@ impl Walker<'_> {
                 _ => {}
             }
         }
+        if let Some(fs) = self.fs
+            && let Some((paths, listed)) = super::listing::paths(fs, &self.dir, &expr, scope)
+        {
+            let location = self.loc(expr.syntax());
+            for p in paths {
+                self.out.imports.push(Import {
+                    target: ImportTarget::Path(p),
+                    conditional,
+                    location: location.clone(),
+                });
+            }
+            let listed = listed.into_iter().map(|dir| (dir, location.clone()));
+            self.out.listed.extend(listed);
+            return;
+        }
         self.unresolved_import(&expr);
     }
 

@@ -15,6 +15,7 @@ use super::wrappers::{WrapperKind, recognise};
 use super::{Definition, Leaf, ModuleIndex, ModuleKey, SettingDef, UserName, Wrapper};
 use crate::canon::Canonicalizer;
 use crate::diagnostic::{Diagnostic, Location, codes};
+use crate::fs::Fs;
 use crate::scope::{Binding, Resolution, Scope};
 use crate::source::SourceFile;
 use crate::syntax::{
@@ -22,10 +23,11 @@ use crate::syntax::{
     lambda_params, range_of, short_text, strip_parens,
 };
 
-/// Keys of a module that are not configuration.
 mod imports;
+mod listing;
 mod user;
 
+/// Keys of a module that are not configuration.
 const MODULE_META_KEYS: &[&str] = &[
     "imports",
     "options",
@@ -43,6 +45,16 @@ const MAX_FOLLOW: usize = 16;
 
 /// Indexes a whole file as a module, plus the inline modules in its `imports`.
 pub fn index_file(file: &SourceFile, root: &Root) -> Vec<ModuleIndex> {
+    index(file, root, None)
+}
+
+/// Like [`index_file`], reading the tree `fs` where an import is computed
+/// from a directory listing, so such imports are followed too.
+pub fn index_file_in(file: &SourceFile, root: &Root, fs: &dyn Fs) -> Vec<ModuleIndex> {
+    index(file, root, Some(fs))
+}
+
+fn index(file: &SourceFile, root: &Root, fs: Option<&dyn Fs>) -> Vec<ModuleIndex> {
     let Some(expr) = root.expr() else {
         return vec![empty(ModuleKey::file(file.path.clone()))];
     };
@@ -51,6 +63,7 @@ pub fn index_file(file: &SourceFile, root: &Root) -> Vec<ModuleIndex> {
         ModuleKey::file(file.path.clone()),
         expr,
         Scope::root(),
+        fs,
     )
 }
 
@@ -80,7 +93,7 @@ pub fn index_module_at(file: &SourceFile, root: &Root, range: Range) -> Vec<Modu
         return vec![empty(key)];
     };
     let scope = scope_at(&node);
-    Walker::run(file, key, expr, scope)
+    Walker::run(file, key, expr, scope, None)
 }
 
 fn empty(key: ModuleKey) -> ModuleIndex {
@@ -91,6 +104,7 @@ fn empty(key: ModuleKey) -> ModuleIndex {
         diagnostics: Vec::new(),
         host_name: None,
         settings: Vec::new(),
+        listed: Vec::new(),
     }
 }
 
@@ -161,6 +175,8 @@ struct Walker<'a> {
     /// The outermost binding being walked: where findings about a value
     /// computed deep inside it are reported.
     entry: Option<SyntaxNode>,
+    /// The tree, for imports computed from a directory listing.
+    fs: Option<&'a dyn Fs>,
 }
 
 /// An attribute path as walked so far, with each segment's range.
@@ -172,6 +188,7 @@ impl<'a> Walker<'a> {
         key: ModuleKey,
         expr: ast::Expr,
         scope: Scope,
+        fs: Option<&'a dyn Fs>,
     ) -> Vec<ModuleIndex> {
         let mut results = Vec::new();
         let mut queue = vec![(key, expr, scope)];
@@ -188,6 +205,7 @@ impl<'a> Walker<'a> {
                 out: empty(key),
                 inline: Vec::new(),
                 entry: None,
+                fs,
             };
             w.module(expr, scope);
             for (e, s) in std::mem::take(&mut w.inline) {

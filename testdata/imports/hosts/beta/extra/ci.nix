@@ -1,0 +1,7 @@
+{ ... }:
+{
+  users.users.ci = {
+    isNormalUser = true;
+    description = "CI runner";
+  };
+}

@@ -1,0 +1,7 @@
+{ ... }:
+{
+  users.users.zed = {
+    isNormalUser = true;
+    description = "Zed";
+  };
+}

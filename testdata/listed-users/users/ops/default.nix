@@ -1,0 +1,4 @@
+{ ... }:
+{
+  users.users.ops.isNormalUser = true;
+}
