@@ -302,6 +302,9 @@ pub fn static_value(expr: &ast::Expr, dir: &Path, env: &StaticEnv) -> Option<Sta
                 _ => None,
             })
         }
+        // `hostPlatform.isDarwin`, where a builder's argument is known by
+        // its dotted name.
+        select @ ast::Expr::Select(_) => env.get(&dotted_name(&select)?.join(".")).cloned(),
         ast::Expr::IfElse(e) => match static_value(&e.condition()?, dir, env)? {
             StaticValue::Bool(true) => static_value(&e.body()?, dir, env),
             StaticValue::Bool(false) => static_value(&e.else_body()?, dir, env),

@@ -623,6 +623,7 @@ per_case! { invariants, crate::invariants_after_apply;
     flake_literal => "flake-literal",
     flake_parts => "flake-parts",
     helper_modules => "helper-modules",
+    lite_config => "lite-config",
     machines_dir => "machines-dir",
     nixops => "nixops",
     read_dir => "read-dir",

@@ -287,6 +287,14 @@ fn every_fixture_host_evaluates() {
     // the directory listing brings dave in (the tool follows it), and
     // `import ./extra/list.nix` ci (the tool cannot follow it)
     assert_eq!(user_names(&imports_beta), ["alice", "ci", "dave", "root"]);
+    // lite-config: a Linux host's modules; the listing of users/ through
+    // `"${inputs.self}/users"` gives ana and ben, not users/lib.nix
+    let build01 = eval_in(
+        &fixture("lite-config"),
+        &["hosts/build01", "modules/nix.nix", "modules/nixos"],
+        Some(r#"{ inputs.self = { outPath = toString ./.; }; }"#),
+    );
+    assert_eq!(user_names(&build01), ["ana", "ben", "kim", "oncall"]);
     let listed_a = eval("listed-users", &["hosts/a"]);
     assert_eq!(user_names(&listed_a), ["ops"]);
     let dynamic = eval_in(

@@ -1546,6 +1546,57 @@ fn unbuilt_machine() {
 }
 
 #[test]
+fn lite_config() {
+    let r = scan_case("lite-config");
+    // mac01 is a darwin host of lite-config: not NixOS, not an orphan.
+    assert_eq!(host_names(&r), ["build01", "edge", "web01"]);
+    assert_found_by(&r, "lite-config");
+    for (h, root) in [
+        ("build01", "hosts/build01/default.nix"),
+        ("edge", "machines/edge.nix"),
+        ("web01", "hosts/web01/default.nix"),
+    ] {
+        assert_eq!(host(&r, h)["root"], root);
+        // systemModules: only the Linux branch of the `hostPlatform` choice,
+        // and the users the listing of users/ brings in, not users/lib.nix.
+        assert_eq!(
+            host_files(&r, h),
+            [
+                root,
+                "modules/nix.nix",
+                "modules/nixos/default.nix",
+                "users/ana.nix",
+                "users/ben.nix"
+            ]
+        );
+    }
+    let kim = assert_user(&r, "kim", USERS, "repeated", &["build01", "edge", "web01"]);
+    assert_compare(
+        kim,
+        &["description", "extraGroups", "isNormalUser"],
+        &["extraGroups"],
+    );
+    for name in ["ana", "ben"] {
+        let u = assert_user(&r, name, USERS, "shared", &["build01", "edge", "web01"]);
+        assert_eq!(
+            def_files(u),
+            BTreeSet::from([format!("users/{name}.nix").as_str()])
+        );
+    }
+    assert_user(&r, "oncall", USERS, "shared", &["build01", "edge", "web01"]);
+    assert!(
+        !has_user_named(&r, "macadmin"),
+        "modules/darwin is the Macs'"
+    );
+    let note = assert_diag_at(&r, "note", "not-nixos", "flake.nix", 33, 13);
+    assert!(
+        s(&note["message"]).contains("`mac01` is a darwin machine"),
+        "{note}"
+    );
+    assert_eq!(arr(&r["diagnostics"]).len(), 1, "{:#?}", diag_summary(&r));
+}
+
+#[test]
 fn listed_users() {
     let r = scan_case("listed-users");
     assert_eq!(host_names(&r), ["a", "b", "c"]);

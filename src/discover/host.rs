@@ -25,6 +25,8 @@ pub enum FoundBy {
     /// `mapAttrs`/`genAttrs` over `builtins.readDir ./<dir>` in the flake:
     /// one host per directory there.
     FlakeReadDir,
+    /// A host of lite-config's `lite-config.hosts` (a flake-parts module).
+    LiteConfig,
     /// A colmena hive's node.
     Colmena,
     /// A machine of a nixops network (`deployments/*.nix`, `nixops.nix`).
@@ -46,6 +48,7 @@ impl FoundBy {
             FoundBy::Flake => "flake",
             FoundBy::FlakeHelper => "flake-helper",
             FoundBy::FlakeReadDir => "flake-read-dir",
+            FoundBy::LiteConfig => "lite-config",
             FoundBy::Colmena => "colmena",
             FoundBy::Nixops => "nixops",
             FoundBy::ClanMachines => "clan-machines",

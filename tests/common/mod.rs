@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::SystemTime;
 
 /// Every fixture under `testdata/`, one per discovery or spelling pattern.
-pub const CASES: [&str; 36] = [
+pub const CASES: [&str; 37] = [
     "already-shared",
     "already-shared-clan",
     "broken-file",
@@ -36,6 +36,7 @@ pub const CASES: [&str; 36] = [
     "helper-modules",
     "imports",
     "listed-users",
+    "lite-config",
     "lone-configuration",
     "machines-dir",
     "nixops",
@@ -216,7 +217,7 @@ pub fn nix_files(root: &Path) -> Vec<PathBuf> {
 pub mod oracle;
 
 /// The fixtures whose plan is not empty: users repeated across hosts.
-pub const REPEATED_CASES: [&str; 23] = [
+pub const REPEATED_CASES: [&str; 24] = [
     "clan-darwin",
     "clan-inherited",
     "colmena",
@@ -229,6 +230,7 @@ pub const REPEATED_CASES: [&str; 23] = [
     "flake-literal",
     "flake-parts",
     "helper-modules",
+    "lite-config",
     "machines-dir",
     "nixops",
     "read-dir",

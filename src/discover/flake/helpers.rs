@@ -315,9 +315,22 @@ impl Finder<'_> {
             }
             other => {
                 let (head, args) = apply_chain(&other)?;
+                // A condition known here (a builder's `hostPlatform.isDarwin`)
+                // decides; any other keeps the modules, as they may apply.
+                let known_false = |cond: &ast::Expr| {
+                    static_value(cond, &self.dir(), &env.statics) == Some(StaticValue::Bool(false))
+                };
                 match (head_name(&head).as_deref(), args.as_slice()) {
+                    (Some("optionals" | "optional"), [cond, _]) if known_false(cond) => {
+                        Some(Vec::new())
+                    }
                     (Some("optionals"), [_, list]) => {
                         self.module_list(list.clone(), env, scope, depth + 1)
+                    }
+                    (Some("optional"), [_, item]) => {
+                        let mut out = Vec::new();
+                        self.module_item(item.clone(), env, scope, &mut out, depth + 1);
+                        Some(out)
                     }
                     _ => None,
                 }

@@ -23,6 +23,7 @@ use crate::syntax::{
 mod colmena;
 mod helpers;
 mod hosts;
+mod lite_config;
 
 const FLAKE: &str = "flake.nix";
 pub const CLAN_NIX: &str = "clan.nix";
@@ -455,6 +456,8 @@ impl Finder<'_> {
                     {
                         // flake-parts: `clan = { machines = …; };`
                         self.clan_machines(&set, &scope, depth + 1);
+                    } else if names == [Some("lite-config".to_string())] {
+                        self.lite_config(value, &scope);
                     } else if names.len() == 1 && names[0].as_deref() == Some("imports") {
                         self.flake_imports(value, depth + 1);
                     } else {

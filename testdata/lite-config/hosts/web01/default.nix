@@ -1,0 +1,15 @@
+{ ... }:
+{
+  services.nginx.enable = true;
+
+  users.users.kim = {
+    isNormalUser = true;
+    description = "Kim Berg";
+    extraGroups = [
+      "wheel"
+      "nginx"
+    ];
+  };
+
+  system.stateVersion = "24.05";
+}

@@ -1,0 +1,10 @@
+{ ... }:
+{
+  users.users.kim = {
+    isNormalUser = true;
+    description = "Kim Berg";
+    extraGroups = [ "wheel" ];
+  };
+
+  system.stateVersion = "24.11";
+}

@@ -1,0 +1,8 @@
+# Every Mac: an admin account with nix-darwin's options.
+{ ... }:
+{
+  users.users.macadmin = {
+    home = "/Users/macadmin";
+    uid = 501;
+  };
+}

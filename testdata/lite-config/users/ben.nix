@@ -1,0 +1,7 @@
+{ ... }:
+{
+  users.users.ben = {
+    isNormalUser = true;
+    openssh.authorizedKeys.keyFiles = [ ./keys/ben ];
+  };
+}
