@@ -20,7 +20,8 @@
 //!
 //! Beside the stages: `clan` (`--to clan`: a plain flake made a Clan flake), `inventory` (a Clan inventory's users instances, read
 //! as modules), `diagnostic` (typed, located messages), `source`/`syntax`
-//! (text and tree helpers), `fs`/`gitfs` (reading a work tree or a
+//! (text and tree helpers), `listing` (directory listings evaluated over
+//! the tree: computed imports and `nixosModules`), `fs`/`gitfs` (reading a work tree or a
 //! revision), `nix` (running Nix, quoting its strings). The library knows
 //! nothing of terminals: `src/cli/` draws, on top of everything.
 
@@ -33,6 +34,7 @@ pub mod fs;
 pub mod gitfs;
 pub mod index;
 pub mod inventory;
+pub mod listing;
 pub mod load;
 pub mod nix;
 pub mod parse_error;

@@ -12,7 +12,7 @@ use rnix::{Root, SyntaxKind};
 use std::sync::{Arc, OnceLock};
 
 use crate::diagnostic::{Diagnostic, Location, codes};
-use crate::discover::{Discovery, Host};
+use crate::discover::{Discovery, FlakeModules, Host};
 use crate::fs::Fs;
 use crate::index::{ImportTarget, ModuleIndex, ModuleKey, index_file_in};
 use crate::inventory::{self, Inventory};
@@ -178,8 +178,8 @@ impl FileCache {
 
     /// Indexes a file the caller has parsed already (a planned change),
     /// so the next load need not read or parse it again.
-    pub fn prime(&mut self, fs: &dyn Fs, file: &SourceFile, root: &Root) {
-        self.insert(Primed::new(fs, file, root));
+    pub fn prime(&mut self, fs: &dyn Fs, flake: &FlakeModules, file: &SourceFile, root: &Root) {
+        self.insert(Primed::new(fs, flake, file, root));
     }
 
     /// Stores what [`Primed::new`] made.
@@ -200,10 +200,10 @@ impl FileCache {
 pub struct Primed(PathBuf, Arc<FileOutcome>);
 
 impl Primed {
-    pub fn new(fs: &dyn Fs, file: &SourceFile, root: &Root) -> Primed {
+    pub fn new(fs: &dyn Fs, flake: &FlakeModules, file: &SourceFile, root: &Root) -> Primed {
         let modules = index_file_in(file, root, fs)
             .into_iter()
-            .map(|m| resolve_imports(fs, m))
+            .map(|m| resolve_imports(fs, flake, m))
             .collect();
         Primed(
             file.path.clone(),
@@ -238,7 +238,7 @@ fn load_files(
     let mut pending: Vec<Resolved> = discovery
         .inline_modules
         .iter()
-        .map(|m| resolve_imports(fs, m.clone()))
+        .map(|m| resolve_imports(fs, &discovery.flake_modules, m.clone()))
         .collect();
     let mut total = 0;
     let names: Vec<String> = discovery.hosts.iter().map(|h| h.name.clone()).collect();
@@ -267,7 +267,7 @@ fn load_files(
         let mut inv = inventory::read(&file, &parse.tree(), &names);
         g.diagnostics.append(&mut inv.diagnostics);
         for m in std::mem::take(&mut inv.modules) {
-            pending.push(resolve_imports(fs, m));
+            pending.push(resolve_imports(fs, &discovery.flake_modules, m));
         }
         for (h, keys) in std::mem::take(&mut inv.roots) {
             for k in &keys {
@@ -315,7 +315,7 @@ fn load_files(
             .map(|path| {
                 let outcome = match cache.files.get(&path) {
                     Some(o) => Arc::clone(o),
-                    None => Arc::new(process_file(fs, &path, keep)),
+                    None => Arc::new(process_file(fs, &discovery.flake_modules, &path, keep)),
                 };
                 progress.file_done(&path);
                 (path, outcome)
@@ -506,7 +506,7 @@ fn resolve_module_path(fs: &dyn Fs, p: &Path) -> Option<PathBuf> {
     }
 }
 
-fn process_file(fs: &dyn Fs, path: &Path, keep: bool) -> FileOutcome {
+fn process_file(fs: &dyn Fs, flake: &FlakeModules, path: &Path, keep: bool) -> FileOutcome {
     let text = match fs.read(path) {
         Ok(text) => text,
         Err(e) => {
@@ -526,7 +526,7 @@ fn process_file(fs: &dyn Fs, path: &Path, keep: bool) -> FileOutcome {
     }
     let modules: Vec<Resolved> = index_file_in(&file, &parse.tree(), fs)
         .into_iter()
-        .map(|m| resolve_imports(fs, m))
+        .map(|m| resolve_imports(fs, flake, m))
         .collect();
     let kept = (keep && modules.iter().any(|m| !m.0.definitions.is_empty()))
         .then(|| Arc::new(ParsedFile::from_parts(file, parse)));
@@ -535,7 +535,7 @@ fn process_file(fs: &dyn Fs, path: &Path, keep: bool) -> FileOutcome {
 
 /// Resolves a module's imports on disk (in the worker, so the `stat`
 /// calls run in parallel too).
-fn resolve_imports(fs: &dyn Fs, module: ModuleIndex) -> Resolved {
+fn resolve_imports(fs: &dyn Fs, flake: &FlakeModules, module: ModuleIndex) -> Resolved {
     let mut out = Vec::new();
     let mut diags = Vec::new();
     for import in &module.imports {
@@ -561,6 +561,21 @@ fn resolve_imports(fs: &dyn Fs, module: ModuleIndex) -> Resolved {
                     .help("fix or remove the import; Nix would fail to evaluate this host"),
                 ),
             },
+            ImportTarget::FlakeModule(name) => {
+                match flake.get(name).and_then(|p| resolve_module_path(fs, p)) {
+                    Some(file) => out.push((ModuleKey::file(file), import.conditional)),
+                    None => diags.push(
+                        Diagnostic::warning(
+                            codes::IMPORT_UNRESOLVED,
+                            format!(
+                                "cannot tell which file the flake's `nixosModules.{name}` is: the flake does not name it as a path; users defined in it are not seen"
+                            ),
+                        )
+                        .at(import.location.clone())
+                        .help("write `nixosModules.NAME = ./path;` in the flake, import the path here, or run with --eval where Nix can evaluate the flake"),
+                    ),
+                }
+            }
         }
     }
     (Arc::new(module), out, diags)

@@ -207,10 +207,21 @@ fn imports_of(root: &rnix::SyntaxNode) -> Vec<String> {
                 .is_some_and(|a| a.text() == "imports")
         })
         .flat_map(|n| {
-            n.descendants()
+            // Path literals anywhere in the value, and every element of its
+            // lists (`inputs.self.nixosModules.nginx`).
+            let paths = n
+                .descendants()
                 .filter(|d| d.kind() == SyntaxKind::NODE_PATH_REL)
-                .map(|d| d.text().to_string())
-                .collect::<Vec<_>>()
+                .map(|d| d.text().to_string());
+            let elements = n
+                .descendants()
+                .filter(|d| d.kind() == SyntaxKind::NODE_LIST)
+                .flat_map(|l| {
+                    l.children()
+                        .map(|c| c.text().to_string())
+                        .collect::<Vec<_>>()
+                });
+            paths.chain(elements).collect::<Vec<_>>()
         })
         .collect()
 }

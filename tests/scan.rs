@@ -1558,18 +1558,26 @@ fn lite_config() {
     ] {
         assert_eq!(host(&r, h)["root"], root);
         // systemModules: only the Linux branch of the `hostPlatform` choice,
-        // and the users the listing of users/ brings in, not users/lib.nix.
-        assert_eq!(
-            host_files(&r, h),
-            [
-                root,
-                "modules/nix.nix",
-                "modules/nixos/default.nix",
-                "users/ana.nix",
-                "users/ben.nix"
-            ]
-        );
+        // and the users the listing of users/ brings in, not users/lib.nix;
+        // web01 also imports `inputs.self.nixosModules.nginx`, which the
+        // flake makes from a listing of modules/exported.
+        let mut files = vec![
+            root,
+            "modules/nix.nix",
+            "modules/nixos/default.nix",
+            "users/ana.nix",
+            "users/ben.nix",
+        ];
+        if h == "web01" {
+            files.insert(1, "modules/exported/nginx.nix");
+        }
+        assert_eq!(host_files(&r, h), files);
     }
+    let deploy = assert_user(&r, "deploy", USERS, "single", &["web01"]);
+    assert_eq!(
+        def_files(deploy),
+        BTreeSet::from(["modules/exported/nginx.nix"])
+    );
     let kim = assert_user(&r, "kim", USERS, "repeated", &["build01", "edge", "web01"]);
     assert_compare(
         kim,
@@ -1588,11 +1596,55 @@ fn lite_config() {
         !has_user_named(&r, "macadmin"),
         "modules/darwin is the Macs'"
     );
-    let note = assert_diag_at(&r, "note", "not-nixos", "flake.nix", 33, 13);
+    let note = assert_diag_at(&r, "note", "not-nixos", "flake.nix", 36, 13);
     assert!(
         s(&note["message"]).contains("`mac01` is a darwin machine"),
         "{note}"
     );
+    assert_eq!(arr(&r["diagnostics"]).len(), 1, "{:#?}", diag_summary(&r));
+}
+
+/// `self.nixosModules.<n>` in a host's module is the flake's own module:
+/// followed where the flake names it as a path, a warning where it does not
+/// (it used to pass silently as a flake input's module).
+#[test]
+fn own_flake_modules_are_followed_or_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "flake.nix",
+            "{\n  outputs = { self, nixpkgs, ... }: {\n    nixosModules.base = ./modules/base.nix;\n    nixosConfigurations.a = nixpkgs.lib.nixosSystem { modules = [ ./hosts/a ]; };\n  };\n}\n",
+        ),
+        (
+            "hosts/a/default.nix",
+            "{ self, inputs, ... }:\n{\n  imports = [\n    inputs.self.nixosModules.base\n    self.nixosModules.extra\n  ];\n}\n",
+        ),
+        (
+            "modules/base.nix",
+            "{ ... }:\n{\n  users.users.ops.isNormalUser = true;\n}\n",
+        ),
+    ];
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let report = run(dir.path(), &ScanOptions::default());
+    let r: Value = serde_json::to_value(&report).unwrap();
+    assert_eq!(
+        host_files(&r, "a"),
+        ["hosts/a/default.nix", "modules/base.nix"]
+    );
+    assert_user(&r, "ops", USERS, "single", &["a"]);
+    let w = assert_diag_at(
+        &r,
+        "warning",
+        "import-unresolved",
+        "hosts/a/default.nix",
+        5,
+        5,
+    );
+    assert!(s(&w["message"]).contains("`nixosModules.extra`"), "{w}");
     assert_eq!(arr(&r["diagnostics"]).len(), 1, "{:#?}", diag_summary(&r));
 }
 

@@ -2,6 +2,7 @@
 //! learnt on the way. A module of its own so that the finders and
 //! `discover` itself depend on it, not on each other.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -87,4 +88,10 @@ pub struct Discovery {
     /// Machines of the clan that are not NixOS (darwin): not hosts, and
     /// not orphans either.
     pub not_nixos: Vec<String>,
+    /// The flake's own `nixosModules.<name> = ./path;`, so a module that
+    /// imports `self.nixosModules.<name>` is followed to that file.
+    pub flake_modules: FlakeModules,
 }
+
+/// A flake's `nixosModules` written as paths, by name.
+pub type FlakeModules = BTreeMap<String, PathBuf>;

@@ -17,7 +17,7 @@ use crate::diagnostic::{Diagnostic, codes};
 use crate::index::ModuleKey;
 
 pub use config::{HostSpec, load_config};
-pub use host::{Discovery, FoundBy, Host};
+pub use host::{Discovery, FlakeModules, FoundBy, Host};
 
 #[derive(Debug, Clone, Default)]
 pub struct DiscoverOptions {

@@ -93,6 +93,9 @@ pub enum ImportTarget {
     Path(PathBuf),
     /// A module written inline in the same file.
     Inline(Range),
+    /// `self.nixosModules.<name>` (or `inputs.self.…`): a module the flake
+    /// itself exports, found where the flake names it.
+    FlakeModule(String),
 }
 
 #[derive(Debug, Clone)]

@@ -103,7 +103,14 @@ pub(super) fn batched(
                 let file = crate::source::SourceFile::new(p.clone(), t.clone());
                 let parse = rnix::Root::parse(&file.text);
                 verify::check_parse(&file.text, &parse)
-                    .map(|()| load::Primed::new(&overlay, &file, &parse.tree()))
+                    .map(|()| {
+                        load::Primed::new(
+                            &overlay,
+                            &ctx.discovery.flake_modules,
+                            &file,
+                            &parse.tree(),
+                        )
+                    })
                     .map_err(|e| (p.clone(), e))
             })
             .collect();

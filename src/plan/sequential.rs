@@ -234,7 +234,12 @@ pub(super) fn try_move(
     let touched: Vec<PathBuf> = changes.iter().map(|c| c.path.clone()).collect();
     cache.invalidate_listings(&touched);
     for p in parsed {
-        cache.prime(&*overlay, &p.file, &p.parse.tree());
+        cache.prime(
+            &*overlay,
+            &discovery.flake_modules,
+            &p.file,
+            &p.parse.tree(),
+        );
         trees.insert(p.file.path.clone(), Arc::new(p));
     }
     let new_graph = load::load_with(&*overlay, ctx.after(), &load::Silent, cache);

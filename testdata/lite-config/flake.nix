@@ -17,7 +17,10 @@
         "aarch64-darwin"
       ];
 
-      imports = [ inputs.lite-config.flakeModule ];
+      imports = [
+        inputs.lite-config.flakeModule
+        ./modules/flake-module.nix
+      ];
 
       lite-config =
         { lib, ... }:

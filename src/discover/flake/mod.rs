@@ -10,7 +10,7 @@ use rnix::ast::{self, HasEntry};
 use rowan::ast::AstNode;
 
 use super::conventions;
-use super::host::{Discovery, FoundBy, Host};
+use super::host::{Discovery, FlakeModules, FoundBy, Host};
 use crate::diagnostic::{Diagnostic, Location, codes};
 use crate::index::{ImportTarget, ModuleIndex, ModuleKey, index_module_at};
 use crate::scope::{Binding, Resolution, Scope};
@@ -74,6 +74,8 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
         return Vec::new();
     };
     finder.search(outputs, Scope::root(), 0);
+    let own: FlakeModules = finder.flake_modules.clone().into_iter().collect();
+    finder.d.flake_modules = own;
 
     let clan_files = std::mem::take(&mut finder.clan_files);
     let is_clan = file.text.contains("lib.clan")
@@ -240,6 +242,21 @@ impl Finder<'_> {
                 .map(|(n, _)| n.as_static().map(str::to_string))
                 .collect();
             let n = names.len();
+            if names
+                .last()
+                .is_some_and(|l| l.as_deref() == Some("nixosModules"))
+            {
+                // `nixosModules = importDir ./nixos …;`: made from a listing.
+                let fs = crate::fs::DiskFs::new(self.repo);
+                let scope = crate::index::walk_scope_at(value.syntax());
+                let dir = self.dir();
+                for (name, p) in
+                    crate::listing::named_paths(&fs, &dir, &value, &scope).unwrap_or_default()
+                {
+                    self.flake_modules.entry(name).or_insert(p);
+                }
+                continue;
+            }
             if n < 2 || names[n - 2].as_deref() != Some("nixosModules") {
                 continue;
             }

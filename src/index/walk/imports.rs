@@ -88,7 +88,7 @@ impl Walker<'_> {
             }
         }
         if let Some(fs) = self.fs
-            && let Some((paths, listed)) = super::listing::paths(fs, &self.dir, &expr, scope)
+            && let Some((paths, listed)) = crate::listing::paths(fs, &self.dir, &expr, scope)
         {
             let location = self.loc(expr.syntax());
             for p in paths {
@@ -146,6 +146,14 @@ impl Walker<'_> {
             }
             _ => item.clone(),
         };
+        if let Some(name) = own_flake_module(&target_expr, scope) {
+            self.out.imports.push(Import {
+                target: ImportTarget::FlakeModule(name),
+                conditional,
+                location,
+            });
+            return;
+        }
         match static_value(&target_expr, &self.dir, &StaticEnv::new()) {
             Some(StaticValue::Path(p)) => {
                 self.out.imports.push(Import {
@@ -172,6 +180,23 @@ impl Walker<'_> {
             expr.syntax(),
         );
     }
+}
+
+/// `self.nixosModules.<name>` or `inputs.self.nixosModules.<name>`, with
+/// `self`/`inputs` the module arguments: one of the flake's own modules.
+fn own_flake_module(expr: &ast::Expr, scope: &Scope) -> Option<String> {
+    let names = crate::syntax::dotted_name(expr)?;
+    let rest = match names.first()?.as_str() {
+        "self" => &names[1..],
+        "inputs" if names.get(1).is_some_and(|n| n == "self") => &names[2..],
+        _ => return None,
+    };
+    let [kind, name] = rest else { return None };
+    let free = matches!(
+        scope.resolve(&names[0]),
+        Resolution::ModuleArg | Resolution::Global
+    );
+    (free && kind == "nixosModules").then(|| name.clone())
 }
 
 /// A module from outside the repository: a flake input's module, a

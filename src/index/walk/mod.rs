@@ -24,7 +24,6 @@ use crate::syntax::{
 };
 
 mod imports;
-mod listing;
 mod user;
 
 /// Keys of a module that are not configuration.

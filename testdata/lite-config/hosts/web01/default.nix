@@ -1,6 +1,6 @@
-{ ... }:
+{ inputs, ... }:
 {
-  services.nginx.enable = true;
+  imports = [ inputs.self.nixosModules.nginx ];
 
   users.users.kim = {
     isNormalUser = true;

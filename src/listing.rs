@@ -1,14 +1,15 @@
-//! Imports computed from a directory listing, evaluated over the tree the
-//! index reads: `map (f: ./modules + "/${f}") (attrNames (readDir ./modules))`,
-//! and the `filter`/`filterAttrs`/`mapAttrsToList` spellings of it. Only
-//! the few functions such listings are written with are understood, on
-//! strings, paths, booleans, lists and sets; anything else gives up, so
-//! what is followed is exactly what Nix would import.
+//! Directory listings evaluated over the tree: imports computed as
+//! `map (f: ./modules + "/${f}") (attrNames (readDir ./modules))` (and the
+//! `filter`/`filterAttrs`/`mapAttrsToList` spellings of it), and a flake's
+//! `nixosModules` made from a listing (`importDir ./nixos …`, the blueprint
+//! style). Only the few functions such listings are written with are
+//! understood, on strings, paths, booleans, lists and sets; anything else
+//! gives up, so what is followed is exactly what Nix would import.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rnix::ast::{self, InterpolPart};
+use rnix::ast::{self, HasEntry, InterpolPart};
 use rnix::{SyntaxNode, TextRange};
 use rowan::ast::AstNode;
 
@@ -55,8 +56,38 @@ pub fn paths(
     (!ev.listed.is_empty()).then_some((paths, ev.listed))
 }
 
+/// The modules by name a set computed from a directory listing holds
+/// (`nixosModules = importDir ./nixos …;`); `None` where any part of it
+/// is not understood or a value is no path.
+pub fn named_paths(
+    fs: &dyn Fs,
+    dir: &Path,
+    expr: &ast::Expr,
+    scope: &Scope,
+) -> Option<BTreeMap<String, PathBuf>> {
+    let mut ev = Eval {
+        fs,
+        dir,
+        budget: BUDGET,
+        listed: Vec::new(),
+    };
+    let Value::Set(set) = ev.eval(expr, scope, &Locals::default())? else {
+        return None;
+    };
+    if ev.listed.is_empty() {
+        return None;
+    }
+    set.into_iter()
+        .map(|(name, v)| match v {
+            Value::Path(p) => Some((name, p)),
+            _ => None,
+        })
+        .collect()
+}
+
 #[derive(Clone)]
 enum Value {
+    Null,
     Str(String),
     /// Relative to the repository root, normalised, never above it.
     Path(PathBuf),
@@ -113,6 +144,14 @@ const BUILTINS: &[(&str, usize)] = &[
     ("removeSuffix", 2),
     ("removePrefix", 2),
     ("elem", 2),
+    ("mapAttrs", 2),
+    ("mapAttrs'", 2),
+    ("match", 2),
+    ("head", 1),
+    ("removeAttrs", 2),
+    ("optionalAttrs", 2),
+    ("optionals", 2),
+    ("pathExists", 1),
 ];
 
 impl Eval<'_> {
@@ -134,6 +173,7 @@ impl Eval<'_> {
                 }
                 inside(normalize(&self.dir.join(text)))
             }
+            ast::Expr::AttrSet(set) => self.attr_set(&set, scope, locals),
             ast::Expr::List(l) => l
                 .items()
                 .map(|item| self.eval(&item, scope, locals))
@@ -172,6 +212,7 @@ impl Eval<'_> {
         match name.as_str() {
             "true" => return Some(Value::Bool(true)),
             "false" => return Some(Value::Bool(false)),
+            "null" => return Some(Value::Null),
             _ => {}
         }
         match scope.resolve(&name) {
@@ -311,6 +352,61 @@ impl Eval<'_> {
             ("removePrefix", Value::Str(x), Some(Value::Str(s))) => Some(Value::Str(
                 s.strip_prefix(x.as_str()).unwrap_or(&s).to_string(),
             )),
+            ("mapAttrs", f, Some(Value::Set(set))) => {
+                let mut out = BTreeMap::new();
+                for (k, v) in set {
+                    let g = self.apply(f.clone(), Value::Str(k.clone()))?;
+                    out.insert(k, self.apply(g, v)?);
+                }
+                Some(Value::Set(out))
+            }
+            ("mapAttrs'", f, Some(Value::Set(set))) => {
+                let mut out = BTreeMap::new();
+                for (k, v) in set {
+                    let g = self.apply(f.clone(), Value::Str(k))?;
+                    let Value::Set(mut pair) = self.apply(g, v)? else {
+                        return None;
+                    };
+                    let (Some(Value::Str(name)), Some(value)) =
+                        (pair.remove("name"), pair.remove("value"))
+                    else {
+                        return None;
+                    };
+                    out.insert(name, value);
+                }
+                Some(Value::Set(out))
+            }
+            // Nix matches the whole string, POSIX extended syntax; the
+            // groups, or null.
+            ("match", Value::Str(pattern), Some(Value::Str(s))) => {
+                let re = regex::Regex::new(&format!("^(?:{pattern})$")).ok()?;
+                Some(match re.captures(&s) {
+                    None => Value::Null,
+                    Some(c) => Value::List(
+                        c.iter()
+                            .skip(1)
+                            .map(|g| g.map_or(Value::Null, |m| Value::Str(m.as_str().into())))
+                            .collect(),
+                    ),
+                })
+            }
+            ("head", Value::List(items), None) => items.into_iter().next(),
+            ("removeAttrs", Value::Set(mut set), Some(Value::List(names))) => {
+                for n in names {
+                    let Value::Str(n) = n else { return None };
+                    set.remove(&n);
+                }
+                Some(Value::Set(set))
+            }
+            ("optionalAttrs", Value::Bool(b), Some(Value::Set(set))) => {
+                Some(Value::Set(if b { set } else { BTreeMap::new() }))
+            }
+            ("optionals", Value::Bool(b), Some(Value::List(items))) => {
+                Some(Value::List(if b { items } else { Vec::new() }))
+            }
+            ("pathExists", Value::Path(p), None) => {
+                Some(Value::Bool(self.fs.is_file(&p) || self.fs.is_dir(&p)))
+            }
             ("elem", x, Some(Value::List(items))) => {
                 let mut found = false;
                 for item in &items {
@@ -387,6 +483,39 @@ impl Eval<'_> {
         Some(v)
     }
 
+    /// A set written out: plain names and `inherit`s (not `rec`).
+    fn attr_set(&mut self, set: &ast::AttrSet, scope: &Scope, locals: &Locals) -> Option<Value> {
+        if set.rec_token().is_some() {
+            return None;
+        }
+        let mut out = BTreeMap::new();
+        for entry in set.entries() {
+            match entry {
+                ast::Entry::AttrpathValue(av) => {
+                    let names = attrpath_names(&av.attrpath()?);
+                    let [(name, _)] = names.as_slice() else {
+                        return None;
+                    };
+                    let v = self.eval(&av.value()?, scope, locals)?;
+                    out.insert(name.as_static()?.to_string(), v);
+                }
+                ast::Entry::Inherit(inh) => {
+                    if inh.from().is_some() {
+                        return None;
+                    }
+                    for attr in inh.attrs() {
+                        let ast::Attr::Ident(i) = attr else {
+                            return None;
+                        };
+                        let v = self.ident(&i, scope, locals)?;
+                        out.insert(ident_text(&i), v);
+                    }
+                }
+            }
+        }
+        Some(Value::Set(out))
+    }
+
     /// A string; one starting with an interpolated path is that path
     /// (`"${inputs.self}/users"`), as `import` reads it.
     fn string(&mut self, s: &ast::Str, scope: &Scope, locals: &Locals) -> Option<Value> {
@@ -435,6 +564,7 @@ fn bound_locally(head: &ast::Expr, scope: &Scope) -> bool {
 /// `==` on the values a listing holds; `None` for functions.
 fn equal(a: &Value, b: &Value) -> Option<bool> {
     Some(match (a, b) {
+        (Value::Null, Value::Null) => true,
         (Value::Str(x), Value::Str(y)) => x == y,
         (Value::Path(x), Value::Path(y)) => x == y,
         (Value::Bool(x), Value::Bool(y)) => x == y,
@@ -482,8 +612,10 @@ fn inside(p: PathBuf) -> Option<Value> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
     use std::sync::Arc;
+
+    use rowan::ast::AstNode;
 
     use crate::fs::{DiskFs, Overlay};
     use crate::index::{ImportTarget, index_file, index_file_in};
@@ -506,7 +638,7 @@ mod tests {
             .iter()
             .filter_map(|i| match &i.target {
                 ImportTarget::Path(p) => Some(p.display().to_string()),
-                ImportTarget::Inline(_) => None,
+                ImportTarget::Inline(_) | ImportTarget::FlakeModule(_) => None,
             })
             .collect();
         (paths, !m.diagnostics.is_empty())
@@ -572,6 +704,68 @@ in
         assert_eq!(
             imports(MODULES, own),
             (vec!["hosts/h/one.nix".into()], false)
+        );
+    }
+
+    /// The blueprint-style `importDir` a flake makes its `nixosModules`
+    /// with: directories but `common`, and `.nix` files by their stem.
+    #[test]
+    fn named_modules_from_a_listing() {
+        let text = r#"{ inputs, lib, ... }:
+let
+  importDir = path: fn:
+    let
+      entries = builtins.readDir path;
+      onlyDirs = lib.filterAttrs (name: type: type == "directory" && (name != "common")) entries;
+      dirPaths = lib.mapAttrs (name: type: { path = path + "/${name}"; inherit type; }) onlyDirs;
+      nixPaths = removeAttrs (lib.mapAttrs' (name: type:
+        let nixName = builtins.match "(.*)\.nix" name; in
+        {
+          name = if type == "directory" || nixName == null then "__junk" else (builtins.head nixName);
+          value = { path = path + "/${name}"; inherit type; };
+        }) entries) [ "__junk" ];
+      combined = dirPaths // nixPaths;
+    in
+    lib.optionalAttrs (builtins.pathExists path) (fn combined);
+  modules = path: importDir path (lib.mapAttrs (_name: { path, ... }: path));
+in
+{ flake.nixosModules = modules "${inputs.self}/modules/nixos"; }"#;
+        let dir = tempfile::tempdir().unwrap();
+        let disk = DiskFs::new(dir.path());
+        let mut fs = Overlay::new(&disk);
+        for f in [
+            "modules/nixos/common/default.nix",
+            "modules/nixos/builder/default.nix",
+            "modules/nixos/nginx.nix",
+            "modules/nixos/notes.txt",
+        ] {
+            fs.set(PathBuf::from(f), Some(Arc::from("{ }")));
+        }
+        let root = rnix::Root::parse(text).tree();
+        let value = root
+            .syntax()
+            .descendants()
+            .filter_map(rnix::ast::AttrpathValue::cast)
+            .find(|av| {
+                av.syntax()
+                    .text()
+                    .to_string()
+                    .starts_with("flake.nixosModules")
+            })
+            .and_then(|av| av.value())
+            .unwrap();
+        let scope = crate::index::walk_scope_at(value.syntax());
+        let got = super::named_paths(&fs, Path::new("modules"), &value, &scope).unwrap();
+        let got: Vec<(String, String)> = got
+            .into_iter()
+            .map(|(k, v)| (k, v.display().to_string()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("builder".to_string(), "modules/nixos/builder".to_string()),
+                ("nginx".to_string(), "modules/nixos/nginx.nix".to_string()),
+            ]
         );
     }
 

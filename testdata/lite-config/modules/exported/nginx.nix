@@ -1,0 +1,9 @@
+{ ... }:
+{
+  services.nginx.enable = true;
+
+  users.users.deploy = {
+    isNormalUser = true;
+    description = "Deploys the web site";
+  };
+}
