@@ -173,22 +173,55 @@ pub fn report_orphans(
             .iter()
             .any(|w| w == &main || (dir.components().count() > 1 && w.starts_with(dir)));
         if !used {
-            d.diagnostics.push(
-                Diagnostic::note(
+            let shown = if dir.components().count() > 1 {
+                dir
+            } else {
+                main.as_path()
+            };
+            let scan = format!("clan-migrate scan . --host {name}={}", main.display());
+            let note = match named_in_flake(repo, shown) {
+                // Named, but by something that is no NixOS build the tool
+                // reads (a nixbsdSystem, a darwinSystem, a script).
+                Some(at) => Diagnostic::note(
+                    codes::ORPHAN_HOST,
+                    format!(
+                        "{} is named in flake.nix ({}:{}:{}), but no NixOS host is built from it: it looks like the host `{name}`, but it is not scanned",
+                        shown.display(),
+                        at.file.display(),
+                        at.start.line,
+                        at.start.column,
+                    ),
+                )
+                .help(format!("if it is a NixOS host, scan it with `{scan}`")),
+                None => Diagnostic::note(
                     codes::ORPHAN_HOST,
                     format!(
                         "{} is built by nothing in {built_by}: it looks like the host `{name}`, but it is not scanned",
-                        if dir.components().count() > 1 { dir } else { main.as_path() }.display(),
+                        shown.display(),
                     ),
                 )
-                .at(Location::file(&main))
                 .help(format!(
-                    "if it is a host, build it in {built_by}, or scan it with `clan-migrate scan . --host {name}={}`",
-                    main.display()
+                    "if it is a host, build it in {built_by}, or scan it with `{scan}`"
                 )),
-            );
+            };
+            d.diagnostics.push(note.at(Location::file(&main)));
         }
     }
+}
+
+/// Where flake.nix names `path` as a path literal (`./hosts/freebsd`, also
+/// inside a longer one), if it does.
+fn named_in_flake(repo: &Path, path: &Path) -> Option<Location> {
+    let text = std::fs::read_to_string(repo.join("flake.nix")).ok()?;
+    let root = rnix::Root::parse(&text).tree();
+    let file = crate::source::SourceFile::new(PathBuf::from("flake.nix"), text.clone());
+    let node = root.syntax().descendants().find(|n| {
+        ast::PathRel::cast(n.clone()).is_some_and(|p| {
+            let literal = crate::syntax::normalize(Path::new(&p.syntax().text().to_string()));
+            literal.starts_with(path)
+        })
+    })?;
+    Some(Location::new(&file, crate::syntax::range_of(&node)))
 }
 
 /// The Clan machines (of `names`) said not to be NixOS, with where:
