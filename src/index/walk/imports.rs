@@ -202,19 +202,49 @@ fn own_flake_module(expr: &ast::Expr, scope: &Scope) -> Option<String> {
 /// A module from outside the repository: a flake input's module, a
 /// nixpkgs module under `modulesPath`, a `<nixpkgs/…>` path.
 fn is_external(expr: &ast::Expr, scope: &Scope) -> bool {
+    external_within(expr, scope, 0)
+}
+
+fn external_within(expr: &ast::Expr, scope: &Scope, depth: usize) -> bool {
+    if depth > MAX_FOLLOW {
+        return false;
+    }
     match strip_parens(expr.clone()) {
         ast::Expr::PathSearch(_) | ast::Expr::PathAbs(_) => true,
-        ast::Expr::Select(s) => s.expr().is_some_and(|e| is_external(&e, scope)),
-        ast::Expr::BinOp(op) => op.lhs().is_some_and(|e| is_external(&e, scope)),
+        ast::Expr::Select(s) => s
+            .expr()
+            .is_some_and(|e| external_within(&e, scope, depth + 1)),
+        ast::Expr::BinOp(op) => op
+            .lhs()
+            .is_some_and(|e| external_within(&e, scope, depth + 1)),
         ast::Expr::Str(s) => s
             .syntax()
             .children()
             .filter_map(ast::Interpol::cast)
-            .any(|i| i.expr().is_some_and(|e| is_external(&e, scope))),
-        ast::Expr::Ident(i) => !matches!(
-            scope.resolve(&ident_text(&i)),
-            Resolution::Binding { .. } | Resolution::Param
-        ),
+            .any(|i| {
+                i.expr()
+                    .is_some_and(|e| external_within(&e, scope, depth + 1))
+            }),
+        // A name bound to a flake input: `inherit (inputs) srvos;`,
+        // `srvos = inputs.srvos;`.
+        ast::Expr::Ident(i) => match scope.resolve(&ident_text(&i)) {
+            Resolution::Binding {
+                binding: Binding::InheritFrom(from, _),
+                scope,
+            } => external_within(&from, &scope, depth + 1),
+            Resolution::Binding {
+                binding: Binding::Expr(e),
+                scope,
+            } if matches!(
+                strip_parens(e.clone()),
+                ast::Expr::Select(_) | ast::Expr::Ident(_)
+            ) =>
+            {
+                external_within(&e, &scope, depth + 1)
+            }
+            Resolution::Binding { .. } | Resolution::Param => false,
+            _ => true,
+        },
         _ => false,
     }
 }
