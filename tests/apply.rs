@@ -636,6 +636,7 @@ per_case! { invariants, crate::invariants_after_apply;
     helper_modules => "helper-modules",
     lite_config => "lite-config",
     machines_dir => "machines-dir",
+    module_set => "module-set",
     nixops => "nixops",
     read_dir => "read-dir",
     service => "service",

@@ -1665,6 +1665,33 @@ fn own_flake_modules_are_followed_or_reported() {
 }
 
 #[test]
+fn module_set() {
+    let r = scan_case("module-set");
+    assert_eq!(host_names(&r), ["alpha", "beta"]);
+    assert_found_by(&r, "flake-helper");
+    for h in ["alpha", "beta"] {
+        let root = format!("hosts/{h}.nix");
+        assert_eq!(host(&r, h)["root"], root.as_str());
+        assert_eq!(
+            host_files(&r, h),
+            [
+                "configurations.nix",
+                root.as_str(),
+                "modules/users/admins.nix"
+            ]
+        );
+    }
+    let ci = assert_user(&r, "ci", USERS, "repeated", &["alpha", "beta"]);
+    assert_compare(ci, &["description", "isNormalUser"], &[]);
+    let joerg = assert_user(&r, "joerg", USERS, "shared", &["alpha", "beta"]);
+    assert_eq!(
+        def_files(joerg),
+        BTreeSet::from(["modules/users/admins.nix"])
+    );
+    assert!(arr(&r["diagnostics"]).is_empty(), "{:#?}", diag_summary(&r));
+}
+
+#[test]
 fn listed_users() {
     let r = scan_case("listed-users");
     assert_eq!(host_names(&r), ["a", "b", "c"]);

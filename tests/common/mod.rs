@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::SystemTime;
 
 /// Every fixture under `testdata/`, one per discovery or spelling pattern.
-pub const CASES: [&str; 37] = [
+pub const CASES: [&str; 38] = [
     "already-shared",
     "already-shared-clan",
     "broken-file",
@@ -39,6 +39,7 @@ pub const CASES: [&str; 37] = [
     "lite-config",
     "lone-configuration",
     "machines-dir",
+    "module-set",
     "nixops",
     "read-dir",
     "service",
@@ -217,7 +218,7 @@ pub fn nix_files(root: &Path) -> Vec<PathBuf> {
 pub mod oracle;
 
 /// The fixtures whose plan is not empty: users repeated across hosts.
-pub const REPEATED_CASES: [&str; 24] = [
+pub const REPEATED_CASES: [&str; 25] = [
     "clan-darwin",
     "clan-inherited",
     "colmena",
@@ -232,6 +233,7 @@ pub const REPEATED_CASES: [&str; 24] = [
     "helper-modules",
     "lite-config",
     "machines-dir",
+    "module-set",
     "nixops",
     "read-dir",
     "service",

@@ -4,6 +4,16 @@
 
 use super::*;
 
+/// What `nixosSystem`'s argument says its modules are.
+enum ModulesArg {
+    /// No `modules`: none.
+    Absent,
+    /// The list, read where it is written.
+    Expr(ast::Expr),
+    /// The list, already read where a helper was called with it.
+    Read(Read),
+}
+
 impl Finder<'_> {
     /// The `modules` of a host expression: `….nixosSystem { modules = …; }`,
     /// directly or through helpers applied to literal arguments.
@@ -47,15 +57,58 @@ impl Finder<'_> {
         }
         let (head, args) = apply_chain(&strip_parens(expr))?;
         if is_nixos_system(&head, scope, 0) {
-            let ast::Expr::AttrSet(set) = strip_parens(args.last()?.clone()) else {
-                return None;
-            };
-            return match get_attr(&set, &["modules"]) {
-                Some(list) => self.module_list(list, env, scope, depth + 1),
-                None => Some(Vec::new()),
+            return match self.modules_arg(args.last()?.clone(), env, scope, depth + 1)? {
+                ModulesArg::Expr(list) => self.module_list(list, env, scope, depth + 1),
+                ModulesArg::Read(read) => {
+                    self.d.diagnostics.extend(read.diagnostics);
+                    Some(read.modules)
+                }
+                ModulesArg::Absent => Some(Vec::new()),
             };
         }
         self.call(head, args, env, scope, found_by, depth)
+    }
+
+    /// The `modules` of `nixosSystem`'s argument: a set, or sets joined
+    /// with `//` (the right one wins), also through a helper's parameter
+    /// (`nixosSystem = args: lib.nixosSystem ({ specialArgs = …; } // args)`);
+    /// `None` where it cannot be read.
+    fn modules_arg(
+        &self,
+        arg: ast::Expr,
+        env: &Env,
+        scope: &Scope,
+        depth: usize,
+    ) -> Option<ModulesArg> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match strip_parens(arg) {
+            ast::Expr::AttrSet(set) => Some(match get_attr(&set, &["modules"]) {
+                Some(list) => ModulesArg::Expr(list),
+                None => ModulesArg::Absent,
+            }),
+            ast::Expr::BinOp(op) if op.operator() == Some(ast::BinOpKind::Update) => {
+                match self.modules_arg(op.rhs()?, env, scope, depth + 1)? {
+                    ModulesArg::Absent => self.modules_arg(op.lhs()?, env, scope, depth + 1),
+                    found => Some(found),
+                }
+            }
+            ast::Expr::Ident(i) => {
+                let name = ident_text(&i);
+                if let Some(read) = env.lists.get(&format!("{name}.modules")) {
+                    return Some(ModulesArg::Read(read.clone()));
+                }
+                match scope.resolve(&name) {
+                    Resolution::Binding {
+                        binding: Binding::Expr(e),
+                        scope,
+                    } => self.modules_arg(e, env, &scope, depth + 1),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
     }
 
     /// A clan machine's module: its `imports`, or the whole module when it
@@ -138,6 +191,22 @@ impl Finder<'_> {
             match l.param()? {
                 ast::Param::IdentParam(p) => {
                     let name = ident_text(&p.ident()?);
+                    // `nixosSystem { modules = [ module ]; }` through a helper
+                    // `args: lib.nixosSystem (… // args)`: the modules are
+                    // read here, where their names are bound.
+                    if let ast::Expr::AttrSet(set) = strip_parens(arg.clone())
+                        && let Some(list) = get_attr(&set, &["modules"])
+                    {
+                        let before = self.d.diagnostics.len();
+                        if let Some(modules) = self.module_list(list, env, scope, depth + 1) {
+                            let diagnostics = self.d.diagnostics.split_off(before);
+                            let read = Read {
+                                modules,
+                                diagnostics,
+                            };
+                            inner.lists.insert(format!("{name}.modules"), read);
+                        }
+                    }
                     self.bind(&mut inner, name, arg.clone(), env);
                 }
                 ast::Param::Pattern(p) => {

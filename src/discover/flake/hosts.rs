@@ -80,6 +80,8 @@ impl Finder<'_> {
                 {
                     let set = match strip_parens(args[1].clone()) {
                         ast::Expr::AttrSet(s) => Some(s),
+                        // `mapAttrs (name: module: nixosSystem { modules = [ module ]; }) self.nixosModules`
+                        select @ ast::Expr::Select(_) => self.own_modules_set(&select),
                         ast::Expr::Ident(i) => match scope.resolve(&ident_text(&i)) {
                             Resolution::Binding {
                                 binding: Binding::Expr(e),
@@ -115,6 +117,41 @@ impl Finder<'_> {
                 _ => self.computed_at(value.syntax()),
             },
         }
+    }
+
+    /// `self.nixosModules` (or `inputs.self.…`, `config.flake.…`) where
+    /// this file writes the flake's `nixosModules` as a literal set.
+    pub(super) fn own_modules_set(&self, expr: &ast::Expr) -> Option<ast::AttrSet> {
+        let names = crate::syntax::dotted_name(expr)?;
+        let own = matches!(
+            names
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice(),
+            ["self", "nixosModules"]
+                | ["inputs", "self", "nixosModules"]
+                | ["config", "flake", "nixosModules"]
+        );
+        if !own {
+            return None;
+        }
+        self.root
+            .syntax()
+            .descendants()
+            .filter_map(ast::AttrpathValue::cast)
+            .find_map(|av| {
+                let names = attrpath_names(&av.attrpath()?);
+                let last = names.last()?.0.as_static()?;
+                let flake_level = names.len() == 1 || names[0].0.as_static() == Some("flake");
+                if last != "nixosModules" || !flake_level {
+                    return None;
+                }
+                match strip_parens(av.value()?) {
+                    ast::Expr::AttrSet(s) => Some(s),
+                    _ => None,
+                }
+            })
     }
 
     /// `mapAttrs (name: _: mkHost name) (filterAttrs … (readDir ./hosts))`
@@ -367,6 +404,9 @@ impl Finder<'_> {
             return;
         };
         let mut modules = Vec::new();
+        // Files an inline module of this host imports directly: its own
+        // file may be one (`{ imports = common ++ [ ./hosts/<h>.nix ]; }`).
+        let mut imported: Vec<PathBuf> = Vec::new();
         for e in entries {
             match e {
                 Module::Path(p) => match conventions::host_entry(self.repo, &p) {
@@ -383,6 +423,13 @@ impl Finder<'_> {
                 Module::Inline(indexed) => {
                     if let Some(first) = indexed.first() {
                         modules.push(first.key.clone());
+                        for i in &first.imports {
+                            if let ImportTarget::Path(p) = &i.target
+                                && let Some(main) = conventions::host_entry(self.repo, p)
+                            {
+                                imported.push(main);
+                            }
+                        }
                     }
                     // A helper's inline module is the same module on every host.
                     for m in indexed {
@@ -393,7 +440,12 @@ impl Finder<'_> {
                 }
             }
         }
-        let root = own_file(&name, &modules).unwrap_or_else(|| self.file.path.clone());
+        let named = imported.into_iter().find(|f| names_host(&name, f));
+        let root = own_file(&name, &modules)
+            .filter(|f| names_host(&name, f))
+            .or(named)
+            .or_else(|| own_file(&name, &modules))
+            .unwrap_or_else(|| self.file.path.clone());
         if self.hosts.iter().any(|h| h.name == name) {
             return;
         }

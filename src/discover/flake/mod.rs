@@ -419,6 +419,12 @@ impl Finder<'_> {
                     self.search(b, scope, depth + 1);
                 }
             }
+            // `(flake-parts.lib.evalFlakeModule { … } { … }).config.flake`
+            ast::Expr::Select(sel) => {
+                if let Some(e) = sel.expr() {
+                    self.search(e, scope, depth + 1);
+                }
+            }
             ast::Expr::BinOp(op) => {
                 for side in [op.lhs(), op.rhs()].into_iter().flatten() {
                     self.search(side, scope.clone(), depth + 1);

@@ -1,0 +1,11 @@
+{ ... }:
+{
+  networking.hostName = "alpha";
+
+  users.users.ci = {
+    isNormalUser = true;
+    description = "CI runner";
+  };
+
+  system.stateVersion = "24.11";
+}

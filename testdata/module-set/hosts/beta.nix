@@ -1,0 +1,11 @@
+{ ... }:
+{
+  networking.hostName = "beta";
+
+  users.users.ci = {
+    isNormalUser = true;
+    description = "CI runner";
+  };
+
+  system.stateVersion = "24.11";
+}

@@ -1,0 +1,7 @@
+{ ... }:
+{
+  users.users.joerg = {
+    isNormalUser = true;
+    extraGroups = [ "wheel" ];
+  };
+}
