@@ -152,6 +152,7 @@ const BUILTINS: &[(&str, usize)] = &[
     ("optionalAttrs", 2),
     ("optionals", 2),
     ("pathExists", 1),
+    ("import", 1),
 ];
 
 impl Eval<'_> {
@@ -404,6 +405,9 @@ impl Eval<'_> {
             ("optionals", Value::Bool(b), Some(Value::List(items))) => {
                 Some(Value::List(if b { items } else { Vec::new() }))
             }
+            // A file's value stands for the file: only as a module (the
+            // value is never looked into), which is what Nix imports.
+            ("import", Value::Path(p), None) => Some(Value::Path(p)),
             ("pathExists", Value::Path(p), None) => {
                 Some(Value::Bool(self.fs.is_file(&p) || self.fs.is_dir(&p)))
             }
@@ -638,7 +642,9 @@ mod tests {
             .iter()
             .filter_map(|i| match &i.target {
                 ImportTarget::Path(p) => Some(p.display().to_string()),
-                ImportTarget::Inline(_) | ImportTarget::FlakeModule(_) => None,
+                ImportTarget::Inline(_)
+                | ImportTarget::FlakeModule(_)
+                | ImportTarget::AllFlakeModules => None,
             })
             .collect();
         (paths, !m.diagnostics.is_empty())

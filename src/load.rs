@@ -561,8 +561,25 @@ fn resolve_imports(fs: &dyn Fs, flake: &FlakeModules, module: ModuleIndex) -> Re
                     .help("fix or remove the import; Nix would fail to evaluate this host"),
                 ),
             },
+            ImportTarget::AllFlakeModules => {
+                for p in flake.modules.values() {
+                    if let Some(file) = resolve_module_path(fs, p) {
+                        out.push((ModuleKey::file(file), import.conditional));
+                    }
+                }
+                if flake.incomplete {
+                    diags.push(
+                        Diagnostic::warning(
+                            codes::IMPORT_UNRESOLVED,
+                            "imports every module of the flake's `nixosModules`, and not all of them are written as paths; users defined in the others are not seen".to_string(),
+                        )
+                        .at(import.location.clone())
+                        .help("write each `nixosModules.NAME = ./path;` in the flake, or run with --eval where Nix can evaluate the flake"),
+                    );
+                }
+            }
             ImportTarget::FlakeModule(name) => {
-                match flake.get(name).and_then(|p| resolve_module_path(fs, p)) {
+                match flake.modules.get(name).and_then(|p| resolve_module_path(fs, p)) {
                     Some(file) => out.push((ModuleKey::file(file), import.conditional)),
                     None => diags.push(
                         Diagnostic::warning(

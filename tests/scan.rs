@@ -1629,11 +1629,19 @@ fn own_flake_modules_are_followed_or_reported() {
     let files = [
         (
             "flake.nix",
-            "{\n  outputs = { self, nixpkgs, ... }: {\n    nixosModules.base = ./modules/base.nix;\n    nixosConfigurations.a = nixpkgs.lib.nixosSystem { modules = [ ./hosts/a ]; };\n  };\n}\n",
+            "{\n  outputs = { self, nixpkgs, ... }: {\n    nixosModules.base = ./modules/base.nix;\n    nixosModules.gen = import ./modules/gen.nix { };\n    nixosConfigurations.a = nixpkgs.lib.nixosSystem { modules = [ ./hosts/a ]; };\n    nixosConfigurations.b = nixpkgs.lib.nixosSystem { modules = [ ./hosts/b ]; };\n  };\n}\n",
         ),
         (
             "hosts/a/default.nix",
             "{ self, inputs, ... }:\n{\n  imports = [\n    inputs.self.nixosModules.base\n    self.nixosModules.extra\n  ];\n}\n",
+        ),
+        (
+            "hosts/b/default.nix",
+            "{ self, ... }:\n{\n  imports = builtins.attrValues self.nixosModules;\n}\n",
+        ),
+        (
+            "modules/gen.nix",
+            "{ }: { users.users.gen.isNormalUser = true; }\n",
         ),
         (
             "modules/base.nix",
@@ -1651,7 +1659,26 @@ fn own_flake_modules_are_followed_or_reported() {
         host_files(&r, "a"),
         ["hosts/a/default.nix", "modules/base.nix"]
     );
-    assert_user(&r, "ops", USERS, "single", &["a"]);
+    // `import ./modules/gen.nix { }` is what gen.nix returns, not gen.nix:
+    // all of nixosModules is not known, and b's import says so.
+    assert_eq!(
+        host_files(&r, "b"),
+        ["hosts/b/default.nix", "modules/base.nix"]
+    );
+    assert_user(&r, "ops", USERS, "shared", &["a", "b"]);
+    assert!(!has_user_named(&r, "gen"));
+    let all = assert_diag_at(
+        &r,
+        "warning",
+        "import-unresolved",
+        "hosts/b/default.nix",
+        3,
+        13,
+    );
+    assert!(
+        s(&all["message"]).contains("not all of them are written as paths"),
+        "{all}"
+    );
     let w = assert_diag_at(
         &r,
         "warning",
@@ -1661,7 +1688,7 @@ fn own_flake_modules_are_followed_or_reported() {
         5,
     );
     assert!(s(&w["message"]).contains("`nixosModules.extra`"), "{w}");
-    assert_eq!(arr(&r["diagnostics"]).len(), 1, "{:#?}", diag_summary(&r));
+    assert_eq!(arr(&r["diagnostics"]).len(), 2, "{:#?}", diag_summary(&r));
 }
 
 #[test]
@@ -1688,6 +1715,82 @@ fn module_set() {
         def_files(joerg),
         BTreeSet::from(["modules/users/admins.nix"])
     );
+    assert!(arr(&r["diagnostics"]).is_empty(), "{:#?}", diag_summary(&r));
+}
+
+#[test]
+fn read_dir_modules() {
+    let r = scan_case("read-dir-modules");
+    assert_eq!(host_names(&r), ["db", "web.example.org"]);
+    assert_found_by(&r, "flake-read-dir");
+    for h in ["db", "web.example.org"] {
+        let root = format!("hosts/{h}/default.nix");
+        assert_eq!(host(&r, h)["root"], root.as_str());
+        assert_eq!(host_files(&r, h), [root.as_str(), "modules/common.nix"]);
+    }
+    let ofborg = assert_user(&r, "ofborg", USERS, "repeated", &["db", "web.example.org"]);
+    assert_compare(ofborg, &["description", "isNormalUser"], &[]);
+    assert_user(&r, "root", USERS, "shared", &["db", "web.example.org"]);
+    assert!(arr(&r["diagnostics"]).is_empty(), "{:#?}", diag_summary(&r));
+}
+
+#[test]
+fn starter_configs() {
+    let r = scan_case("starter-configs");
+    assert_eq!(host_names(&r), ["desktop", "laptop"]);
+    assert_found_by(&r, "flake");
+    for h in ["desktop", "laptop"] {
+        let root = format!("hosts/{h}/default.nix");
+        assert_eq!(
+            host_files(&r, h),
+            [
+                "hosts/common/global/default.nix",
+                root.as_str(),
+                "modules/nixos/backup.nix",
+                "modules/nixos/printing.nix"
+            ]
+        );
+    }
+    let gabriel = assert_user(&r, "gabriel", USERS, "repeated", &["desktop", "laptop"]);
+    assert_compare(
+        gabriel,
+        &["description", "extraGroups", "isNormalUser"],
+        &[],
+    );
+    let restic = assert_user(&r, "restic", USERS, "shared", &["desktop", "laptop"]);
+    assert_eq!(
+        def_files(restic),
+        BTreeSet::from(["modules/nixos/backup.nix"])
+    );
+    assert!(arr(&r["diagnostics"]).is_empty(), "{:#?}", diag_summary(&r));
+}
+
+/// A flake module declaring `options.colmena = { hosts = mkOption …; }`
+/// (NixOS/infra) builds no hive: its option names are no hosts.
+#[test]
+fn option_declarations_are_no_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "flake.nix",
+            "{\n  outputs = inputs@{ flake-parts, nixpkgs, ... }: flake-parts.lib.mkFlake { inherit inputs; } {\n    imports = [ ./colmena.nix ];\n    flake.nixosConfigurations.web = nixpkgs.lib.nixosSystem { modules = [ ./hosts/web ]; };\n  };\n}\n",
+        ),
+        (
+            "colmena.nix",
+            "{ lib, ... }:\n{\n  options.colmena = {\n    hosts = lib.mkOption { type = lib.types.attrs; };\n    system = lib.mkOption { type = lib.types.str; };\n  };\n}\n",
+        ),
+        (
+            "hosts/web/default.nix",
+            "{ ... }:\n{\n  users.users.ops.isNormalUser = true;\n}\n",
+        ),
+    ];
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let r: Value = serde_json::to_value(run(dir.path(), &ScanOptions::default())).unwrap();
+    assert_eq!(host_names(&r), ["web"]);
     assert!(arr(&r["diagnostics"]).is_empty(), "{:#?}", diag_summary(&r));
 }
 

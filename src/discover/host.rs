@@ -94,4 +94,10 @@ pub struct Discovery {
 }
 
 /// A flake's `nixosModules` written as paths, by name.
-pub type FlakeModules = BTreeMap<String, PathBuf>;
+#[derive(Debug, Clone, Default)]
+pub struct FlakeModules {
+    pub modules: BTreeMap<String, PathBuf>,
+    /// Some could not be read, so `attrValues self.nixosModules` is not
+    /// known whole.
+    pub incomplete: bool,
+}

@@ -110,7 +110,9 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
                     root_file = indexed.first().and_then(|m| {
                         m.imports.iter().find_map(|i| match &i.target {
                             ImportTarget::Path(p) => conventions::host_entry(repo, p),
-                            ImportTarget::Inline(_) | ImportTarget::FlakeModule(_) => None,
+                            ImportTarget::Inline(_)
+                            | ImportTarget::FlakeModule(_)
+                            | ImportTarget::AllFlakeModules => None,
                         })
                     });
                 }

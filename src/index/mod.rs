@@ -96,6 +96,8 @@ pub enum ImportTarget {
     /// `self.nixosModules.<name>` (or `inputs.self.…`): a module the flake
     /// itself exports, found where the flake names it.
     FlakeModule(String),
+    /// `attrValues self.nixosModules`: every module the flake exports.
+    AllFlakeModules,
 }
 
 #[derive(Debug, Clone)]

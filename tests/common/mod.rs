@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::SystemTime;
 
 /// Every fixture under `testdata/`, one per discovery or spelling pattern.
-pub const CASES: [&str; 38] = [
+pub const CASES: [&str; 40] = [
     "already-shared",
     "already-shared-clan",
     "broken-file",
@@ -42,12 +42,14 @@ pub const CASES: [&str; 38] = [
     "module-set",
     "nixops",
     "read-dir",
+    "read-dir-modules",
     "service",
     "service-bare",
     "service-flake-parts",
     "service-inline",
     "shared-first",
     "spellings",
+    "starter-configs",
     "traps",
     "unbuilt-machine",
 ];
@@ -218,7 +220,7 @@ pub fn nix_files(root: &Path) -> Vec<PathBuf> {
 pub mod oracle;
 
 /// The fixtures whose plan is not empty: users repeated across hosts.
-pub const REPEATED_CASES: [&str; 25] = [
+pub const REPEATED_CASES: [&str; 27] = [
     "clan-darwin",
     "clan-inherited",
     "colmena",
@@ -236,12 +238,14 @@ pub const REPEATED_CASES: [&str; 25] = [
     "module-set",
     "nixops",
     "read-dir",
+    "read-dir-modules",
     "service",
     "service-bare",
     "service-flake-parts",
     "service-inline",
     "shared-first",
     "spellings",
+    "starter-configs",
     "traps",
     "unbuilt-machine",
 ];

@@ -93,7 +93,9 @@ impl Finder<'_> {
                     root = indexed.first().and_then(|m| {
                         m.imports.iter().find_map(|i| match &i.target {
                             ImportTarget::Path(p) => conventions::host_entry(self.repo, p),
-                            ImportTarget::Inline(_) | ImportTarget::FlakeModule(_) => None,
+                            ImportTarget::Inline(_)
+                            | ImportTarget::FlakeModule(_)
+                            | ImportTarget::AllFlakeModules => None,
                         })
                     });
                 }

@@ -95,6 +95,12 @@ impl Finder<'_> {
                         _ => None,
                     };
                     let Some(set) = set else {
+                        // `mapAttrs (_: value: nixosSystem { modules = [ value ]; })
+                        // (importConfig ./hosts)`: a set of modules made from a
+                        // directory listing.
+                        if self.listed_modules(&args[0], &args[1], scope, value.syntax()) {
+                            return;
+                        }
                         return self.computed_at(value.syntax());
                     };
                     for av in set.attrpath_values() {
@@ -117,6 +123,40 @@ impl Finder<'_> {
                 _ => self.computed_at(value.syntax()),
             },
         }
+    }
+
+    /// `mapAttrs f set` where `set` evaluates, from a directory listing,
+    /// to modules by name (`import (path + "/${name}/default.nix")`): one
+    /// host per name, built by `f` from its name and module file.
+    fn listed_modules(
+        &mut self,
+        f: &ast::Expr,
+        set: &ast::Expr,
+        scope: &Scope,
+        at: &rnix::SyntaxNode,
+    ) -> bool {
+        let fs = crate::fs::DiskFs::new(self.repo);
+        let lexical = crate::index::walk_scope_at(set.syntax());
+        let Some(modules) = crate::listing::named_paths(&fs, &self.dir(), set, &lexical) else {
+            return false;
+        };
+        // Each module as a path literal seen from this file.
+        let up = "../".repeat(self.dir().components().count());
+        for (name, path) in modules {
+            let literal = format!("./{up}{}", path.display());
+            let Some(expr) = Root::parse(&literal).tree().expr() else {
+                continue;
+            };
+            if !matches!(expr, ast::Expr::PathRel(_)) {
+                continue;
+            }
+            let before = self.hosts.len();
+            self.generated_host(name, f, vec![expr], scope, at);
+            for h in &mut self.hosts[before..] {
+                h.found_by = FoundBy::FlakeReadDir;
+            }
+        }
+        true
     }
 
     /// `self.nixosModules` (or `inputs.self.…`, `config.flake.…`) where

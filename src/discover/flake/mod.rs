@@ -10,7 +10,7 @@ use rnix::ast::{self, HasEntry};
 use rowan::ast::AstNode;
 
 use super::conventions;
-use super::host::{Discovery, FlakeModules, FoundBy, Host};
+use super::host::{Discovery, FoundBy, Host};
 use crate::diagnostic::{Diagnostic, Location, codes};
 use crate::index::{ImportTarget, ModuleIndex, ModuleKey, index_module_at};
 use crate::scope::{Binding, Resolution, Scope};
@@ -74,8 +74,7 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
         return Vec::new();
     };
     finder.search(outputs, Scope::root(), 0);
-    let own: FlakeModules = finder.flake_modules.clone().into_iter().collect();
-    finder.d.flake_modules = own;
+    finder.d.flake_modules.modules = finder.flake_modules.clone().into_iter().collect();
 
     let clan_files = std::mem::take(&mut finder.clan_files);
     let is_clan = file.text.contains("lib.clan")
@@ -246,15 +245,11 @@ impl Finder<'_> {
                 .last()
                 .is_some_and(|l| l.as_deref() == Some("nixosModules"))
             {
-                // `nixosModules = importDir ./nixos …;`: made from a listing.
-                let fs = crate::fs::DiskFs::new(self.repo);
-                let scope = crate::index::walk_scope_at(value.syntax());
-                let dir = self.dir();
-                for (name, p) in
-                    crate::listing::named_paths(&fs, &dir, &value, &scope).unwrap_or_default()
-                {
+                let (entries, complete) = self.module_entries(value, 0);
+                for (name, p) in entries {
                     self.flake_modules.entry(name).or_insert(p);
                 }
+                self.d.flake_modules.incomplete |= !complete;
                 continue;
             }
             if n < 2 || names[n - 2].as_deref() != Some("nixosModules") {
@@ -264,16 +259,80 @@ impl Finder<'_> {
                 continue;
             };
             let target = match apply_chain(&strip_parens(value.clone())) {
-                Some((head, args)) if head_name(&head).as_deref() == Some("import") => {
+                Some((head, args))
+                    if head_name(&head).as_deref() == Some("import") && args.len() == 1 =>
+                {
                     args.first().cloned().unwrap_or(value)
                 }
                 _ => value,
             };
-            if let Some(StaticValue::Path(p)) =
-                static_value(&target, &self.dir(), &StaticEnv::default())
-            {
-                self.flake_modules.entry(name).or_insert(p);
+            match static_value(&target, &self.dir(), &StaticEnv::default()) {
+                Some(StaticValue::Path(p)) => {
+                    self.flake_modules.entry(name).or_insert(p);
+                }
+                _ => self.d.flake_modules.incomplete = true,
             }
+        }
+    }
+
+    /// The modules a `nixosModules` set holds by name, and whether every
+    /// one was read: a set of paths (`{ a = ./a.nix; b = import ./b.nix; }`),
+    /// a file holding one (`import ./modules/nixos`), or a set made from a
+    /// directory listing (`importDir ./nixos …`).
+    fn module_entries(&mut self, value: ast::Expr, depth: usize) -> (Vec<(String, PathBuf)>, bool) {
+        let value = strip_parens(value);
+        if depth > MAX_DEPTH {
+            return (Vec::new(), false);
+        }
+        if let ast::Expr::AttrSet(set) = &value {
+            let mut out = Vec::new();
+            let mut complete = set.inherits().next().is_none();
+            for av in set.attrpath_values() {
+                let (Some(path), Some(v)) = (av.attrpath(), av.value()) else {
+                    continue;
+                };
+                let names = attrpath_names(&path);
+                let target = match apply_chain(&strip_parens(v.clone())) {
+                    Some((head, args))
+                        if head_name(&head).as_deref() == Some("import") && args.len() == 1 =>
+                    {
+                        args.first().cloned().unwrap_or(v)
+                    }
+                    _ => v,
+                };
+                match (
+                    names.as_slice(),
+                    static_value(&target, &self.dir(), &StaticEnv::default()),
+                ) {
+                    ([(name, _)], Some(StaticValue::Path(p))) if name.as_static().is_some() => {
+                        out.push((name.as_static().unwrap_or_default().to_string(), p))
+                    }
+                    _ => complete = false,
+                }
+            }
+            return (out, complete);
+        }
+        let file = match apply_chain(&value) {
+            Some((head, args))
+                if head_name(&head).as_deref() == Some("import") && args.len() == 1 =>
+            {
+                static_value(&args[0], &self.dir(), &StaticEnv::default())
+            }
+            _ => static_value(&value, &self.dir(), &StaticEnv::default()),
+        };
+        if let Some(StaticValue::Path(p)) = file {
+            let mut found = (Vec::new(), false);
+            self.with_file(&p, false, |f, expr| {
+                found = f.module_entries(expr, depth + 1)
+            });
+            return found;
+        }
+        // `nixosModules = importDir ./nixos …;`: made from a listing.
+        let fs = crate::fs::DiskFs::new(self.repo);
+        let scope = crate::index::walk_scope_at(value.syntax());
+        match crate::listing::named_paths(&fs, &self.dir(), &value, &scope) {
+            Some(entries) => (entries.into_iter().collect(), true),
+            None => (Vec::new(), false),
         }
     }
 
@@ -458,6 +517,14 @@ impl Finder<'_> {
                         .into_iter()
                         .map(|(n, _)| n.as_static().map(str::to_string))
                         .collect();
+                    // A flake module declaring options (`options.colmena =
+                    // { hosts = mkOption …; }`) builds nothing.
+                    if names
+                        .first()
+                        .is_some_and(|n| n.as_deref() == Some("options"))
+                    {
+                        continue;
+                    }
                     if let Some(i) = names
                         .iter()
                         .position(|n| n.as_deref() == Some("nixosConfigurations"))

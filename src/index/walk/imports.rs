@@ -84,6 +84,18 @@ impl Walker<'_> {
                     self.import_item(item.clone(), scope, true, depth + 1);
                     return;
                 }
+                // `builtins.attrValues outputs.nixosModules`: every one.
+                (Some("attrValues"), [set])
+                    if own_modules_path(set, scope).is_some_and(|rest| rest.is_empty()) =>
+                {
+                    let location = self.loc(expr.syntax());
+                    self.out.imports.push(Import {
+                        target: ImportTarget::AllFlakeModules,
+                        conditional,
+                        location,
+                    });
+                    return;
+                }
                 _ => {}
             }
         }
@@ -182,21 +194,34 @@ impl Walker<'_> {
     }
 }
 
-/// `self.nixosModules.<name>` or `inputs.self.nixosModules.<name>`, with
-/// `self`/`inputs` the module arguments: one of the flake's own modules.
+/// `self.nixosModules.<name>`, `inputs.self.nixosModules.<name>` or
+/// `outputs.nixosModules.<name>` (the flake's outputs as a module argument,
+/// as nix-starter-configs passes them), with that first name a module
+/// argument: one of the flake's own modules.
 fn own_flake_module(expr: &ast::Expr, scope: &Scope) -> Option<String> {
+    match own_modules_path(expr, scope)?.as_slice() {
+        [name] => Some(name.clone()),
+        _ => None,
+    }
+}
+
+/// What follows `nixosModules` in a name of the flake's own modules
+/// (empty for the whole set).
+fn own_modules_path(expr: &ast::Expr, scope: &Scope) -> Option<Vec<String>> {
     let names = crate::syntax::dotted_name(expr)?;
     let rest = match names.first()?.as_str() {
-        "self" => &names[1..],
+        "self" | "outputs" => &names[1..],
         "inputs" if names.get(1).is_some_and(|n| n == "self") => &names[2..],
         _ => return None,
     };
-    let [kind, name] = rest else { return None };
     let free = matches!(
         scope.resolve(&names[0]),
         Resolution::ModuleArg | Resolution::Global
     );
-    (free && kind == "nixosModules").then(|| name.clone())
+    match rest.split_first() {
+        Some((kind, after)) if free && kind == "nixosModules" => Some(after.to_vec()),
+        _ => None,
+    }
 }
 
 /// A module from outside the repository: a flake input's module, a

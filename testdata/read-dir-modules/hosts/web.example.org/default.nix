@@ -1,0 +1,11 @@
+{ ... }:
+{
+  networking.hostName = "web";
+
+  users.users.ofborg = {
+    isNormalUser = true;
+    description = "Builds pull requests";
+  };
+
+  system.stateVersion = "24.11";
+}

@@ -1,0 +1,8 @@
+{ ... }:
+{
+  users.users.restic = {
+    isSystemUser = true;
+    group = "restic";
+  };
+  users.groups.restic = { };
+}
