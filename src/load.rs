@@ -567,6 +567,9 @@ fn resolve_imports(fs: &dyn Fs, flake: &FlakeModules, module: ModuleIndex) -> Re
                         out.push((ModuleKey::file(file), import.conditional));
                     }
                 }
+                for key in flake.inline.values() {
+                    out.push((key.clone(), import.conditional));
+                }
                 if flake.incomplete {
                     diags.push(
                         Diagnostic::warning(
@@ -579,8 +582,16 @@ fn resolve_imports(fs: &dyn Fs, flake: &FlakeModules, module: ModuleIndex) -> Re
                 }
             }
             ImportTarget::FlakeModule(name) => {
-                match flake.modules.get(name).and_then(|p| resolve_module_path(fs, p)) {
-                    Some(file) => out.push((ModuleKey::file(file), import.conditional)),
+                let found = match flake.inline.get(name) {
+                    Some(key) => Some(key.clone()),
+                    None => flake
+                        .modules
+                        .get(name)
+                        .and_then(|p| resolve_module_path(fs, p))
+                        .map(ModuleKey::file),
+                };
+                match found {
+                    Some(key) => out.push((key, import.conditional)),
                     None => diags.push(
                         Diagnostic::warning(
                             codes::IMPORT_UNRESOLVED,

@@ -1629,11 +1629,11 @@ fn own_flake_modules_are_followed_or_reported() {
     let files = [
         (
             "flake.nix",
-            "{\n  outputs = { self, nixpkgs, ... }: {\n    nixosModules.base = ./modules/base.nix;\n    nixosModules.gen = import ./modules/gen.nix { };\n    nixosConfigurations.a = nixpkgs.lib.nixosSystem { modules = [ ./hosts/a ]; };\n    nixosConfigurations.b = nixpkgs.lib.nixosSystem { modules = [ ./hosts/b ]; };\n  };\n}\n",
+            "{\n  outputs = { self, nixpkgs, ... }: {\n    nixosModules.base = ./modules/base.nix;\n    nixosModules.gen = import ./modules/gen.nix { };\n    nixosModules.inline = { users.users.inl.isNormalUser = true; };\n    nixosConfigurations.a = nixpkgs.lib.nixosSystem { modules = [ ./hosts/a ]; };\n    nixosConfigurations.b = nixpkgs.lib.nixosSystem { modules = [ ./hosts/b ]; };\n  };\n}\n",
         ),
         (
             "hosts/a/default.nix",
-            "{ self, inputs, ... }:\n{\n  imports = [\n    inputs.self.nixosModules.base\n    self.nixosModules.extra\n  ];\n}\n",
+            "{ self, inputs, ... }:\n{\n  imports = [\n    inputs.self.nixosModules.base\n    self.nixosModules.extra\n    self.nixosModules.inline\n  ];\n}\n",
         ),
         (
             "hosts/b/default.nix",
@@ -1655,15 +1655,17 @@ fn own_flake_modules_are_followed_or_reported() {
     }
     let report = run(dir.path(), &ScanOptions::default());
     let r: Value = serde_json::to_value(&report).unwrap();
+    // A module the flake writes in place is followed too.
     assert_eq!(
         host_files(&r, "a"),
-        ["hosts/a/default.nix", "modules/base.nix"]
+        ["flake.nix", "hosts/a/default.nix", "modules/base.nix"]
     );
+    assert_user(&r, "inl", USERS, "shared", &["a", "b"]);
     // `import ./modules/gen.nix { }` is what gen.nix returns, not gen.nix:
     // all of nixosModules is not known, and b's import says so.
     assert_eq!(
         host_files(&r, "b"),
-        ["hosts/b/default.nix", "modules/base.nix"]
+        ["flake.nix", "hosts/b/default.nix", "modules/base.nix"]
     );
     assert_user(&r, "ops", USERS, "shared", &["a", "b"]);
     assert!(!has_user_named(&r, "gen"));

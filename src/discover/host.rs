@@ -97,6 +97,9 @@ pub struct Discovery {
 #[derive(Debug, Clone, Default)]
 pub struct FlakeModules {
     pub modules: BTreeMap<String, PathBuf>,
+    /// Those written in place in the flake (or a flake module), indexed
+    /// with the discovery's inline modules.
+    pub inline: BTreeMap<String, ModuleKey>,
     /// Some could not be read, so `attrValues self.nixosModules` is not
     /// known whole.
     pub incomplete: bool,

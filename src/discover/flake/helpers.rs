@@ -450,8 +450,8 @@ impl Finder<'_> {
             }
             _ => item.clone(),
         };
-        if let Some(p) = self.flake_module(&item) {
-            out.push(Module::Path(p));
+        if let Some(m) = self.flake_module(&item) {
+            out.push(m);
             return;
         }
         match static_value(&target, &self.dir(), &env.statics) {
@@ -478,8 +478,8 @@ impl Finder<'_> {
     }
 
     /// `self.nixosModules.<name>` (or `config.flake.nixosModules.<name>`)
-    /// naming a module this flake writes as a path.
-    pub(super) fn flake_module(&self, item: &ast::Expr) -> Option<PathBuf> {
+    /// naming a module this flake writes as a path, or in place.
+    pub(super) fn flake_module(&self, item: &ast::Expr) -> Option<Module> {
         let ast::Expr::Select(_) = item else {
             return None;
         };
@@ -488,6 +488,12 @@ impl Finder<'_> {
         if n < 2 || names[n - 2] != "nixosModules" {
             return None;
         }
-        self.flake_modules.get(&names[n - 1]).cloned()
+        let name = &names[n - 1];
+        if let Some(p) = self.flake_modules.get(name) {
+            return Some(Module::Path(p.clone()));
+        }
+        let key = self.d.flake_modules.inline.get(name)?;
+        let indexed = self.d.inline_modules.iter().find(|m| m.key == *key)?;
+        Some(Module::Inline(vec![indexed.clone()]))
     }
 }

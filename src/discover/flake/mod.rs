@@ -258,6 +258,9 @@ impl Finder<'_> {
             let Some(Some(name)) = names.last().cloned() else {
                 continue;
             };
+            if self.inline_flake_module(&name, &value) {
+                continue;
+            }
             let target = match apply_chain(&strip_parens(value.clone())) {
                 Some((head, args))
                     if head_name(&head).as_deref() == Some("import") && args.len() == 1 =>
@@ -273,6 +276,32 @@ impl Finder<'_> {
                 _ => self.d.flake_modules.incomplete = true,
             }
         }
+    }
+
+    /// Records `value` as the flake's module `name` if it is written in
+    /// place (`homelab = { lib, ... }: { … };`), indexed with the
+    /// discovery's inline modules.
+    fn inline_flake_module(&mut self, name: &str, value: &ast::Expr) -> bool {
+        if !matches!(
+            strip_parens(value.clone()),
+            ast::Expr::AttrSet(_) | ast::Expr::Lambda(_)
+        ) {
+            return false;
+        }
+        let indexed = index_module_at(self.file, self.root, range_of(value.syntax()));
+        if let Some(first) = indexed.first() {
+            self.d
+                .flake_modules
+                .inline
+                .entry(name.to_string())
+                .or_insert(first.key.clone());
+        }
+        for m in indexed {
+            if !self.d.inline_modules.iter().any(|x| x.key == m.key) {
+                self.d.inline_modules.push(m);
+            }
+        }
+        true
     }
 
     /// The modules a `nixosModules` set holds by name, and whether every
@@ -292,6 +321,12 @@ impl Finder<'_> {
                     continue;
                 };
                 let names = attrpath_names(&path);
+                if let [(name, _)] = names.as_slice()
+                    && let Some(name) = name.as_static()
+                    && self.inline_flake_module(name, &v)
+                {
+                    continue;
+                }
                 let target = match apply_chain(&strip_parens(v.clone())) {
                     Some((head, args))
                         if head_name(&head).as_deref() == Some("import") && args.len() == 1 =>
