@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use rnix::SyntaxNode;
 use rnix::ast::{self, HasEntry, InterpolPart};
-use rnix::{SyntaxNode, TextRange};
 use rowan::ast::AstNode;
 
 use crate::fs::Fs;
@@ -36,21 +36,13 @@ pub fn paths(
     expr: &ast::Expr,
     scope: &Scope,
 ) -> Option<(Vec<PathBuf>, Vec<PathBuf>)> {
-    let mut ev = Eval {
-        fs,
-        dir,
-        budget: BUDGET,
-        listed: Vec::new(),
-    };
+    let mut ev = Eval::new(fs, dir);
     let Value::List(items) = ev.eval(expr, scope, &Locals::default())? else {
         return None;
     };
     let paths = items
         .into_iter()
-        .map(|v| match v {
-            Value::Path(p) => Some(p),
-            _ => None,
-        })
+        .map(module_path)
         .collect::<Option<Vec<_>>>()?;
     // Only a listing is evaluated here: literal lists have their own reader.
     (!ev.listed.is_empty()).then_some((paths, ev.listed))
@@ -65,12 +57,7 @@ pub fn named_paths(
     expr: &ast::Expr,
     scope: &Scope,
 ) -> Option<BTreeMap<String, PathBuf>> {
-    let mut ev = Eval {
-        fs,
-        dir,
-        budget: BUDGET,
-        listed: Vec::new(),
-    };
+    let mut ev = Eval::new(fs, dir);
     let Value::Set(set) = ev.eval(expr, scope, &Locals::default())? else {
         return None;
     };
@@ -78,16 +65,41 @@ pub fn named_paths(
         return None;
     }
     set.into_iter()
-        .map(|(name, v)| match v {
-            Value::Path(p) => Some((name, p)),
-            _ => None,
-        })
+        .map(|(name, v)| Some((name, module_path(v)?)))
         .collect()
+}
+
+/// The module files an expression gives where a module list or module is
+/// expected (`"${self}/system/core.nix"`, `laptop ++ [ … ]` with `inherit
+/// (import ./system) laptop;`): a path, or a list of paths. `None` where
+/// any part is not understood.
+pub fn module_paths(
+    fs: &dyn Fs,
+    dir: &Path,
+    expr: &ast::Expr,
+    scope: &Scope,
+) -> Option<Vec<PathBuf>> {
+    let mut ev = Eval::new(fs, dir);
+    match ev.eval(expr, scope, &Locals::default())? {
+        Value::List(items) => items.into_iter().map(module_path).collect(),
+        v => Some(vec![module_path(v)?]),
+    }
+}
+
+/// A value as a module: a path, or a file imported.
+fn module_path(v: Value) -> Option<PathBuf> {
+    match v {
+        Value::Path(p) | Value::File(p) => Some(p),
+        _ => None,
+    }
 }
 
 #[derive(Clone)]
 enum Value {
     Null,
+    /// What `import` of this file gives: as a module, the file itself;
+    /// looked into, its expression's value.
+    File(PathBuf),
     Str(String),
     /// Relative to the repository root, normalised, never above it.
     Path(PathBuf),
@@ -99,23 +111,24 @@ enum Value {
     Builtin(&'static str, Vec<Value>),
 }
 
-/// Values of the parameters of the functions being applied, by the range
-/// of the function that binds them (so scoping is lexical) and name.
+/// Values of the parameters of the functions being applied, by the
+/// function that binds them (its node, so scoping is lexical, across files
+/// too) and name.
 #[derive(Clone, Default)]
-struct Locals(Vec<((TextRange, String), Value)>);
+struct Locals(Vec<((SyntaxNode, String), Value)>);
 
 impl Locals {
     fn with(&self, lambda: &ast::Lambda, name: String, v: Value) -> Locals {
         let mut out = self.clone();
-        out.0.push(((lambda.syntax().text_range(), name), v));
+        out.0.push(((lambda.syntax().clone(), name), v));
         out
     }
 
-    fn get(&self, binder: TextRange, name: &str) -> Option<Value> {
+    fn get(&self, binder: &SyntaxNode, name: &str) -> Option<Value> {
         self.0
             .iter()
             .rev()
-            .find(|((r, n), _)| *r == binder && n == name)
+            .find(|((r, n), _)| r == binder && n == name)
             .map(|(_, v)| v.clone())
     }
 }
@@ -126,6 +139,20 @@ struct Eval<'a> {
     dir: &'a Path,
     budget: usize,
     listed: Vec<PathBuf>,
+    /// Files imported while evaluating: each tree's root and its directory.
+    files: Vec<(SyntaxNode, PathBuf)>,
+}
+
+impl<'a> Eval<'a> {
+    fn new(fs: &'a dyn Fs, dir: &'a Path) -> Self {
+        Eval {
+            fs,
+            dir,
+            budget: BUDGET,
+            listed: Vec::new(),
+            files: Vec::new(),
+        }
+    }
 }
 
 /// The functions understood, by the last part of their name, and how many
@@ -172,7 +199,8 @@ impl Eval<'_> {
                         },
                     }
                 }
-                inside(normalize(&self.dir.join(text)))
+                let dir = self.dir_of(p.syntax());
+                inside(normalize(&dir.join(text)))
             }
             ast::Expr::AttrSet(set) => self.attr_set(&set, scope, locals),
             ast::Expr::List(l) => l
@@ -221,9 +249,22 @@ impl Eval<'_> {
                 binding: Binding::Expr(e),
                 scope,
             } => self.eval(&e, &scope, locals),
+            // `inherit (import ./system) laptop;`
+            Resolution::Binding {
+                binding: Binding::InheritFrom(from, name),
+                scope,
+            } => {
+                let Value::Set(mut set) = self
+                    .eval(&from, &scope, locals)
+                    .and_then(|v| self.force(v))?
+                else {
+                    return None;
+                };
+                set.remove(&name)
+            }
             Resolution::Param => {
                 let binder = binder(i.syntax(), &name)?;
-                locals.get(binder, &name)
+                locals.get(&binder, &name)
             }
             // The flake, as a module argument: the repository root.
             Resolution::ModuleArg if name == "self" => Some(Value::Path(PathBuf::new())),
@@ -244,7 +285,7 @@ impl Eval<'_> {
 
     fn apply(&mut self, f: Value, arg: Value) -> Option<Value> {
         self.budget = self.budget.checked_sub(1)?;
-        match f {
+        match self.force(f)? {
             Value::Lambda(l, scope, locals) => {
                 let inner = scope.with_params(lambda_params(&l), false);
                 let locals = match l.param()? {
@@ -281,6 +322,14 @@ impl Eval<'_> {
     }
 
     fn call(&mut self, name: &str, args: Vec<Value>) -> Option<Value> {
+        // `import` takes the path itself; every other function the value.
+        let args = if name == "import" {
+            args
+        } else {
+            args.into_iter()
+                .map(|a| self.force(a))
+                .collect::<Option<Vec<_>>>()?
+        };
         let mut args = args.into_iter();
         let a = args.next()?;
         let b = args.next();
@@ -405,9 +454,7 @@ impl Eval<'_> {
             ("optionals", Value::Bool(b), Some(Value::List(items))) => {
                 Some(Value::List(if b { items } else { Vec::new() }))
             }
-            // A file's value stands for the file: only as a module (the
-            // value is never looked into), which is what Nix imports.
-            ("import", Value::Path(p), None) => Some(Value::Path(p)),
+            ("import", Value::Path(p), None) => Some(Value::File(p)),
             ("pathExists", Value::Path(p), None) => {
                 Some(Value::Bool(self.fs.is_file(&p) || self.fs.is_dir(&p)))
             }
@@ -481,10 +528,40 @@ impl Eval<'_> {
         }
         let mut v = self.eval(&base, scope, locals)?;
         for n in names {
-            let Value::Set(mut set) = v else { return None };
+            let Value::Set(mut set) = self.force(v)? else {
+                return None;
+            };
             v = set.remove(&n)?;
         }
         Some(v)
+    }
+
+    /// An imported file's value, evaluated in its own directory.
+    fn force(&mut self, v: Value) -> Option<Value> {
+        let Value::File(p) = v else { return Some(v) };
+        let file = if self.fs.is_file(&p) {
+            p
+        } else {
+            p.join("default.nix")
+        };
+        let text = self.fs.read(&file).ok()?;
+        let parse = rnix::Root::parse(&text);
+        if !parse.errors().is_empty() {
+            return None;
+        }
+        let root = parse.tree();
+        let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
+        self.files.push((root.syntax().clone(), dir));
+        self.eval(&root.expr()?, &Scope::root(), &Locals::default())
+    }
+
+    /// The directory relative paths at `node` start from: its file's.
+    fn dir_of(&self, node: &SyntaxNode) -> PathBuf {
+        let root = node.ancestors().last();
+        self.files
+            .iter()
+            .find(|(r, _)| Some(r) == root.as_ref())
+            .map_or_else(|| self.dir.to_path_buf(), |(_, d)| d.clone())
     }
 
     /// A set written out: plain names and `inherit`s (not `rec`).
@@ -542,14 +619,14 @@ impl Eval<'_> {
     }
 }
 
-/// The range of the function whose parameter `name` is, seen from `node`.
-fn binder(node: &SyntaxNode, name: &str) -> Option<TextRange> {
+/// The function whose parameter `name` is, seen from `node`.
+fn binder(node: &SyntaxNode, name: &str) -> Option<SyntaxNode> {
     node.ancestors().find_map(|a| {
         let l = ast::Lambda::cast(a)?;
         let inside = l
             .body()
             .is_some_and(|b| b.syntax().text_range().contains_range(node.text_range()));
-        (inside && lambda_params(&l).iter().any(|p| p == name)).then(|| l.syntax().text_range())
+        (inside && lambda_params(&l).iter().any(|p| p == name)).then(|| l.syntax().clone())
     })
 }
 
@@ -569,6 +646,7 @@ fn bound_locally(head: &ast::Expr, scope: &Scope) -> bool {
 fn equal(a: &Value, b: &Value) -> Option<bool> {
     Some(match (a, b) {
         (Value::Null, Value::Null) => true,
+        (Value::File(x), Value::File(y)) => x == y,
         (Value::Str(x), Value::Str(y)) => x == y,
         (Value::Path(x), Value::Path(y)) => x == y,
         (Value::Bool(x), Value::Bool(y)) => x == y,

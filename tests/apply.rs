@@ -634,6 +634,7 @@ per_case! { invariants, crate::invariants_after_apply;
     flake_literal => "flake-literal",
     flake_parts => "flake-parts",
     helper_modules => "helper-modules",
+    let_host_set => "let-host-set",
     lite_config => "lite-config",
     machines_dir => "machines-dir",
     module_set => "module-set",

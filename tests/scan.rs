@@ -1797,6 +1797,33 @@ fn option_declarations_are_no_hosts() {
 }
 
 #[test]
+fn let_host_set() {
+    let r = scan_case("let-host-set");
+    assert_eq!(host_names(&r), ["ganymede", "io"]);
+    assert_found_by(&r, "flake");
+    let profile = [
+        "system/core/default.nix",
+        "system/hardware/bluetooth.nix",
+        "system/users.nix",
+    ];
+    for h in ["ganymede", "io"] {
+        let root = format!("hosts/{h}/default.nix");
+        assert_eq!(host(&r, h)["root"], root.as_str());
+        let mut files = vec![root.as_str()];
+        files.extend(profile);
+        if h == "io" {
+            files.insert(3, "system/programs/games.nix");
+        }
+        assert_eq!(host_files(&r, h), files);
+    }
+    let guest = assert_user(&r, "guest", USERS, "repeated", &["ganymede", "io"]);
+    assert_compare(guest, &["description", "isNormalUser"], &[]);
+    assert_user(&r, "mihai", USERS, "shared", &["ganymede", "io"]);
+    assert_user(&r, "steam-runner", USERS, "single", &["io"]);
+    assert!(arr(&r["diagnostics"]).is_empty(), "{:#?}", diag_summary(&r));
+}
+
+#[test]
 fn listed_users() {
     let r = scan_case("listed-users");
     assert_eq!(host_names(&r), ["a", "b", "c"]);

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::SystemTime;
 
 /// Every fixture under `testdata/`, one per discovery or spelling pattern.
-pub const CASES: [&str; 40] = [
+pub const CASES: [&str; 41] = [
     "already-shared",
     "already-shared-clan",
     "broken-file",
@@ -35,6 +35,7 @@ pub const CASES: [&str; 40] = [
     "flake-parts",
     "helper-modules",
     "imports",
+    "let-host-set",
     "listed-users",
     "lite-config",
     "lone-configuration",
@@ -220,7 +221,7 @@ pub fn nix_files(root: &Path) -> Vec<PathBuf> {
 pub mod oracle;
 
 /// The fixtures whose plan is not empty: users repeated across hosts.
-pub const REPEATED_CASES: [&str; 27] = [
+pub const REPEATED_CASES: [&str; 28] = [
     "clan-darwin",
     "clan-inherited",
     "colmena",
@@ -233,6 +234,7 @@ pub const REPEATED_CASES: [&str; 27] = [
     "flake-literal",
     "flake-parts",
     "helper-modules",
+    "let-host-set",
     "lite-config",
     "machines-dir",
     "module-set",

@@ -342,7 +342,34 @@ impl Finder<'_> {
         env.exprs.insert(name, value);
     }
 
+    /// A module list; where it cannot be read piece by piece, the list
+    /// evaluated whole, if it is a list of files (`laptop ++ [ ./io ]` with
+    /// `inherit (import ./system) laptop;`).
     pub(super) fn module_list(
+        &mut self,
+        expr: ast::Expr,
+        env: &Env,
+        scope: &Scope,
+        depth: usize,
+    ) -> Option<Vec<Module>> {
+        let before = self.d.diagnostics.len();
+        if let Some(list) = self.module_list_parts(expr.clone(), env, scope, depth) {
+            return Some(list);
+        }
+        let paths = self.evaluated_paths(&expr)?;
+        self.d.diagnostics.truncate(before);
+        Some(paths.into_iter().map(Module::Path).collect())
+    }
+
+    /// The files `expr` evaluates to (a path or a list of them), by the
+    /// listing evaluator, with the scope it has where it is written.
+    fn evaluated_paths(&self, expr: &ast::Expr) -> Option<Vec<PathBuf>> {
+        let fs = crate::fs::DiskFs::new(self.repo);
+        let lexical = crate::index::walk_scope_at(expr.syntax());
+        crate::listing::module_paths(&fs, &self.dir(), expr, &lexical)
+    }
+
+    fn module_list_parts(
         &mut self,
         expr: ast::Expr,
         env: &Env,
@@ -456,6 +483,10 @@ impl Finder<'_> {
         }
         match static_value(&target, &self.dir(), &env.statics) {
             Some(StaticValue::Path(p)) => out.push(Module::Path(p)),
+            // `"${mod}/core/x.nix"` with `mod = "${self}/system";`
+            _ if let Some(paths) = self.evaluated_paths(&target) => {
+                out.extend(paths.into_iter().map(Module::Path));
+            }
             _ if matches!(
                 strip_parens(item.clone()),
                 ast::Expr::Select(_) | ast::Expr::Ident(_)

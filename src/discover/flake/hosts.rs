@@ -39,6 +39,11 @@ impl Finder<'_> {
                     }
                 }
             }
+            ast::Expr::LetIn(l) if depth < MAX_DEPTH => {
+                if let Some(body) = l.body() {
+                    self.host_set(body, &scope.with_bindings(&l), depth + 1);
+                }
+            }
             ast::Expr::Ident(i) if depth < MAX_DEPTH => match scope.resolve(&ident_text(&i)) {
                 Resolution::Binding {
                     binding: Binding::Expr(e),

@@ -665,6 +665,11 @@ fn is_nixos_system(head: &ast::Expr, scope: &Scope, depth: usize) -> bool {
                 binding: Binding::Expr(e),
                 scope,
             } => is_nixos_system(&e, &scope, depth + 1),
+            // `inherit (inputs.nixpkgs.lib) nixosSystem;`
+            Resolution::Binding {
+                binding: Binding::InheritFrom(_, name),
+                ..
+            } => name == "nixosSystem",
             _ => false,
         },
         ast::Expr::IfElse(ie) => [ie.body(), ie.else_body()]

@@ -175,6 +175,19 @@ impl Walker<'_> {
                 });
             }
             _ if is_external(&target_expr, scope) => {}
+            // `"${self}/modules/x.nix"`, a path built from let bindings.
+            _ if let Some(paths) = self.fs.and_then(|fs| {
+                crate::listing::module_paths(fs, &self.dir, &target_expr, scope)
+            }) =>
+            {
+                for p in paths {
+                    self.out.imports.push(Import {
+                        target: ImportTarget::Path(p),
+                        conditional,
+                        location: location.clone(),
+                    });
+                }
+            }
             _ => self.unresolved_import(&item),
         }
     }

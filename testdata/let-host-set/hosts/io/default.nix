@@ -1,0 +1,11 @@
+{ ... }:
+{
+  networking.hostName = "io";
+
+  users.users.guest = {
+    isNormalUser = true;
+    description = "Guest";
+  };
+
+  system.stateVersion = "24.11";
+}

@@ -1,0 +1,7 @@
+{ ... }:
+{
+  nix.settings.experimental-features = [
+    "nix-command"
+    "flakes"
+  ];
+}

@@ -1,0 +1,7 @@
+{ ... }:
+{
+  users.users.mihai = {
+    isNormalUser = true;
+    extraGroups = [ "wheel" ];
+  };
+}
