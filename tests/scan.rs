@@ -1823,6 +1823,56 @@ fn let_host_set() {
     assert!(arr(&r["diagnostics"]).is_empty(), "{:#?}", diag_summary(&r));
 }
 
+/// `imports = lib.flatten [ … [ … ] … ]` (EmergentMind's nix-config): every
+/// element of the nested lists is an import, each followed or reported on
+/// its own.
+#[test]
+fn flattened_imports_are_followed_one_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "flake.nix",
+            "{\n  outputs = { nixpkgs, ... }: {\n    nixosConfigurations.a = nixpkgs.lib.nixosSystem { modules = [ ./hosts/a ]; };\n  };\n}\n",
+        ),
+        (
+            "hosts/a/default.nix",
+            "{ lib, configLib, ... }:\n{\n  imports = lib.flatten [\n    ./hardware.nix\n    [ ../../users/ops.nix ]\n    (lib.optionals false [ ./never.nix ])\n    (configLib.relativeToRoot \"hosts/common/core\")\n  ];\n}\n",
+        ),
+        ("hosts/a/hardware.nix", "{ ... }: { }\n"),
+        ("hosts/a/never.nix", "{ ... }: { }\n"),
+        (
+            "users/ops.nix",
+            "{ ... }:\n{\n  users.users.ops.isNormalUser = true;\n}\n",
+        ),
+    ];
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let r: Value = serde_json::to_value(run(dir.path(), &ScanOptions::default())).unwrap();
+    assert_eq!(
+        host_files(&r, "a"),
+        [
+            "hosts/a/default.nix",
+            "hosts/a/hardware.nix",
+            "hosts/a/never.nix",
+            "users/ops.nix"
+        ]
+    );
+    assert_user(&r, "ops", USERS, "single", &["a"]);
+    let w = assert_diag_at(
+        &r,
+        "warning",
+        "import-unresolved",
+        "hosts/a/default.nix",
+        7,
+        6,
+    );
+    assert!(s(&w["message"]).contains("configLib.relativeToRoot"), "{w}");
+    assert_eq!(arr(&r["diagnostics"]).len(), 1, "{:#?}", diag_summary(&r));
+}
+
 #[test]
 fn listed_users() {
     let r = scan_case("listed-users");

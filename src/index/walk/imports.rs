@@ -84,6 +84,12 @@ impl Walker<'_> {
                     self.import_item(item.clone(), scope, true, depth + 1);
                     return;
                 }
+                // `lib.flatten [ ./a.nix [ ./b.nix ] … ]`: nested lists are
+                // one list.
+                (Some("flatten"), [list]) => {
+                    self.flattened(list.clone(), scope, conditional, depth + 1);
+                    return;
+                }
                 // `builtins.attrValues outputs.nixosModules`: every one.
                 (Some("attrValues"), [set])
                     if own_modules_path(set, scope).is_some_and(|rest| rest.is_empty()) =>
@@ -115,6 +121,29 @@ impl Walker<'_> {
             return;
         }
         self.unresolved_import(&expr);
+    }
+
+    fn flattened(&mut self, expr: ast::Expr, scope: &Scope, conditional: bool, depth: usize) {
+        match strip_parens(expr) {
+            ast::Expr::List(list) if depth <= MAX_FOLLOW => {
+                for item in list.items() {
+                    self.flattened(item, scope, conditional, depth + 1);
+                }
+            }
+            // A list made some other way (`++`, `lib.optionals`, a `map`).
+            other @ ast::Expr::BinOp(_) => self.imports(other, scope, conditional, depth + 1),
+            other
+                if apply_chain(&other).is_some_and(|(head, _)| {
+                    matches!(
+                        head_name(&head).as_deref(),
+                        Some("optionals" | "flatten" | "map" | "concatMap" | "attrValues")
+                    )
+                }) =>
+            {
+                self.imports(other, scope, conditional, depth + 1)
+            }
+            other => self.import_item(other, scope, conditional, depth),
+        }
     }
 
     pub(super) fn import_item(
