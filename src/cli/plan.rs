@@ -331,6 +331,9 @@ pub fn plan_cmd(args: &PlanArgs) -> ExitCode {
     }
     let color = use_color(args.common.color, std::io::stdout().is_terminal());
     let mut out = String::new();
+    // The diffs are written one by one after `out`, not copied into it:
+    // the whole diff twice over would be the run's peak of memory.
+    let mut diffs: Vec<String> = Vec::new();
     if p.is_empty() {
         out.push_str(nothing_to_do(target(&args.select)));
         out.push_str(&summary(&p, color));
@@ -376,7 +379,7 @@ pub fn plan_cmd(args: &PlanArgs) -> ExitCode {
             ));
         } else {
             use rayon::prelude::*;
-            let diffs: Vec<String> = p
+            diffs = p
                 .changed_files()
                 .par_iter()
                 .map(|f| {
@@ -388,13 +391,16 @@ pub fn plan_cmd(args: &PlanArgs) -> ExitCode {
                     }
                 })
                 .collect();
-            out.reserve(diffs.iter().map(String::len).sum());
-            for d in diffs {
-                out.push_str(&d);
-            }
         }
     }
-    let _ = data_out(args.common.quiet).write_all(out.as_bytes());
+    let mut sink = data_out(args.common.quiet);
+    let _ = sink.write_all(out.as_bytes());
+    for d in &diffs {
+        if sink.write_all(d.as_bytes()).is_err() {
+            break;
+        }
+    }
+    let _ = sink.flush();
     let pending = args.check && !p.is_empty();
     // The process ends here: freeing the plan's trees one by one would
     // only delay the exit.
