@@ -188,6 +188,20 @@ pub fn dotted_name(expr: &ast::Expr) -> Option<Vec<String>> {
     }
 }
 
+/// What a module item names: `import ./x.nix` is the module in `./x.nix`,
+/// anything else is itself. (`import ./x.nix { … }` is what x.nix returns
+/// when called, so it stays as it is.)
+pub fn import_target(item: &ast::Expr) -> ast::Expr {
+    match apply_chain(&strip_parens(item.clone())) {
+        Some((head, mut args))
+            if head_name(&head).as_deref() == Some("import") && args.len() == 1 =>
+        {
+            args.remove(0)
+        }
+        _ => item.clone(),
+    }
+}
+
 /// The last name of a function head: `lib.modules.mkIf` -> `mkIf`.
 pub fn head_name(expr: &ast::Expr) -> Option<String> {
     dotted_name(expr).and_then(|mut v| v.pop())

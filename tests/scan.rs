@@ -44,6 +44,20 @@ fn snapshot_and_check(name: &str, repo: &Path, report: &ScanReport) -> Value {
     json
 }
 
+/// Scans a scratch repository made of `(path, contents)` pairs, with
+/// default options, and returns the report as JSON.
+fn scan_scratch(files: &[(&str, &str)]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let v = serde_json::to_value(run(dir.path(), &ScanOptions::default())).unwrap();
+    check_contract("scratch", &v);
+    v
+}
+
 /// Scans `testdata/<case>` with default options.
 fn scan_case(case: &str) -> Value {
     let repo = fixture(case);
@@ -1625,8 +1639,7 @@ fn lite_config() {
 /// (it used to pass silently as a flake input's module).
 #[test]
 fn own_flake_modules_are_followed_or_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    let files = [
+    let r = scan_scratch(&[
         (
             "flake.nix",
             "{\n  outputs = { self, nixpkgs, ... }: {\n    nixosModules.base = ./modules/base.nix;\n    nixosModules.gen = import ./modules/gen.nix { };\n    nixosModules.inline = { users.users.inl.isNormalUser = true; };\n    nixosConfigurations.a = nixpkgs.lib.nixosSystem { modules = [ ./hosts/a ]; };\n    nixosConfigurations.b = nixpkgs.lib.nixosSystem { modules = [ ./hosts/b ]; };\n  };\n}\n",
@@ -1647,14 +1660,7 @@ fn own_flake_modules_are_followed_or_reported() {
             "modules/base.nix",
             "{ ... }:\n{\n  users.users.ops.isNormalUser = true;\n}\n",
         ),
-    ];
-    for (path, text) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-    let report = run(dir.path(), &ScanOptions::default());
-    let r: Value = serde_json::to_value(&report).unwrap();
+    ]);
     // A module the flake writes in place is followed too.
     assert_eq!(
         host_files(&r, "a"),
@@ -1771,8 +1777,7 @@ fn starter_configs() {
 /// (NixOS/infra) builds no hive: its option names are no hosts.
 #[test]
 fn option_declarations_are_no_hosts() {
-    let dir = tempfile::tempdir().unwrap();
-    let files = [
+    let r = scan_scratch(&[
         (
             "flake.nix",
             "{\n  outputs = inputs@{ flake-parts, nixpkgs, ... }: flake-parts.lib.mkFlake { inherit inputs; } {\n    imports = [ ./colmena.nix ];\n    flake.nixosConfigurations.web = nixpkgs.lib.nixosSystem { modules = [ ./hosts/web ]; };\n  };\n}\n",
@@ -1785,13 +1790,7 @@ fn option_declarations_are_no_hosts() {
             "hosts/web/default.nix",
             "{ ... }:\n{\n  users.users.ops.isNormalUser = true;\n}\n",
         ),
-    ];
-    for (path, text) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-    let r: Value = serde_json::to_value(run(dir.path(), &ScanOptions::default())).unwrap();
+    ]);
     assert_eq!(host_names(&r), ["web"]);
     assert!(arr(&r["diagnostics"]).is_empty(), "{:#?}", diag_summary(&r));
 }
@@ -1828,8 +1827,7 @@ fn let_host_set() {
 /// its own.
 #[test]
 fn flattened_imports_are_followed_one_by_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let files = [
+    let r = scan_scratch(&[
         (
             "flake.nix",
             "{\n  outputs = { nixpkgs, ... }: {\n    nixosConfigurations.a = nixpkgs.lib.nixosSystem { modules = [ ./hosts/a ]; };\n  };\n}\n",
@@ -1844,13 +1842,7 @@ fn flattened_imports_are_followed_one_by_one() {
             "users/ops.nix",
             "{ ... }:\n{\n  users.users.ops.isNormalUser = true;\n}\n",
         ),
-    ];
-    for (path, text) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-    let r: Value = serde_json::to_value(run(dir.path(), &ScanOptions::default())).unwrap();
+    ]);
     assert_eq!(
         host_files(&r, "a"),
         [

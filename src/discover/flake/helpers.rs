@@ -469,14 +469,7 @@ impl Finder<'_> {
             }
             _ => {}
         }
-        let target = match apply_chain(&item) {
-            Some((head, args))
-                if head_name(&head).as_deref() == Some("import") && args.len() == 1 =>
-            {
-                args[0].clone()
-            }
-            _ => item.clone(),
-        };
+        let target = crate::syntax::import_target(&item);
         if let Some(m) = self.flake_module(&item) {
             out.push(m);
             return;

@@ -261,14 +261,7 @@ impl Finder<'_> {
             if self.inline_flake_module(&name, &value) {
                 continue;
             }
-            let target = match apply_chain(&strip_parens(value.clone())) {
-                Some((head, args))
-                    if head_name(&head).as_deref() == Some("import") && args.len() == 1 =>
-                {
-                    args.first().cloned().unwrap_or(value)
-                }
-                _ => value,
-            };
+            let target = crate::syntax::import_target(&value);
             match static_value(&target, &self.dir(), &StaticEnv::default()) {
                 Some(StaticValue::Path(p)) => {
                     self.flake_modules.entry(name).or_insert(p);
@@ -327,14 +320,7 @@ impl Finder<'_> {
                 {
                     continue;
                 }
-                let target = match apply_chain(&strip_parens(v.clone())) {
-                    Some((head, args))
-                        if head_name(&head).as_deref() == Some("import") && args.len() == 1 =>
-                    {
-                        args.first().cloned().unwrap_or(v)
-                    }
-                    _ => v,
-                };
+                let target = crate::syntax::import_target(&v);
                 match (
                     names.as_slice(),
                     static_value(&target, &self.dir(), &StaticEnv::default()),
@@ -347,14 +333,11 @@ impl Finder<'_> {
             }
             return (out, complete);
         }
-        let file = match apply_chain(&value) {
-            Some((head, args))
-                if head_name(&head).as_deref() == Some("import") && args.len() == 1 =>
-            {
-                static_value(&args[0], &self.dir(), &StaticEnv::default())
-            }
-            _ => static_value(&value, &self.dir(), &StaticEnv::default()),
-        };
+        let file = static_value(
+            &crate::syntax::import_target(&value),
+            &self.dir(),
+            &StaticEnv::default(),
+        );
         if let Some(StaticValue::Path(p)) = file {
             let mut found = (Vec::new(), false);
             self.with_file(&p, false, |f, expr| {

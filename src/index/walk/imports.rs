@@ -178,15 +178,7 @@ impl Walker<'_> {
             }
             _ => {}
         }
-        // `import ./x.nix` is the module in that file.
-        let target_expr = match apply_chain(&item) {
-            Some((head, args))
-                if head_name(&head).as_deref() == Some("import") && args.len() == 1 =>
-            {
-                args[0].clone()
-            }
-            _ => item.clone(),
-        };
+        let target_expr = crate::syntax::import_target(&item);
         if let Some(name) = own_flake_module(&target_expr, scope) {
             self.out.imports.push(Import {
                 target: ImportTarget::FlakeModule(name),
