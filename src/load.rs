@@ -167,11 +167,9 @@ impl FileCache {
     pub fn invalidate_listings<'p>(&mut self, paths: impl IntoIterator<Item = &'p PathBuf>) {
         let paths: Vec<&PathBuf> = paths.into_iter().collect();
         self.files.retain(|_, outcome| match &**outcome {
-            FileOutcome::Indexed(modules, _) => !modules.iter().any(|m| {
-                m.0.listed
-                    .iter()
-                    .any(|(dir, _)| paths.iter().any(|p| p.starts_with(dir)))
-            }),
+            FileOutcome::Indexed(modules, _) => !modules
+                .iter()
+                .any(|m| m.0.listings_over(&paths).next().is_some()),
             _ => true,
         });
     }
@@ -403,7 +401,7 @@ impl ModuleGraph {
     /// there can change what they import.
     pub fn hosts_listing(&self, hosts: &[Host], paths: &[&PathBuf]) -> BTreeSet<String> {
         let targets: Vec<usize> = (0..self.modules.len())
-            .filter(|&i| !self.listings_below(i, paths).is_empty())
+            .filter(|&i| self.modules[i].listings_over(paths).next().is_some())
             .collect();
         let (module_hosts, _) = self.hosts_reaching(hosts, &targets);
         targets
@@ -416,26 +414,20 @@ impl ModuleGraph {
     /// listing of a module that covers one, as "file:line:col imports
     /// what it lists in dir/, where … is written".
     pub fn listing_reasons(&self, paths: &[&PathBuf]) -> Vec<String> {
-        (0..self.modules.len())
-            .flat_map(|i| self.listings_below(i, paths))
-            .collect()
-    }
-
-    fn listings_below(&self, module: usize, paths: &[&PathBuf]) -> Vec<String> {
-        let mut out = Vec::new();
-        for (dir, at) in &self.modules[module].listed {
-            if let Some(p) = paths.iter().find(|p| p.starts_with(dir)) {
-                out.push(format!(
+        self.modules
+            .iter()
+            .flat_map(|m| m.listings_over(paths))
+            .map(|(dir, at, p)| {
+                format!(
                     "{}:{}:{} imports what it lists in {}/, where {} would be written",
                     at.file.display(),
                     at.start.line,
                     at.start.column,
                     dir.display(),
                     p.display()
-                ));
-            }
-        }
-        out
+                )
+            })
+            .collect()
     }
 
     /// For each module in `targets`, the hosts that evaluate it and

@@ -265,8 +265,9 @@ pub fn darwin_machines(
     out
 }
 
-/// Every binding to a literal string in `file` that mentions darwin: its
-/// attribute path from the outermost set, the string, and where it is.
+/// Every binding to a literal string in `file`, with its attribute path
+/// from the outermost set and where it is; none for a file that never
+/// says "darwin", the only strings asked for.
 fn string_bindings(repo: &Path, file: &Path) -> Vec<(Vec<String>, String, Location)> {
     let Ok(text) = std::fs::read_to_string(repo.join(file)) else {
         return Vec::new();

@@ -124,6 +124,21 @@ pub struct ModuleIndex {
     pub listed: Vec<(PathBuf, Location)>,
 }
 
+impl ModuleIndex {
+    /// Each listing of this module that covers one of `paths` (a file
+    /// written below a directory it lists): the directory, where it is
+    /// listed, and the path.
+    pub fn listings_over<'a, 'p>(
+        &'a self,
+        paths: &'a [&'p PathBuf],
+    ) -> impl Iterator<Item = (&'a PathBuf, &'a Location, &'p PathBuf)> + 'a {
+        self.listed.iter().filter_map(|(dir, at)| {
+            let p = paths.iter().find(|p| p.starts_with(dir))?;
+            Some((dir, at, *p))
+        })
+    }
+}
+
 /// One place where a module defines a setting such as `users.mutableUsers`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettingDef {

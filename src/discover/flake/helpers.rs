@@ -362,11 +362,22 @@ impl Finder<'_> {
     }
 
     /// The files `expr` evaluates to (a path or a list of them), by the
-    /// listing evaluator, with the scope it has where it is written.
+    /// listing evaluator.
     fn evaluated_paths(&self, expr: &ast::Expr) -> Option<Vec<PathBuf>> {
+        self.evaluated(expr, crate::listing::module_paths)
+    }
+
+    /// `expr` read by one of the listing evaluator's entry points, over
+    /// the work tree, in this file's directory and with the lexical scope
+    /// `expr` has where it is written.
+    pub(super) fn evaluated<T>(
+        &self,
+        expr: &ast::Expr,
+        read: fn(&dyn crate::fs::Fs, &Path, &ast::Expr, &Scope) -> Option<T>,
+    ) -> Option<T> {
         let fs = crate::fs::DiskFs::new(self.repo);
         let lexical = crate::index::walk_scope_at(expr.syntax());
-        crate::listing::module_paths(&fs, &self.dir(), expr, &lexical)
+        read(&fs, &self.dir(), expr, &lexical)
     }
 
     fn module_list_parts(
@@ -513,7 +524,7 @@ impl Finder<'_> {
             return None;
         }
         let name = &names[n - 1];
-        if let Some(p) = self.flake_modules.get(name) {
+        if let Some(p) = self.d.flake_modules.modules.get(name) {
             return Some(Module::Path(p.clone()));
         }
         let key = self.d.flake_modules.inline.get(name)?;

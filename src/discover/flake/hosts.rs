@@ -140,9 +140,7 @@ impl Finder<'_> {
         scope: &Scope,
         at: &rnix::SyntaxNode,
     ) -> bool {
-        let fs = crate::fs::DiskFs::new(self.repo);
-        let lexical = crate::index::walk_scope_at(set.syntax());
-        let Some(modules) = crate::listing::named_paths(&fs, &self.dir(), set, &lexical) else {
+        let Some(modules) = self.evaluated(set, crate::listing::named_paths) else {
             return false;
         };
         // Each module as a path literal seen from this file.

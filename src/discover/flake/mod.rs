@@ -60,7 +60,6 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
         machine_mode: false,
         clan_hosts: Vec::new(),
         visited: vec![file.path.clone()],
-        flake_modules: HashMap::new(),
         clan_files: Vec::new(),
     };
     // Every flake module's `nixosModules` first, so a host in one flake
@@ -74,7 +73,6 @@ pub fn discover(repo: &Path, d: &mut Discovery) -> Vec<Host> {
         return Vec::new();
     };
     finder.search(outputs, Scope::root(), 0);
-    finder.d.flake_modules.modules = finder.flake_modules.clone().into_iter().collect();
 
     let clan_files = std::mem::take(&mut finder.clan_files);
     let is_clan = file.text.contains("lib.clan")
@@ -156,9 +154,6 @@ struct Finder<'a> {
     computed: Vec<(Location, String)>,
     /// Files already followed (flake modules, hive files): each once.
     visited: Vec<PathBuf>,
-    /// `nixosModules.<name> = ./path;` written in the flake or its flake
-    /// modules, so `self.nixosModules.<name>` in a host's modules is followed.
-    flake_modules: HashMap<String, PathBuf>,
     /// Files calling `clan-core.lib.clan` whose `nixosConfigurations` the
     /// flake inherits (`clan = import ./machines/inventory.nix self;`).
     clan_files: Vec<PathBuf>,
@@ -247,7 +242,7 @@ impl Finder<'_> {
             {
                 let (entries, complete) = self.module_entries(value, 0);
                 for (name, p) in entries {
-                    self.flake_modules.entry(name).or_insert(p);
+                    self.d.flake_modules.modules.entry(name).or_insert(p);
                 }
                 self.d.flake_modules.incomplete |= !complete;
                 continue;
@@ -264,7 +259,7 @@ impl Finder<'_> {
             let target = crate::syntax::import_target(&value);
             match static_value(&target, &self.dir(), &StaticEnv::default()) {
                 Some(StaticValue::Path(p)) => {
-                    self.flake_modules.entry(name).or_insert(p);
+                    self.d.flake_modules.modules.entry(name).or_insert(p);
                 }
                 _ => self.d.flake_modules.incomplete = true,
             }
@@ -321,13 +316,15 @@ impl Finder<'_> {
                     continue;
                 }
                 let target = crate::syntax::import_target(&v);
+                let name = match names.as_slice() {
+                    [(name, _)] => name.as_static(),
+                    _ => None,
+                };
                 match (
-                    names.as_slice(),
+                    name,
                     static_value(&target, &self.dir(), &StaticEnv::default()),
                 ) {
-                    ([(name, _)], Some(StaticValue::Path(p))) if name.as_static().is_some() => {
-                        out.push((name.as_static().unwrap_or_default().to_string(), p))
-                    }
+                    (Some(name), Some(StaticValue::Path(p))) => out.push((name.to_string(), p)),
                     _ => complete = false,
                 }
             }
@@ -346,9 +343,7 @@ impl Finder<'_> {
             return found;
         }
         // `nixosModules = importDir ./nixos …;`: made from a listing.
-        let fs = crate::fs::DiskFs::new(self.repo);
-        let scope = crate::index::walk_scope_at(value.syntax());
-        match crate::listing::named_paths(&fs, &self.dir(), &value, &scope) {
+        match self.evaluated(&value, crate::listing::named_paths) {
             Some(entries) => (entries.into_iter().collect(), true),
             None => (Vec::new(), false),
         }
@@ -436,7 +431,6 @@ impl Finder<'_> {
             hosts: std::mem::take(&mut self.hosts),
             computed: std::mem::take(&mut self.computed),
             visited: std::mem::take(&mut self.visited),
-            flake_modules: std::mem::take(&mut self.flake_modules),
             clan_files: std::mem::take(&mut self.clan_files),
             machine_mode: self.machine_mode,
             clan_hosts: std::mem::take(&mut self.clan_hosts),
@@ -446,7 +440,6 @@ impl Finder<'_> {
         self.hosts = sub.hosts;
         self.computed = sub.computed;
         self.visited = sub.visited;
-        self.flake_modules = sub.flake_modules;
         self.clan_files = sub.clan_files;
         self.clan_hosts = sub.clan_hosts;
     }
