@@ -202,6 +202,26 @@ pub fn import_target(item: &ast::Expr) -> ast::Expr {
     }
 }
 
+/// A name for the flake's own `nixosModules`: `self.nixosModules…`,
+/// `inputs.self.…`, `outputs.…` (the flake's outputs passed to modules, as
+/// nix-starter-configs does) or, in a flake-parts module,
+/// `config.flake.…`. Gives the name it starts from and what follows
+/// `nixosModules` (nothing for the whole set).
+pub fn own_modules_path(expr: &ast::Expr) -> Option<(String, Vec<String>)> {
+    let names = dotted_name(expr)?;
+    let skip = match names
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["self" | "outputs", "nixosModules", ..] => 2,
+        ["inputs", "self", "nixosModules", ..] | ["config", "flake", "nixosModules", ..] => 3,
+        _ => return None,
+    };
+    Some((names[0].clone(), names[skip..].to_vec()))
+}
+
 /// The last name of a function head: `lib.modules.mkIf` -> `mkIf`.
 pub fn head_name(expr: &ast::Expr) -> Option<String> {
     dotted_name(expr).and_then(|mut v| v.pop())

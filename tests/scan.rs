@@ -1865,6 +1865,30 @@ fn flattened_imports_are_followed_one_by_one() {
     assert_eq!(arr(&r["diagnostics"]).len(), 1, "{:#?}", diag_summary(&r));
 }
 
+/// `inputs.srvos.nixosModules.server` is srvos' module, even when the flake
+/// has a `nixosModules.server` of its own.
+#[test]
+fn an_inputs_module_is_not_the_flakes_own_of_that_name() {
+    let r = scan_scratch(&[
+        (
+            "flake.nix",
+            "{\n  outputs = { self, nixpkgs, srvos, ... }@inputs: {\n    nixosModules.server = ./modules/server.nix;\n    nixosConfigurations.a = nixpkgs.lib.nixosSystem { modules = [ ./hosts/a inputs.srvos.nixosModules.server ]; };\n    nixosConfigurations.b = nixpkgs.lib.nixosSystem { modules = [ ./hosts/b self.nixosModules.server ]; };\n  };\n}\n",
+        ),
+        ("hosts/a/default.nix", "{ ... }: { }\n"),
+        ("hosts/b/default.nix", "{ ... }: { }\n"),
+        (
+            "modules/server.nix",
+            "{ ... }:\n{\n  users.users.srv.isNormalUser = true;\n}\n",
+        ),
+    ]);
+    assert_eq!(host_files(&r, "a"), ["hosts/a/default.nix"]);
+    assert_eq!(
+        host_files(&r, "b"),
+        ["hosts/b/default.nix", "modules/server.nix"]
+    );
+    assert_user(&r, "srv", USERS, "single", &["b"]);
+}
+
 #[test]
 fn listed_users() {
     let r = scan_case("listed-users");

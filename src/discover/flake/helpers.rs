@@ -515,15 +515,10 @@ impl Finder<'_> {
     /// `self.nixosModules.<name>` (or `config.flake.nixosModules.<name>`)
     /// naming a module this flake writes as a path, or in place.
     pub(super) fn flake_module(&self, item: &ast::Expr) -> Option<Module> {
-        let ast::Expr::Select(_) = item else {
+        let (_, rest) = crate::syntax::own_modules_path(item)?;
+        let [name] = rest.as_slice() else {
             return None;
         };
-        let names = crate::syntax::dotted_name(item)?;
-        let n = names.len();
-        if n < 2 || names[n - 2] != "nixosModules" {
-            return None;
-        }
-        let name = &names[n - 1];
         if let Some(p) = self.d.flake_modules.modules.get(name) {
             return Some(Module::Path(p.clone()));
         }

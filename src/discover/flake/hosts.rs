@@ -165,18 +165,8 @@ impl Finder<'_> {
     /// `self.nixosModules` (or `inputs.self.…`, `config.flake.…`) where
     /// this file writes the flake's `nixosModules` as a literal set.
     pub(super) fn own_modules_set(&self, expr: &ast::Expr) -> Option<ast::AttrSet> {
-        let names = crate::syntax::dotted_name(expr)?;
-        let own = matches!(
-            names
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .as_slice(),
-            ["self", "nixosModules"]
-                | ["inputs", "self", "nixosModules"]
-                | ["config", "flake", "nixosModules"]
-        );
-        if !own {
+        let (_, rest) = crate::syntax::own_modules_path(expr)?;
+        if !rest.is_empty() {
             return None;
         }
         self.root

@@ -228,10 +228,8 @@ impl Walker<'_> {
     }
 }
 
-/// `self.nixosModules.<name>`, `inputs.self.nixosModules.<name>` or
-/// `outputs.nixosModules.<name>` (the flake's outputs as a module argument,
-/// as nix-starter-configs passes them), with that first name a module
-/// argument: one of the flake's own modules.
+/// One of the flake's own modules by name (`self.nixosModules.<name>`
+/// and the other spellings of [`crate::syntax::own_modules_path`]).
 fn own_flake_module(expr: &ast::Expr, scope: &Scope) -> Option<String> {
     match own_modules_path(expr, scope)?.as_slice() {
         [name] => Some(name.clone()),
@@ -239,23 +237,15 @@ fn own_flake_module(expr: &ast::Expr, scope: &Scope) -> Option<String> {
     }
 }
 
-/// What follows `nixosModules` in a name of the flake's own modules
-/// (empty for the whole set).
+/// What follows `nixosModules` in a name of the flake's own modules, where
+/// the name it starts from is a module argument (not a `let` of the file).
 fn own_modules_path(expr: &ast::Expr, scope: &Scope) -> Option<Vec<String>> {
-    let names = crate::syntax::dotted_name(expr)?;
-    let rest = match names.first()?.as_str() {
-        "self" | "outputs" => &names[1..],
-        "inputs" if names.get(1).is_some_and(|n| n == "self") => &names[2..],
-        _ => return None,
-    };
-    let free = matches!(
-        scope.resolve(&names[0]),
+    let (first, rest) = crate::syntax::own_modules_path(expr)?;
+    matches!(
+        scope.resolve(&first),
         Resolution::ModuleArg | Resolution::Global
-    );
-    match rest.split_first() {
-        Some((kind, after)) if free && kind == "nixosModules" => Some(after.to_vec()),
-        _ => None,
-    }
+    )
+    .then_some(rest)
 }
 
 /// A module from outside the repository: a flake input's module, a
