@@ -14,7 +14,7 @@
 //!                what to tell the user (notice) and `plan --json` (report)
 //!   -> verify    re-index the planned files and compare every host's effective users;
 //!                verify/eval asks Nix where it can
-//!   -> stage/    preflight refusals, build commits into the object database, check out
+//!   -> stage/    preflight refusals, build commits in memory, write one pack, check out
 //!                (or worktree: --no-commit with undo), all through git2
 //! ```
 //!

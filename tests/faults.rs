@@ -125,9 +125,9 @@ fn planned_files(sb: &Sandbox) -> Vec<String> {
 // SIGKILL between the steps of `apply`
 // ---------------------------------------------------------------------------
 
-/// Killed after some commits are built, or after all of them are and the
-/// check passed, but before the branch ref: at most unreachable objects
-/// are left, nothing else changed, a rerun just works.
+/// Killed after some commits are built (in memory) or after they are
+/// written (as one pack) but before the branch ref: at most an unreachable
+/// pack is left, nothing else changed, a rerun just works.
 fn sigkill_before_the_ref(point: &str) {
     let sb = Sandbox::committed("example");
     let main = sb.rev("main").unwrap();
@@ -143,6 +143,11 @@ fn sigkill_before_the_ref(point: &str) {
 #[test]
 fn sigkill_after_the_second_commit_changes_nothing() {
     sigkill_before_the_ref("after-commit-2");
+}
+
+#[test]
+fn sigkill_before_the_pack_changes_nothing() {
+    sigkill_before_the_ref("before-pack");
 }
 
 #[test]

@@ -1,15 +1,17 @@
 //! Building the commits: validating the planned changes, then making
-//! their blobs, trees and commits through libgit2 in the repository's
-//! object database.
+//! their blobs, trees and commits through libgit2 into an in-memory object
+//! store, and finally writing every new object to the repository as one
+//! pack.
 //!
 //! A directory the plan changes keeps its libgit2 `TreeBuilder` from one
 //! commit to the next, so a large directory (`hosts/`, rewritten by every
 //! commit) is read once, not once per commit.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
 use std::path::{Component, Path};
 
-use git2::{Oid, Repository, Signature, TreeBuilder};
+use git2::{Mempack, Oid, Repository, Signature, TreeBuilder};
 
 use super::error::{git_err, invalid};
 use super::{FileChange, MODE_BLOB, MODE_COMMIT, MODE_EXEC, MODE_LINK, MODE_TREE, StageError};
@@ -137,15 +139,16 @@ pub(super) fn plan<'a>(
 pub(super) struct Built {
     /// The new commits, oldest first.
     pub commits: Vec<Oid>,
+    /// Every object written for them (blobs, trees, commits), once each.
+    pub objects: Vec<Oid>,
     /// The files the branch adds (absent from `HEAD`'s tree, present in the
     /// last commit's), work-tree-relative, sorted.
     pub added: Vec<String>,
 }
 
-/// Makes the commits' objects in the repository's object database, as
-/// loose objects: libgit2 writes each to a temporary file and renames it
-/// into place, so an object is either whole or absent, and none is
-/// reachable from a ref until [`commit`](super::commit) creates the branch.
+/// Makes the commits' objects in the repository's object database (which
+/// [`commit`](super::commit) backs with a mempack, so that they stay in
+/// memory).
 pub(super) struct Builder<'r> {
     repo: &'r Repository,
     /// Each directory written so far (work-tree-relative, `""` the root),
@@ -155,6 +158,8 @@ pub(super) struct Builder<'r> {
     /// the original tree (as its first change found it) and whether it is
     /// in the newest one.
     files: HashMap<String, (bool, bool)>,
+    objects: Vec<Oid>,
+    seen: HashSet<Oid>,
     commits: Vec<Oid>,
 }
 
@@ -164,8 +169,17 @@ impl<'r> Builder<'r> {
             repo,
             dirs: HashMap::new(),
             files: HashMap::new(),
+            objects: Vec::new(),
+            seen: HashSet::new(),
             commits: Vec::new(),
         }
+    }
+
+    fn made(&mut self, id: Oid) -> Oid {
+        if self.seen.insert(id) {
+            self.objects.push(id);
+        }
+        id
     }
 
     fn file(&mut self, path: String, existed: bool, exists: bool) {
@@ -184,11 +198,14 @@ impl<'r> Builder<'r> {
     ) -> Result<Oid, StageError> {
         let tree = match self.tree("", Some(base), &plan.changes)? {
             Some(id) => id,
-            None => self
-                .repo
-                .treebuilder(None)
-                .and_then(|tb| tb.write())
-                .map_err(git_err("writing an empty tree"))?,
+            None => {
+                let id = self
+                    .repo
+                    .treebuilder(None)
+                    .and_then(|tb| tb.write())
+                    .map_err(git_err("writing an empty tree"))?;
+                self.made(id)
+            }
         };
         let tree = self
             .repo
@@ -203,7 +220,7 @@ impl<'r> Builder<'r> {
             .commit(None, author, committer, &plan.message, &tree, &[&parent])
             .map_err(git_err("writing a commit"))?;
         self.commits.push(id);
-        Ok(id)
+        Ok(self.made(id))
     }
 
     /// Makes the tree of directory `dir` (whose tree is `base` in the
@@ -245,6 +262,7 @@ impl<'r> Builder<'r> {
                         .repo
                         .blob(data)
                         .map_err(git_err(format!("writing the contents of `{path}`")))?;
+                    let blob = self.made(blob);
                     tb.insert(name.as_str(), blob, mode)
                         .map_err(git_err(format!("adding `{path}` to its tree")))?;
                     self.file(path, existing.is_some(), true);
@@ -282,10 +300,10 @@ impl<'r> Builder<'r> {
         let id = if tb.is_empty() {
             None
         } else {
-            Some(
-                tb.write()
-                    .map_err(git_err(format!("writing tree `{dir}`")))?,
-            )
+            let id = tb
+                .write()
+                .map_err(git_err(format!("writing tree `{dir}`")))?;
+            Some(self.made(id))
         };
         self.dirs.insert(dir.to_string(), tb);
         Ok(id)
@@ -301,6 +319,7 @@ impl<'r> Builder<'r> {
         added.sort();
         Built {
             commits: self.commits,
+            objects: self.objects,
             added,
         }
     }
@@ -323,6 +342,59 @@ pub(super) fn cannot_write(mode: i32) -> String {
         }
         m => format!("{} and cannot be replaced by a file", what_is(m)),
     }
+}
+/// Writes the objects `built` made (held by `mempack`) to the repository
+/// as one pack, built by libgit2's pack builder and indexed by the object
+/// database's pack writer; then empties the mempack and checks that the
+/// object database now finds every commit on disk.
+pub(super) fn write_pack(
+    repo: &Repository,
+    mempack: &Mempack<'_>,
+    built: &Built,
+) -> Result<(), StageError> {
+    let pack_err = |what: &str| {
+        git_err(format!(
+            "{what} the pack of the new objects in `{}`",
+            repo.commondir().join("objects/pack").display()
+        ))
+    };
+    // libgit2's pack builder searches deltas on every core (its default
+    // is one thread) and hands the pack over in pieces, which the object
+    // database's pack writer indexes as they come: the whole pack is never
+    // held in memory at once.
+    let mut pb = repo.packbuilder().map_err(pack_err("building"))?;
+    pb.set_threads(0);
+    for id in &built.objects {
+        pb.insert_object(*id, None).map_err(pack_err("building"))?;
+    }
+    let odb = repo.odb().map_err(git_err("opening the object database"))?;
+    let mut writer = odb.packwriter().map_err(pack_err("writing"))?;
+    let mut failed = None;
+    let streamed = pb.foreach(|chunk| match writer.write_all(chunk) {
+        Ok(()) => true,
+        Err(e) => {
+            failed = Some(e);
+            false
+        }
+    });
+    // A failed write stops the builder too: report the write, the cause.
+    if let Some(e) = failed {
+        return Err(pack_err("writing")(git2::Error::from_str(&e.to_string())));
+    }
+    streamed.map_err(pack_err("building"))?;
+    drop(pb);
+    writer.commit().map_err(pack_err("writing"))?;
+    drop(writer);
+    // From here on, what git finds, it finds on disk.
+    mempack
+        .reset()
+        .map_err(git_err("emptying the object store in memory"))?;
+    if let Some(missing) = built.commits.iter().find(|id| !odb.exists(**id)) {
+        return Err(pack_err("checking")(git2::Error::from_str(&format!(
+            "object {missing} is not in the repository"
+        ))));
+    }
+    Ok(())
 }
 
 pub(super) fn short_id(repo: &Repository, oid: Oid) -> String {

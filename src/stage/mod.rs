@@ -10,16 +10,16 @@
 //!    writes nothing.
 //! 2. [`commit`] builds every commit (`build`): blobs, trees (one
 //!    `TreeBuilder` per changed directory, kept from one commit to the
-//!    next) and commits, written by libgit2 into the repository's object
-//!    database as loose objects (each to a temporary file, then renamed
-//!    into place: whole or absent). No ref points at them, and the work
-//!    tree, the index and every ref stay untouched, so an interruption
-//!    here leaves only unreachable objects (which `git gc` prunes, as
-//!    after any interrupted git command) and a rerun just works.
-//! 3. The caller's check of the commits' contents runs meanwhile, on
-//!    another thread; the branch is made only if it passes.
-//! 4. Only when every object is in place and read back is the branch ref
-//!    created, at the last commit; it is never forced over an existing ref. The original branch
+//!    next) and commits go to an object store **in memory** (libgit2's
+//!    mempack backend) and nothing reaches the disk. The work tree, the
+//!    index and every ref stay untouched, so an interruption here leaves
+//!    nothing at all and a rerun just works.
+//! 3. All new objects are written to the repository as **one packfile**,
+//!    built by libgit2's pack builder and indexed by its pack writer. An
+//!    interruption after this leaves an unreachable pack (which `git gc`
+//!    collects).
+//! 4. Only when the pack is in place is the branch ref created, at the last
+//!    commit; it is never forced over an existing ref. The original branch
 //!    ref is never written at all.
 //! 5. The branch is checked out (`checkout`) by libgit2's *safe* checkout
 //!    (files that differ from `HEAD` are never overwritten, ignored files
@@ -109,8 +109,8 @@ pub struct DirtyPath {
 ///
 /// The points of [`commit`], in order, with `N` counting commits from 1:
 /// `before-commit-N`, `after-commit-N` (for each commit; the commits exist
-/// on disk but unreachable), `before-ref` (every object is written and
-/// read back, the caller's check passed, no ref has moved),
+/// in memory only), `before-pack` (before the new objects are written to
+/// disk), `before-ref` (the pack is written, no ref has moved),
 /// `before-checkout`.
 ///
 /// The points of [`write_worktree`], with `N` counting the changes from 1
@@ -144,8 +144,9 @@ impl FaultPoint for NoFaults {}
 /// Stages `commits` on a new branch `branch`, then checks it out.
 ///
 /// Every refusal of [`check_ready`] and [`check_branch`] applies, before
-/// anything is written. The commits' objects are written to the object
-/// database, without touching the work tree, the index or any ref; each is the parent of the next, the
+/// anything is written. The commits are built in memory, then their objects
+/// are written to the object database as one pack, without touching the
+/// work tree, the index or any ref; each is the parent of the next, the
 /// first a child of `HEAD`. Author and
 /// committer are those `git commit` would use (configuration, then
 /// `GIT_AUTHOR_*` / `GIT_COMMITTER_*`). New files get mode `100644`; a
@@ -162,7 +163,7 @@ impl FaultPoint for NoFaults {}
 ///
 /// A failure or interruption **before the ref is created** leaves the
 /// original branch, `HEAD`, the index and the work tree exactly as they
-/// were (at most unreachable objects remain, for `git gc`); a rerun works.
+/// were (at most an unreachable pack remains); a rerun works.
 ///
 /// A failure **after the ref is created** (in the checkout, or a fault at
 /// `before-checkout`) returns [`StageError::NotCheckedOut`]: the branch
@@ -188,9 +189,9 @@ pub fn commit(
 }
 
 /// [`commit`], running `check` (a validation of the commits' contents the
-/// caller owes) on another thread while the objects are built: no ref,
-/// index entry or work-tree file changes unless it passes, and the two
-/// costs overlap instead of adding up.
+/// caller owes) on another thread while the objects are built in memory:
+/// nothing reaches the repository unless it passes, and the two costs
+/// overlap instead of adding up.
 pub fn commit_checked(
     repo_dir: &Path,
     branch: &str,
@@ -253,6 +254,15 @@ fn commit_inner(
         .and_then(|c| c.tree())
         .map_err(git_err("reading the HEAD tree"))?
         .id();
+    // From here on every object is written to memory only, until the pack:
+    // the mempack outranks the disk backends, so all writes go to it, and
+    // reads see both.
+    let odb = repo
+        .odb()
+        .map_err(git_err("setting up an object store in memory"))?;
+    let mempack = odb
+        .add_new_mempack_backend(MEMPACK_PRIORITY)
+        .map_err(git_err("setting up an object store in memory"))?;
     let mut builder = build::Builder::new(repo);
     let mut parent = ready.head;
     for (i, plan) in plans.iter().enumerate() {
@@ -269,14 +279,16 @@ fn commit_inner(
         preflight::room_for_new_file(&ready.workdir, path)?;
     }
 
-    // The caller's check decides before any ref moves.
+    // The caller's check decides before anything reaches the disk.
     verdict()?;
+    inject("before-pack".into())?;
+    build::write_pack(repo, &mempack, &built)?;
     // Read back from the disk, which also proves git reads what was made.
     let tip = repo
         .find_commit(parent)
         .and_then(|c| c.tree().map(|_| c))
         .map_err(git_err("reading the new commits back"))?;
-    // Short ids are unique among the objects on disk, the new ones too.
+    // Short ids are unique among the objects on disk, the new ones now too.
     for &oid in &built.commits {
         let summary = repo
             .find_commit(oid)
@@ -341,3 +353,7 @@ fn commit_inner(
 
     Ok(staged)
 }
+
+/// Above the loose (1) and packed (2) backends libgit2 opens a repository
+/// with, so that every write goes to memory.
+const MEMPACK_PRIORITY: i32 = 1000;
