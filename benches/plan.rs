@@ -36,7 +36,9 @@
 //!
 //! Each `apply` round creates a new branch `bench-<round>` (round 0 is the
 //! warm-up) from `main`; between rounds, untimed, `git checkout -q main &&
-//! git branch -D bench-<round>` puts the repository back.
+//! git branch -D bench-<round>`, then `git reflog expire --expire=now --all
+//! && git prune --expire=now` and the removal of the packs the round
+//! wrote put the repository back, its new objects included.
 //!
 //! Always exits 0: it reports, it does not gate.
 
@@ -510,17 +512,27 @@ fn apply_round(ctx: &Ctx, dir: &Path, round: usize) -> ApplyRound {
         "--color".as_ref(),
         "never".as_ref(),
     ];
+    let packs_before = pack_files(dir);
     let run = run_timed(&ctx.bin, &args, "clan-migrate apply", round == 0);
     let mut failure = run.failure.clone();
     let commits = git(dir, &["rev-list", "--count", &format!("main..{branch}")])
         .ok()
         .and_then(|s| s.trim().parse().ok());
 
-    // Put the repository back: on `main`, the branch gone, the tree clean.
+    // Put the repository back: on `main`, the branch gone, the tree clean,
+    // and its objects gone too, so that every round writes every object
+    // (objects already present are not written again, which would flatter
+    // every round after the first).
     let reset = || -> Result<(), String> {
         git(dir, &["checkout", "-q", "main"])?;
         if commits.is_some() {
             git(dir, &["branch", "-D", "-q", &branch])?;
+        }
+        git(dir, &["reflog", "expire", "--expire=now", "--all"])?;
+        git(dir, &["prune", "--expire=now"])?;
+        // A pack the round wrote holds only the branch's objects.
+        for pack in pack_files(dir).difference(&packs_before) {
+            std::fs::remove_file(pack).map_err(|e| format!("{}: {e}", pack.display()))?;
         }
         let status = git(dir, &["status", "--porcelain"])?;
         if !status.trim().is_empty() {
@@ -546,6 +558,13 @@ fn apply_round(ctx: &Ctx, dir: &Path, round: usize) -> ApplyRound {
         failure,
         reset_ok,
     }
+}
+
+/// The files of `.git/objects/pack`.
+fn pack_files(dir: &Path) -> std::collections::BTreeSet<PathBuf> {
+    std::fs::read_dir(dir.join(".git/objects/pack"))
+        .map(|entries| entries.filter_map(|e| Some(e.ok()?.path())).collect())
+        .unwrap_or_default()
 }
 
 /// `git init`, commit everything as `main`, and set a repo-local identity
