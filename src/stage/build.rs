@@ -361,13 +361,19 @@ pub(super) fn write_pack(
     // libgit2's pack builder searches deltas on every core (its default
     // is one thread) and hands the pack over in pieces, which the object
     // database's pack writer indexes as they come: the whole pack is never
-    // held in memory at once.
-    let mut pb = repo.packbuilder().map_err(pack_err("building"))?;
+    // held in memory at once. It builds from a repository of its own
+    // around the same object database, whose settings bound the delta
+    // search (see `narrow_delta_search`); the user's repository and its
+    // configuration are not touched.
+    let odb = repo.odb().map_err(git_err("opening the object database"))?;
+    let packing = Repository::from_odb(repo.odb().map_err(pack_err("building"))?)
+        .map_err(pack_err("building"))?;
+    let _settings = narrow_delta_search(&packing);
+    let mut pb = packing.packbuilder().map_err(pack_err("building"))?;
     pb.set_threads(0);
     for id in &built.objects {
         pb.insert_object(*id, None).map_err(pack_err("building"))?;
     }
-    let odb = repo.odb().map_err(git_err("opening the object database"))?;
     let mut writer = odb.packwriter().map_err(pack_err("writing"))?;
     let mut failed = None;
     let streamed = pb.foreach(|chunk| match writer.write_all(chunk) {
@@ -395,6 +401,36 @@ pub(super) fn write_pack(
         ))));
     }
     Ok(())
+}
+
+/// What `packing`'s pack builder is told, on top of the user's global
+/// settings: `pack.windowMemory`, which libgit2 reads (unlike
+/// `pack.window`, fixed at 10 there), set to one byte. Every object is
+/// then tried as a delta of the one object before it in the builder's
+/// order (by type, then size) instead of the ten before it: the new
+/// versions of a file or directory, similar in size, still become
+/// deltas of each other, for a tenth of the search. On a fleet of 1,000
+/// hosts (18,600 new objects) that search was two thirds of `apply`, and
+/// the pack is 13 MB instead of 11 MB; `git gc` repacks it as git likes
+/// anyway.
+///
+/// libgit2 takes settings from files only, so they go to a temporary
+/// file, added in memory at the application level of `packing`'s
+/// configuration; the file must outlive the pack builder. Without it
+/// (no temporary directory), the search is just wider.
+fn narrow_delta_search(packing: &Repository) -> Option<tempfile::NamedTempFile> {
+    let mut file = tempfile::Builder::new()
+        .prefix("clan-migrate-pack")
+        .suffix(".gitconfig")
+        .tempfile()
+        .ok()?;
+    file.write_all(b"[pack]\n\twindowMemory = 1\n").ok()?;
+    file.flush().ok()?;
+    let mut config = packing.config().ok()?;
+    config
+        .add_file(file.path(), git2::ConfigLevel::App, false)
+        .ok()?;
+    Some(file)
 }
 
 pub(super) fn short_id(repo: &Repository, oid: Oid) -> String {
