@@ -201,25 +201,34 @@ impl Plan {
         &self.files
     }
 
-    /// Per step, the files it changes, from their contents after the
-    /// previous step to their contents after this one: one commit each.
-    /// Each step's files, as [`Plan::step_files`]; then lets go of what
-    /// they were rendered from (every parsed file and the index), which
-    /// nothing needs once the steps are known. `apply` calls this before
-    /// it builds the commits, so that their objects can reuse that memory.
+    /// Each step's files, as [`Plan::step_files`], but only their new
+    /// contents (each change's `before` is `None`), for `apply`; then the
+    /// plan lets go of what they were rendered from. Everything else the
+    /// plan kept (the index, the parses of files no step changes) goes
+    /// first, so that the texts, and then the commits' objects, reuse its
+    /// memory.
     pub fn take_step_files(&mut self) -> Vec<Vec<FileChange>> {
-        let files = self.step_files();
-        self.step_files = StepFiles::None;
         self.index = Retained::default();
-        files
+        match std::mem::take(&mut self.step_files) {
+            StepFiles::None => vec![Vec::new(); self.steps.len()],
+            StepFiles::Known(mut v) => {
+                v.iter_mut().flatten().for_each(|c| c.before = None);
+                v
+            }
+            StepFiles::Render(trees, home) => {
+                files_of_steps(&trees, home.as_ref(), &self.steps, &self.files, false)
+            }
+        }
     }
 
+    /// Per step, the files it changes, from their contents after the
+    /// previous step to their contents after this one: one commit each.
     pub fn step_files(&self) -> Vec<Vec<FileChange>> {
         match &self.step_files {
             StepFiles::None => vec![Vec::new(); self.steps.len()],
             StepFiles::Known(v) => v.clone(),
             StepFiles::Render(trees, home) => {
-                files_of_steps(trees, home.as_ref(), &self.steps, &self.files)
+                files_of_steps(trees, home.as_ref(), &self.steps, &self.files, true)
             }
         }
     }

@@ -37,11 +37,16 @@ pub(super) fn final_texts(files: &[FileChange]) -> HashMap<&Path, &str> {
         .collect()
 }
 
+///
+/// Without `keep_before`, each change's `before` is `None`: a commit needs
+/// only the new contents, and on a large fleet the old ones would double
+/// the texts held at once.
 pub(super) fn files_of_steps(
     trees: &Trees,
     home: Option<&service::Home>,
     steps: &[Step],
     finals: &[FileChange],
+    keep_before: bool,
 ) -> Vec<Vec<FileChange>> {
     // A file's last step leaves it as the whole plan does: rendered already.
     let finals = final_texts(finals);
@@ -59,7 +64,11 @@ pub(super) fn files_of_steps(
         .flat_map_iter(|(f, history)| {
             let pf = &trees[*f];
             let mut so_far: Vec<&UserMove> = Vec::new();
-            let mut before = pf.file.text.clone();
+            let mut before = if keep_before {
+                pf.file.text.clone()
+            } else {
+                String::new()
+            };
             history
                 .iter()
                 .enumerate()
@@ -71,7 +80,7 @@ pub(super) fn files_of_steps(
                     };
                     let change = FileChange {
                         path: f.to_path_buf(),
-                        before: Some(std::mem::replace(&mut before, after.clone())),
+                        before: keep_before.then(|| std::mem::replace(&mut before, after.clone())),
                         after: Some(after),
                     };
                     (*k, change)
@@ -115,6 +124,9 @@ pub(super) fn files_of_steps(
             }
         }
         changes.sort_by(|a, b| a.path.cmp(&b.path));
+        if !keep_before {
+            changes.iter_mut().for_each(|c| c.before = None);
+        }
     }
     out
 }
