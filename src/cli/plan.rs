@@ -581,7 +581,7 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
         .collect();
     // Every commit must be valid Nix on its own; checked while the
     // commits are built, before any of them reaches the repository.
-    let check = || {
+    let check = |commits: &[stage::CommitSpec]| {
         let texts = commits.iter().flat_map(|c| &c.changes).map(|f| {
             let text = f
                 .contents
@@ -592,7 +592,7 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
         plan::check_steps(&p, texts)
             .map_err(|e| format!("an intermediate commit would not be valid Nix: {e}"))
     };
-    let code = match stage::commit_checked(dir, branch, &commits, &fault, &check) {
+    let code = match stage::commit_checked(dir, branch, commits, &fault, &check) {
         Err(e @ stage::StageError::Invalid(_)) => {
             eprintln!("error: {e}");
             eprintln!(
@@ -636,10 +636,8 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
             ExitCode::from(EXIT_ERROR)
         }
     };
-    // As for `plan`: the process ends here, and freeing the plan, every
-    // step's files and the commits' contents one by one would only delay
-    // the exit.
-    std::mem::forget(commits);
+    // As for `plan`: the process ends here, and freeing the plan piece by
+    // piece would only delay the exit.
     std::mem::forget(p);
     code
 }

@@ -45,6 +45,7 @@ mod worktree;
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use git2::ErrorCode;
 
@@ -185,22 +186,26 @@ pub fn commit(
     commits: &[CommitSpec],
     fault: &dyn FaultPoint,
 ) -> Result<Staged, StageError> {
-    commit_checked(repo_dir, branch, commits, fault, &|| Ok(()))
+    commit_checked(repo_dir, branch, commits.to_vec(), fault, &|_| Ok(()))
 }
 
 /// [`commit`], running `check` (a validation of the commits' contents the
 /// caller owes) on another thread while the objects are built in memory:
 /// nothing reaches the repository unless it passes, and the two costs
-/// overlap instead of adding up.
+/// overlap instead of adding up. It owns the commits so that their texts
+/// are freed as soon as the objects are built and checked, before the
+/// pack is: on a large fleet they are tens of megabytes.
 pub fn commit_checked(
     repo_dir: &Path,
     branch: &str,
-    commits: &[CommitSpec],
+    commits: Vec<CommitSpec>,
     fault: &dyn FaultPoint,
-    check: &(dyn Fn() -> Result<(), String> + Sync),
+    check: &(dyn Fn(&[CommitSpec]) -> Result<(), String> + Sync),
 ) -> Result<Staged, StageError> {
+    let commits = Arc::new(commits);
     std::thread::scope(|scope| {
-        let checking = scope.spawn(check);
+        let checked = Arc::clone(&commits);
+        let checking = scope.spawn(move || check(&checked));
         // The work tree must still be clean (nothing may have changed
         // since the caller looked); that look, too, overlaps the build.
         let cleaning = scope
@@ -224,7 +229,7 @@ pub fn commit_checked(
 fn commit_inner(
     repo_dir: &Path,
     branch: &str,
-    commits: &[CommitSpec],
+    commits: Arc<Vec<CommitSpec>>,
     fault: &dyn FaultPoint,
     verdict: impl FnOnce() -> Result<(), StageError>,
 ) -> Result<Staged, StageError> {
@@ -236,12 +241,13 @@ fn commit_inner(
         original: Some(ready.original.clone()),
         commits: Vec::new(),
     };
-    if commits.is_empty() {
+    let count = commits.len();
+    if count == 0 {
         return Ok(staged);
     }
 
     // Validate the whole plan before making any object.
-    let plans = build::plan(&ready.prefix, commits)?;
+    let plans = build::plan(&ready.prefix, &commits)?;
 
     let inject = |point: String| {
         fault
@@ -281,6 +287,9 @@ fn commit_inner(
 
     // The caller's check decides before anything reaches the disk.
     verdict()?;
+    // The check is over (its thread held the other handle): the texts
+    // are in the objects now.
+    drop(commits);
     inject("before-pack".into())?;
     build::write_pack(repo, &mempack, &built)?;
     // Read back from the disk, which also proves git reads what was made.
@@ -321,8 +330,7 @@ fn commit_inner(
     let refname = format!("refs/heads/{branch}");
     let log = format!(
         "clan-migrate: {} commit(s) on top of {}",
-        commits.len(),
-        ready.original
+        count, ready.original
     );
     if let Err(e) = repo.reference(&refname, tip.id(), false, &log) {
         return Err(if e.code() == ErrorCode::Exists {
@@ -343,7 +351,7 @@ fn commit_inner(
             .last()
             .map(|c| c.0.clone())
             .unwrap_or_default(),
-        count: commits.len(),
+        count,
         cause: Box::new(cause),
         worktree_touched,
     };

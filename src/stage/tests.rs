@@ -637,11 +637,13 @@ fn a_failed_check_changes_nothing_and_a_passed_one_commits() {
     let main_before = fx.git(&["rev-parse", "main"]);
     let before = fx.snapshot(true);
     let ran = std::sync::atomic::AtomicBool::new(false);
-    let failing = || {
+    let failing = |commits: &[CommitSpec]| {
+        // It sees the commits it is to check.
+        assert_eq!(commits, specs());
         ran.store(true, std::sync::atomic::Ordering::SeqCst);
         Err("step 2 does not parse".to_string())
     };
-    let err = commit_checked(&fx.repo, BRANCH, &specs(), &NoFaults, &failing).unwrap_err();
+    let err = commit_checked(&fx.repo, BRANCH, specs(), &NoFaults, &failing).unwrap_err();
     assert!(ran.load(std::sync::atomic::Ordering::SeqCst));
     assert!(
         matches!(&err, StageError::Invalid(m) if m == "step 2 does not parse"),
@@ -649,7 +651,7 @@ fn a_failed_check_changes_nothing_and_a_passed_one_commits() {
     );
     assert_eq!(fx.snapshot(true), before, "a failed check wrote something");
     assert_eq!(objects_on_disk(&fx).1, 0, "no pack before the check passes");
-    let staged = commit_checked(&fx.repo, BRANCH, &specs(), &NoFaults, &|| Ok(())).unwrap();
+    let staged = commit_checked(&fx.repo, BRANCH, specs(), &NoFaults, &|_| Ok(())).unwrap();
     assert_migrated(&fx, &staged, &main_before);
 }
 
