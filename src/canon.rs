@@ -656,8 +656,11 @@ fn compact(node: Option<rnix::SyntaxNode>) -> String {
     out
 }
 
-fn digest_if_long(s: String) -> Canon {
+fn digest_if_long(mut s: String) -> Canon {
     if s.len() <= MAX_INLINE {
+        // Forms are kept for the whole run, tens of thousands of them on
+        // a large fleet: without the room they grew into.
+        s.shrink_to_fit();
         return s;
     }
     let mut a = std::collections::hash_map::DefaultHasher::new();

@@ -386,6 +386,8 @@ impl<'a> Walker<'a> {
                 };
                 let mut leaves = Vec::new();
                 self.walk_user(spelling.option, value, sub_path, scope.clone(), Vec::new(), &mut leaves, 0);
+                // Kept for the whole run: without the room it grew into.
+                leaves.shrink_to_fit();
                 def.leaves = leaves;
                 self.out.definitions.push(def);
             }
