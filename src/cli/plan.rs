@@ -331,9 +331,7 @@ pub fn plan_cmd(args: &PlanArgs) -> ExitCode {
     }
     let color = use_color(args.common.color, std::io::stdout().is_terminal());
     let mut out = String::new();
-    // The diffs are written one by one after `out`, not copied into it:
-    // the whole diff twice over would be the run's peak of memory.
-    let mut diffs: Vec<String> = Vec::new();
+    let mut diffs = false;
     if p.is_empty() {
         out.push_str(nothing_to_do(target(&args.select)));
         out.push_str(&summary(&p, color));
@@ -378,27 +376,13 @@ pub fn plan_cmd(args: &PlanArgs) -> ExitCode {
                 plural(p.changed_files().len(), "file", "files")
             ));
         } else {
-            use rayon::prelude::*;
-            diffs = p
-                .changed_files()
-                .par_iter()
-                .map(|f| {
-                    let diff = plan::unified_diff(f);
-                    if color {
-                        colour_diff(&diff, color)
-                    } else {
-                        diff
-                    }
-                })
-                .collect();
+            diffs = true;
         }
     }
     let mut sink = data_out(args.common.quiet);
     let _ = sink.write_all(out.as_bytes());
-    for d in &diffs {
-        if sink.write_all(d.as_bytes()).is_err() {
-            break;
-        }
+    if diffs {
+        write_diffs(&mut sink, p.changed_files(), color);
     }
     let _ = sink.flush();
     let pending = args.check && !p.is_empty();
@@ -409,6 +393,32 @@ pub fn plan_cmd(args: &PlanArgs) -> ExitCode {
         return ExitCode::from(EXIT_PENDING);
     }
     ExitCode::from(EXIT_OK)
+}
+
+/// Writes the diff of each file in order, made on every core a batch at a
+/// time: the whole diff of a large fleet at once (megabytes) would be the
+/// run's peak of memory.
+fn write_diffs(sink: &mut dyn Write, files: &[plan::FileChange], color: bool) {
+    use rayon::prelude::*;
+    const BATCH: usize = 64;
+    for batch in files.chunks(BATCH) {
+        let diffs: Vec<String> = batch
+            .par_iter()
+            .map(|f| {
+                let diff = plan::unified_diff(f);
+                if color {
+                    colour_diff(&diff, color)
+                } else {
+                    diff
+                }
+            })
+            .collect();
+        for d in &diffs {
+            if sink.write_all(d.as_bytes()).is_err() {
+                return;
+            }
+        }
+    }
 }
 
 /// A fault injection point for tests: `CLAN_MIGRATE_TEST_FAULT=POINT`
