@@ -167,6 +167,10 @@ impl<'a> Canonicalizer<'a> {
                 let _ = write!(out, "lit:{}", l.syntax().text());
             }
             ast::Expr::Str(s) => {
+                if let Some(text) = crate::syntax::plain_string(s) {
+                    let _ = write!(out, "str({:?})", text.text());
+                    return;
+                }
                 let Some(parts) = crate::syntax::string_parts(s) else {
                     let _ = write!(out, "raw:{}", compact(Some(s.syntax().clone())));
                     return;

@@ -91,6 +91,24 @@ pub fn string_parts(s: &ast::Str) -> Option<Vec<InterpolPart<String>>> {
     well_formed.then(|| s.normalized_parts())
 }
 
+/// The value of a `"…"` string with no escape and no interpolation,
+/// which is its text as written: the common case, read without building
+/// [`string_parts`]'s pieces. `None` for any other string.
+pub fn plain_string(s: &ast::Str) -> Option<rnix::SyntaxToken> {
+    let mut children = s.syntax().children_with_tokens();
+    let start = children.next()?.into_token()?;
+    if start.kind() != SyntaxKind::TOKEN_STRING_START || start.text() != "\"" {
+        return None;
+    }
+    let content = children.next()?.into_token()?;
+    let end = children.next()?.into_token()?;
+    let plain = content.kind() == SyntaxKind::TOKEN_STRING_CONTENT
+        && end.kind() == SyntaxKind::TOKEN_STRING_END
+        && children.next().is_none()
+        && !content.text().contains(['\\', '"', '$']);
+    plain.then_some(content)
+}
+
 /// One piece of a path literal: its text, or an interpolation.
 pub enum PathPart {
     Literal(String),
@@ -420,6 +438,47 @@ pub fn comment_ranges(text: &str) -> Vec<Range> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_plain_string_reads_as_its_parts_do() {
+        let strings = [
+            r#""a""#,
+            r#""ssh-ed25519 AAAAC3Nza alice@laptop""#,
+            r#""Alice Liddell ü""#,
+            r#""""#,
+            r#""a\nb""#,
+            r#""a\"b""#,
+            r#""$a""#,
+            r#""a${b}c""#,
+            r#""${b}""#,
+            "''\n  a\n''",
+            "''a''",
+            "\"a\nb\"",
+            "\"a\r\nb\"",
+        ];
+        for text in strings {
+            let root = rnix::Root::parse(text).tree();
+            let s = root
+                .syntax()
+                .descendants()
+                .find_map(ast::Str::cast)
+                .unwrap_or_else(|| panic!("{text}"));
+            let parts = string_parts(&s);
+            match plain_string(&s) {
+                Some(token) => {
+                    let Some([InterpolPart::Literal(l)]) = parts.as_deref() else {
+                        panic!("{text}: plain, but its parts are not one literal");
+                    };
+                    assert_eq!(token.text(), l, "{text}");
+                }
+                None => {
+                    let plain_expected = text.starts_with('"')
+                        && text.len() > 2
+                        && !text[1..text.len() - 1].contains(['\\', '"', '$']);
+                    assert!(!plain_expected, "{text}: should be plain");
+                }
+            }
+        }
+    }
 
     #[test]
     fn booleans_and_if_are_static_where_their_condition_is() {
