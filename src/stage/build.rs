@@ -418,7 +418,7 @@ pub(super) fn write_pack(
 /// file, added in memory at the application level of `packing`'s
 /// configuration; the file must outlive the pack builder. Without it
 /// (no temporary directory), the search is just wider.
-fn narrow_delta_search(packing: &Repository) -> Option<tempfile::NamedTempFile> {
+pub(super) fn narrow_delta_search(packing: &Repository) -> Option<tempfile::NamedTempFile> {
     let mut file = tempfile::Builder::new()
         .prefix("clan-migrate-pack")
         .suffix(".gitconfig")

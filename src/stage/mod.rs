@@ -15,9 +15,10 @@
 //!    index and every ref stay untouched, so an interruption here leaves
 //!    nothing at all and a rerun just works.
 //! 3. All new objects are written to the repository as **one packfile**,
-//!    built by libgit2's pack builder and indexed by its pack writer. An
-//!    interruption after this leaves an unreachable pack (which `git gc`
-//!    collects).
+//!    built by libgit2's pack builder (each object tried as a delta of one
+//!    neighbour, not ten: see `build::narrow_delta_search`) and indexed by
+//!    its pack writer. An interruption after this leaves an unreachable
+//!    pack (which `git gc` collects).
 //! 4. Only when the pack is in place is the branch ref created, at the last
 //!    commit; it is never forced over an existing ref. The original branch
 //!    ref is never written at all.

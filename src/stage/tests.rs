@@ -601,6 +601,21 @@ fn rewritten_directories_are_packed_as_deltas_git_reads() {
 }
 
 #[test]
+fn the_narrow_delta_search_is_set_on_a_repository_of_its_own() {
+    let fx = Fixture::new();
+    let config = fs::read(fx.repo.join(".git/config")).unwrap();
+    let repo = git2::Repository::open(&fx.repo).unwrap();
+    let packing = git2::Repository::from_odb(repo.odb().unwrap()).unwrap();
+    let settings = build::narrow_delta_search(&packing).expect("a temporary file");
+    let window = |r: &git2::Repository| r.config().unwrap().get_i64("pack.windowMemory").ok();
+    assert_eq!(window(&packing), Some(1));
+    // Neither the user's repository nor its configuration sees it.
+    assert_eq!(window(&repo), None);
+    drop(settings);
+    assert_eq!(fs::read(fx.repo.join(".git/config")).unwrap(), config);
+}
+
+#[test]
 fn a_fault_before_the_ref_changes_nothing_and_a_rerun_works() {
     for point in [
         "before-commit-1",
