@@ -29,7 +29,6 @@ pub(super) fn batched(
     analysis: &analyse::Analysis<'_>,
     names: &BTreeSet<String>,
     plan: &mut Plan,
-    retained: &mut Vec<Arc<dyn std::any::Any + Send + Sync>>,
 ) -> Option<(Vec<Step>, Vec<FileChange>, Trees)> {
     let users: Vec<&analyse::User<'_>> = analysis
         .users
@@ -157,8 +156,10 @@ pub(super) fn batched(
             .iter()
             .any(|d| d.severity == Severity::Error);
         if changed.is_empty() && !new_errors {
-            retained.push(Arc::new(after_graph));
-            retained.push(Arc::new(cache));
+            // The verified index is done with: freed now, its memory holds
+            // the plan's files and diffs instead of adding to them.
+            drop(after_graph);
+            drop(cache);
             break;
         }
         if new_errors {

@@ -360,12 +360,11 @@ fn plan_here(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result
         opts,
         service: service.as_ref(),
     };
-    let mut retained = Vec::new();
     let notices_before = plan.notices.len();
     let batch = if force_sequential() {
         None
     } else {
-        batched(&ctx, &graph, &analysis, &names, &mut plan, &mut retained)
+        batched(&ctx, &graph, &analysis, &names, &mut plan)
     };
     drop(analysis);
     match batch {
@@ -374,8 +373,7 @@ fn plan_here(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result
             plan.files = files;
             plan.step_files =
                 StepFiles::Render(Arc::new(trees), ctx.service.map(|s| s.home.clone()));
-            retained.push(Arc::new(graph));
-            plan.index = Retained(retained);
+            plan.index = Retained(vec![Arc::new(graph)]);
         }
         None => {
             // Some refusal could not be pinned on one user: plan them one
