@@ -281,7 +281,7 @@ fn add_leaf(
 ) {
     let wrapped = !outer.is_empty() || !leaf.wrappers.is_empty();
     let list = option.is_list_option(&leaf.path);
-    let slot = values.entry(leaf.path.clone());
+    let slot = values.entry(leaf.path.to_vec());
     match (&leaf.elements, list && !wrapped) {
         (Some(elements), true) => {
             let v = slot.or_insert_with(|| HostValue::Elements(BTreeSet::new()));

@@ -430,8 +430,8 @@ fn settings_leaves(
         leaves.push(Leaf {
             path: target.iter().map(|s| s.to_string()).collect(),
             value: canon.canon(&f.value, &scope),
-            elements,
-            wrappers: Vec::new(),
+            elements: elements.map(Vec::into_boxed_slice),
+            wrappers: Box::default(),
             range: range_of(f.value.syntax()),
         });
     }
@@ -441,10 +441,10 @@ fn settings_leaves(
 /// A leaf whose value is a literal the service writes.
 fn literal_leaf(name: &str, text: &str) -> Leaf {
     Leaf {
-        path: vec![name.to_string()],
+        path: Box::new([name.to_string()]),
         value: crate::canon::literal(text),
         elements: None,
-        wrappers: Vec::new(),
+        wrappers: Box::default(),
         range: Range::default(),
     }
 }

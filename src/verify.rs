@@ -97,7 +97,7 @@ fn host_effective<'g>(graph: &'g ModuleGraph, host: &Host) -> HostUsers<'g> {
             }
             for leaf in &def.leaves {
                 let wrapped = !def.wrappers.is_empty() || !leaf.wrappers.is_empty() || conditional;
-                let slot = attrs.entry(leaf.path.as_slice()).or_default();
+                let slot = attrs.entry(&*leaf.path).or_default();
                 match &leaf.elements {
                     Some(els) if !wrapped && def.option.is_list_option(&leaf.path) => {
                         slot.extend(els.iter().map(|e| Def::Element(e.as_str())));

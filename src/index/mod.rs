@@ -49,13 +49,16 @@ pub enum Wrapper {
 
 /// One value set under a user, at a sub-path (`openssh.authorizedKeys.keys`).
 #[derive(Debug, Clone)]
+///
+/// Boxed slices rather than `Vec`s: an index of a large fleet holds a
+/// hundred thousand leaves, and a `Vec`'s capacity word is a tenth of it.
 pub struct Leaf {
-    pub path: Vec<String>,
+    pub path: Box<[String]>,
     pub value: Canon,
     /// For list options whose elements are known: each element's form.
-    pub elements: Option<Vec<Canon>>,
+    pub elements: Option<Box<[Canon]>>,
     /// Wrappers between the user and this value, outermost first.
-    pub wrappers: Vec<Wrapper>,
+    pub wrappers: Box<[Wrapper]>,
     pub range: Range,
 }
 

@@ -31,16 +31,16 @@ pub fn ineligible(user: &User<'_>) -> Option<String> {
     let local: Vec<_> = user.definitions.iter().filter(|d| d.is_local()).collect();
     if local.iter().any(|d| {
         d.definition.leaves.iter().any(|l| {
-            l.path == ["isSystemUser"]
-                || l.path == ["hashedPasswordFile"]
-                || l.path == ["passwordFile"]
+            *l.path == ["isSystemUser"]
+                || *l.path == ["hashedPasswordFile"]
+                || *l.path == ["passwordFile"]
         })
     }) {
         let system = local.iter().any(|d| {
             d.definition
                 .leaves
                 .iter()
-                .any(|l| l.path == ["isSystemUser"])
+                .any(|l| *l.path == ["isSystemUser"])
         });
         return Some(if system {
             "it is a system user (isSystemUser); the service creates normal users".into()
@@ -53,7 +53,7 @@ pub fn ineligible(user: &User<'_>) -> Option<String> {
         let normal = local.iter().filter(|d| d.hosts[0] == h).any(|d| {
             d.definition.wrappers.is_empty()
                 && d.definition.leaves.iter().any(|l| {
-                    l.path == ["isNormalUser"] && l.wrappers.is_empty() && is_true(&l.value)
+                    *l.path == ["isNormalUser"] && l.wrappers.is_empty() && is_true(&l.value)
                 })
         });
         if !normal {

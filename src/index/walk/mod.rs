@@ -420,10 +420,10 @@ impl<'a> Walker<'a> {
                         range: range_of(inh.syntax()),
                         wrappers: wrappers.to_vec(),
                         leaves: vec![Leaf {
-                            path: Vec::new(),
+                            path: Box::default(),
                             value,
                             elements: None,
-                            wrappers: Vec::new(),
+                            wrappers: Box::default(),
                             range: range_of(attr.syntax()),
                         }],
                     });

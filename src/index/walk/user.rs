@@ -63,10 +63,10 @@ impl Walker<'_> {
                                     None
                                 };
                                 leaves.push(Leaf {
-                                    path,
+                                    path: path.into(),
                                     value,
-                                    elements,
-                                    wrappers: wrappers.clone(),
+                                    elements: elements.map(Vec::into_boxed_slice),
+                                    wrappers: wrappers.as_slice().into(),
                                     range: range_of(attr.syntax()),
                                 });
                             }
@@ -146,9 +146,9 @@ impl Walker<'_> {
         };
         Leaf {
             value: self.canon.canon(value, scope),
-            elements,
-            path,
-            wrappers,
+            elements: elements.map(Vec::into_boxed_slice),
+            path: path.into(),
+            wrappers: wrappers.into(),
             range: range_of(value.syntax()),
         }
     }

@@ -291,8 +291,8 @@ pub fn plan_user(
     };
 
     // Paths in the order the first host writes them.
-    let mut paths: Vec<&Vec<String>> = Vec::new();
-    let mut seen_paths: HashSet<&Vec<String>> = HashSet::default();
+    let mut paths: Vec<&[String]> = Vec::new();
+    let mut seen_paths: HashSet<&[String]> = HashSet::default();
     for s in &sites {
         if seen_paths.insert(&s.leaf.path) {
             paths.push(&s.leaf.path);
@@ -308,7 +308,7 @@ pub fn plan_user(
     let mut deleted: HashMap<PathBuf, Vec<Range>> = HashMap::default();
     let mut lifted_ranges: HashMap<PathBuf, Vec<Range>> = HashMap::default();
 
-    let mut sites_by_path: HashMap<&Vec<String>, Vec<usize>> = HashMap::default();
+    let mut sites_by_path: HashMap<&[String], Vec<usize>> = HashMap::default();
     for (i, site) in sites.iter().enumerate() {
         sites_by_path.entry(&site.leaf.path).or_default().push(i);
     }
@@ -456,7 +456,7 @@ pub fn plan_user(
         }
         args.extend(lifted.args.iter().cloned());
         if !lifted.withs.is_empty() {
-            withs.insert(path.clone(), lifted.withs.clone());
+            withs.insert(path.to_vec(), lifted.withs.clone());
         }
         match &removals {
             Removal::Entries(list) => {
@@ -481,7 +481,7 @@ pub fn plan_user(
             lifted_ranges.entry(f.clone()).or_default().push(*r);
         }
         entries.push(Entry {
-            path: path.clone(),
+            path: path.to_vec(),
             value: entry_value.value,
             comments: entry_value.comments,
             trailing: entry_value.trailing,
@@ -697,16 +697,16 @@ fn decide(
             })
             .collect();
         if sets.is_some_and(|s| s.len() == 1) {
-            let orders: BTreeSet<&Option<Vec<Canon>>> =
+            let orders: BTreeSet<&Option<Box<[Canon]>>> =
                 by_host.values().map(|v| &v[0].leaf.elements).collect();
             return Decision::Whole {
                 reordered: orders.len() > 1,
             };
         }
     }
-    let forms: BTreeSet<(&Canon, &Vec<crate::index::Wrapper>)> = by_host
+    let forms: BTreeSet<(&Canon, &[crate::index::Wrapper])> = by_host
         .values()
-        .map(|v| (&v[0].leaf.value, &v[0].leaf.wrappers))
+        .map(|v| (&v[0].leaf.value, &*v[0].leaf.wrappers))
         .collect();
     if forms.len() != 1 {
         return Decision::Stay("differs between hosts".into());

@@ -225,7 +225,7 @@ pub fn plan_shared_service(
         let decision = decide(user.option, &s.leaf.path, &by_host);
         match to_settings(&parsed, dir, &s.leaf.path, &decision, &by_host, &mut svc) {
             Some(places) => {
-                if s.leaf.path != ["isNormalUser"] {
+                if *s.leaf.path != ["isNormalUser"] {
                     moved.push(label);
                 }
                 for (f, r) in places {
