@@ -591,15 +591,17 @@ pub fn apply_cmd(args: &ApplyArgs) -> ExitCode {
         .collect();
     // Every commit must be valid Nix on its own; checked while the
     // commits are built, before any of them reaches the repository.
-    let check = |commits: &[stage::CommitSpec]| {
-        let texts = commits.iter().flat_map(|c| &c.changes).map(|f| {
+    let step_check = plan::StepCheck::new(&p);
+    let check = |commit: &stage::CommitSpec| {
+        let texts = commit.changes.iter().map(|f| {
             let text = f
                 .contents
                 .as_deref()
                 .map(|b| std::str::from_utf8(b).expect("the planner writes UTF-8 text"));
             (f.path.as_path(), text)
         });
-        plan::check_steps(&p, texts)
+        step_check
+            .check(texts)
             .map_err(|e| format!("an intermediate commit would not be valid Nix: {e}"))
     };
     let code = match stage::commit_checked(dir, branch, commits, &fault, &check) {

@@ -37,7 +37,7 @@ pub use diff::unified_diff;
 pub use moves::{ParsedFile, Password, ServiceMove, Stay, Target, Trees, UserMove};
 pub use notice::Notice;
 pub use report::{ApplyReport, PlanReport};
-pub use steps::check_steps;
+pub use steps::{StepCheck, check_steps};
 
 use batch::batched;
 use context::{Ctx, service_ctx};

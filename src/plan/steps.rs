@@ -153,22 +153,44 @@ pub fn check_steps<'a>(
     plan: &Plan,
     changes: impl IntoIterator<Item = (&'a Path, Option<&'a str>)>,
 ) -> Result<(), String> {
-    let finals = final_texts(&plan.files);
-    let all: Vec<(&Path, &str)> = changes
-        .into_iter()
-        .filter_map(|(path, after)| Some((path, after?)))
-        .filter(|(path, after)| Some(*after) != finals.get(path).copied())
-        .collect();
-    all.par_iter()
-        .filter_map(|(path, text)| {
-            verify::check_text(text)
-                .err()
-                .map(|e| format!("{}: {e}", path.display()))
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .next()
-        .map_or(Ok(()), Err)
+    StepCheck::new(plan).check(changes)
+}
+
+/// [`check_steps`] for a plan's steps one at a time, knowing its final
+/// texts once.
+pub struct StepCheck<'p> {
+    finals: HashMap<&'p Path, &'p str>,
+}
+
+impl<'p> StepCheck<'p> {
+    pub fn new(plan: &'p Plan) -> Self {
+        StepCheck {
+            finals: final_texts(&plan.files),
+        }
+    }
+
+    /// Checks `changes` (one step's, or several steps') as [`check_steps`]
+    /// does.
+    pub fn check<'a>(
+        &self,
+        changes: impl IntoIterator<Item = (&'a Path, Option<&'a str>)>,
+    ) -> Result<(), String> {
+        let all: Vec<(&Path, &str)> = changes
+            .into_iter()
+            .filter_map(|(path, after)| Some((path, after?)))
+            .filter(|(path, after)| Some(*after) != self.finals.get(path).copied())
+            .collect();
+        all.par_iter()
+            .filter_map(|(path, text)| {
+                verify::check_text(text)
+                    .err()
+                    .map(|e| format!("{}: {e}", path.display()))
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .next()
+            .map_or(Ok(()), Err)
+    }
 }
 
 #[cfg(test)]

@@ -116,23 +116,20 @@ pub(super) struct Planned<'a> {
     pub changes: BTreeMap<String, Node<'a>>,
 }
 
-/// Validates every commit of the plan (a message, paths inside the work
-/// tree, no path changed twice), before any object is made.
+/// Validates commit `index` of the plan (a message, paths inside the work
+/// tree, no path changed twice) and arranges its changes as a tree.
 pub(super) fn plan<'a>(
     prefix: &[String],
-    commits: &'a [super::CommitSpec],
-) -> Result<Vec<Planned<'a>>, StageError> {
-    let mut plans = Vec::with_capacity(commits.len());
-    for (index, spec) in commits.iter().enumerate() {
-        let message = git2::message_prettify(spec.message.as_str(), None)
-            .map_err(git_err("cleaning up a commit message"))?;
-        if message.trim().is_empty() {
-            return Err(StageError::EmptyMessage { index });
-        }
-        let (changes, _) = arrange(prefix, &spec.changes)?;
-        plans.push(Planned { message, changes });
+    index: usize,
+    spec: &'a super::CommitSpec,
+) -> Result<Planned<'a>, StageError> {
+    let message = git2::message_prettify(spec.message.as_str(), None)
+        .map_err(git_err("cleaning up a commit message"))?;
+    if message.trim().is_empty() {
+        return Err(StageError::EmptyMessage { index });
     }
-    Ok(plans)
+    let (changes, _) = arrange(prefix, &spec.changes)?;
+    Ok(Planned { message, changes })
 }
 
 /// What [`Builder`] made.

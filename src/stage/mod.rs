@@ -190,23 +190,26 @@ pub fn commit(
     commit_checked(repo_dir, branch, commits.to_vec(), fault, &|_| Ok(()))
 }
 
-/// [`commit`], running `check` (a validation of the commits' contents the
-/// caller owes) on another thread while the objects are built in memory:
-/// nothing reaches the repository unless it passes, and the two costs
-/// overlap instead of adding up. It owns the commits so that their texts
-/// are freed as soon as the objects are built and checked, before the
-/// pack is: on a large fleet they are tens of megabytes.
+/// [`commit`], running `check` (a validation of each commit's contents
+/// the caller owes) on another thread, commit by commit, while the
+/// objects are built in memory: nothing reaches the repository unless
+/// every commit passes, and the two costs overlap instead of adding up.
+/// It owns the commits so that each one's texts are freed as soon as its
+/// objects are built and it is checked: on a large fleet all of them at
+/// once are tens of megabytes.
 pub fn commit_checked(
     repo_dir: &Path,
     branch: &str,
     commits: Vec<CommitSpec>,
     fault: &dyn FaultPoint,
-    check: &(dyn Fn(&[CommitSpec]) -> Result<(), String> + Sync),
+    check: &(dyn Fn(&CommitSpec) -> Result<(), String> + Sync),
 ) -> Result<Staged, StageError> {
-    let commits = Arc::new(commits);
+    // Each commit has two holders, the builder and the check; whichever
+    // is done with it last frees it.
+    let commits: Vec<Arc<CommitSpec>> = commits.into_iter().map(Arc::new).collect();
     std::thread::scope(|scope| {
-        let checked = Arc::clone(&commits);
-        let checking = scope.spawn(move || check(&checked));
+        let to_check = commits.clone();
+        let checking = scope.spawn(move || to_check.into_iter().try_for_each(|c| check(&c)));
         // The work tree must still be clean (nothing may have changed
         // since the caller looked); that look, too, overlaps the build.
         let cleaning = scope
@@ -230,7 +233,7 @@ pub fn commit_checked(
 fn commit_inner(
     repo_dir: &Path,
     branch: &str,
-    commits: Arc<Vec<CommitSpec>>,
+    commits: Vec<Arc<CommitSpec>>,
     fault: &dyn FaultPoint,
     verdict: impl FnOnce() -> Result<(), StageError>,
 ) -> Result<Staged, StageError> {
@@ -248,7 +251,9 @@ fn commit_inner(
     }
 
     // Validate the whole plan before making any object.
-    let plans = build::plan(&ready.prefix, &commits)?;
+    for (index, spec) in commits.iter().enumerate() {
+        build::plan(&ready.prefix, index, spec)?;
+    }
 
     let inject = |point: String| {
         fault
@@ -272,13 +277,22 @@ fn commit_inner(
         .map_err(git_err("setting up an object store in memory"))?;
     let mut builder = build::Builder::new(repo);
     let mut parent = ready.head;
-    for (i, plan) in plans.iter().enumerate() {
+    for (i, spec) in commits.into_iter().enumerate() {
         let n = i + 1;
         inject(format!("before-commit-{n}"))?;
-        parent = builder.commit(original_tree, parent, plan, &ready.author, &ready.committer)?;
+        let plan = build::plan(&ready.prefix, i, &spec)?;
+        parent = builder.commit(
+            original_tree,
+            parent,
+            &plan,
+            &ready.author,
+            &ready.committer,
+        )?;
         inject(format!("after-commit-{n}"))?;
+        // Its texts are in the objects now (and go once checked).
+        drop(plan);
+        drop(spec);
     }
-    drop(plans);
     let built = builder.finish();
 
     // Files the branch adds must not land on ignored files in the work tree.
@@ -288,9 +302,6 @@ fn commit_inner(
 
     // The caller's check decides before anything reaches the disk.
     verdict()?;
-    // The check is over (its thread held the other handle): the texts
-    // are in the objects now.
-    drop(commits);
     inject("before-pack".into())?;
     build::write_pack(repo, &mempack, &built)?;
     // Read back from the disk, which also proves git reads what was made.

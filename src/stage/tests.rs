@@ -651,15 +651,18 @@ fn a_failed_check_changes_nothing_and_a_passed_one_commits() {
     let fx = Fixture::new();
     let main_before = fx.git(&["rev-parse", "main"]);
     let before = fx.snapshot(true);
-    let ran = std::sync::atomic::AtomicBool::new(false);
-    let failing = |commits: &[CommitSpec]| {
-        // It sees the commits it is to check.
-        assert_eq!(commits, specs());
-        ran.store(true, std::sync::atomic::Ordering::SeqCst);
-        Err("step 2 does not parse".to_string())
+    // It sees each commit, in order, and the first refusal counts.
+    let seen = std::sync::Mutex::new(Vec::new());
+    let failing = |commit: &CommitSpec| {
+        let mut seen = seen.lock().unwrap();
+        seen.push(commit.clone());
+        if seen.len() == 2 {
+            return Err("step 2 does not parse".to_string());
+        }
+        Ok(())
     };
     let err = commit_checked(&fx.repo, BRANCH, specs(), &NoFaults, &failing).unwrap_err();
-    assert!(ran.load(std::sync::atomic::Ordering::SeqCst));
+    assert_eq!(seen.into_inner().unwrap(), specs()[..2]);
     assert!(
         matches!(&err, StageError::Invalid(m) if m == "step 2 does not parse"),
         "{err:?}"
