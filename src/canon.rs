@@ -168,7 +168,9 @@ impl<'a> Canonicalizer<'a> {
             }
             ast::Expr::Str(s) => {
                 if let Some(text) = crate::syntax::plain_string(s) {
-                    let _ = write!(out, "str({:?})", text.text());
+                    out.push_str("str(");
+                    push_quoted(out, text.text());
+                    out.push(')');
                     return;
                 }
                 let Some(parts) = crate::syntax::string_parts(s) else {
@@ -179,7 +181,7 @@ impl<'a> Canonicalizer<'a> {
                 for part in parts {
                     match part {
                         InterpolPart::Literal(l) => {
-                            let _ = write!(out, "{l:?}");
+                            push_quoted(out, &l);
                         }
                         InterpolPart::Interpolation(i) => {
                             out.push_str("${");
@@ -531,16 +533,16 @@ impl<'a> Canonicalizer<'a> {
             }
             other => self.write(out, &other, scope, depth),
         }
-        let _ = write!(out, ".{n:?})");
+        out.push('.');
+        push_quoted(out, n);
+        out.push(')');
     }
 
     fn write_attrpath(&self, out: &mut String, path: &ast::Attrpath, scope: &Scope, depth: usize) {
         for attr in path.attrs() {
             out.push('.');
             match (attr_name(&attr), &attr) {
-                (crate::syntax::AttrName::Static(s), _) => {
-                    let _ = write!(out, "{s:?}");
-                }
+                (crate::syntax::AttrName::Static(s), _) => push_quoted(out, &s),
                 (_, ast::Attr::Dynamic(d)) => {
                     out.push_str("${");
                     if let Some(e) = d.expr() {
@@ -660,6 +662,21 @@ fn compact(node: Option<rnix::SyntaxNode>) -> String {
     out
 }
 
+/// `text` as `{:?}` writes it, without formatting machinery for the
+/// common text that needs no escape (printable ASCII but `"` and `\\`).
+fn push_quoted(out: &mut String, text: &str) {
+    if text
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        let _ = write!(out, "{text:?}");
+    }
+}
+
 fn digest_if_long(mut s: String) -> Canon {
     if s.len() <= MAX_INLINE {
         // Forms are kept for the whole run, tens of thousands of them on
@@ -683,6 +700,26 @@ pub fn repo_path(path: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn quoted_text_is_what_debug_writes() {
+        for text in [
+            "",
+            "a",
+            "ssh-ed25519 AAAA alice@x",
+            "it's",
+            "a\"b",
+            "a\\b",
+            "tab\there",
+            "ü",
+            "\u{7f}",
+            "~ !#$%&()*+,-./:;<=>?@[]^_`{|}",
+        ] {
+            let mut out = String::new();
+            super::push_quoted(&mut out, text);
+            assert_eq!(out, format!("{text:?}"), "{text}");
+        }
+    }
+
     use super::*;
     use rnix::Root;
 
