@@ -3,7 +3,7 @@
 //! the new module.
 
 use rnix::ast::{self, HasEntry};
-use rnix::{Root, SyntaxKind, SyntaxNode};
+use rnix::{Root, SyntaxKind};
 use rowan::ast::AstNode;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
@@ -37,7 +37,8 @@ pub fn cascade(
             SyntaxKind::NODE_ATTR_SET | SyntaxKind::NODE_LIST => parent,
             _ => continue,
         };
-        let members: Vec<SyntaxNode> = container
+        // Stops at the first member that stays: a host's top set has many.
+        let emptied = container
             .children()
             .filter(|c| {
                 matches!(
@@ -45,8 +46,8 @@ pub fn cascade(
                     SyntaxKind::NODE_ATTRPATH_VALUE | SyntaxKind::NODE_INHERIT
                 ) || container.kind() == SyntaxKind::NODE_LIST
             })
-            .collect();
-        if !members.iter().all(|m| deleted.contains(&range_of(m))) {
+            .all(|m| deleted.contains(&range_of(&m)));
+        if !emptied {
             continue;
         }
         // Up through parentheses, and through `with x;` and `let … in`
