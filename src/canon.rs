@@ -700,6 +700,9 @@ pub fn repo_path(path: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use rnix::Root;
+
     #[test]
     fn quoted_text_is_what_debug_writes() {
         for text in [
@@ -715,13 +718,10 @@ mod tests {
             "~ !#$%&()*+,-./:;<=>?@[]^_`{|}",
         ] {
             let mut out = String::new();
-            super::push_quoted(&mut out, text);
+            push_quoted(&mut out, text);
             assert_eq!(out, format!("{text:?}"), "{text}");
         }
     }
-
-    use super::*;
-    use rnix::Root;
 
     fn canon_of(src: &str, dir: &str) -> Canon {
         let root = Root::parse(src).tree();

@@ -438,6 +438,8 @@ pub fn comment_ranges(text: &str) -> Vec<Range> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn a_plain_string_reads_as_its_parts_do() {
         let strings = [
@@ -503,8 +505,6 @@ mod tests {
         env.insert("true".into(), StaticValue::Str("t".into()));
         assert_eq!(eval("true", &env), Some(StaticValue::Str("t".into())));
     }
-
-    use super::*;
 
     #[test]
     fn paths_nix_rejects_are_malformed_not_a_panic() {

@@ -331,7 +331,6 @@ pub fn plan_cmd(args: &PlanArgs) -> ExitCode {
     }
     let color = use_color(args.common.color, std::io::stdout().is_terminal());
     let mut out = String::new();
-    let mut diffs = false;
     if p.is_empty() {
         out.push_str(nothing_to_do(target(&args.select)));
         out.push_str(&summary(&p, color));
@@ -375,13 +374,11 @@ pub fn plan_cmd(args: &PlanArgs) -> ExitCode {
                 parts.join(", "),
                 plural(p.changed_files().len(), "file", "files")
             ));
-        } else {
-            diffs = true;
         }
     }
     let mut sink = data_out(args.common.quiet);
     let _ = sink.write_all(out.as_bytes());
-    if diffs {
+    if !p.is_empty() && !args.stat {
         write_diffs(&mut sink, p.changed_files(), color);
     }
     let _ = sink.flush();

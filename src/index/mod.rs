@@ -48,10 +48,10 @@ pub enum Wrapper {
 }
 
 /// One value set under a user, at a sub-path (`openssh.authorizedKeys.keys`).
-#[derive(Debug, Clone)]
 ///
 /// Boxed slices rather than `Vec`s: an index of a large fleet holds a
 /// hundred thousand leaves, and a `Vec`'s capacity word is a tenth of it.
+#[derive(Debug, Clone)]
 pub struct Leaf {
     pub path: Box<[String]>,
     pub value: Canon,

@@ -37,7 +37,7 @@ pub use diff::unified_diff;
 pub use moves::{ParsedFile, Password, ServiceMove, Stay, Target, Trees, UserMove};
 pub use notice::Notice;
 pub use report::{ApplyReport, PlanReport};
-pub use steps::{StepCheck, check_steps};
+pub use steps::StepCheck;
 
 use batch::batched;
 use context::{Ctx, service_ctx};
@@ -157,14 +157,13 @@ pub struct Plan {
     index: Retained,
 }
 
-/// Indexes the plan was made and verified with, kept only to be freed
-/// with the plan.
+/// The index the plan was made from, kept only to be freed with the plan.
 #[derive(Clone, Default)]
-struct Retained(Vec<Arc<dyn std::any::Any + Send + Sync>>);
+struct Retained(Option<Arc<load::ModuleGraph>>);
 
 impl std::fmt::Debug for Retained {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Retained({})", self.0.len())
+        f.write_str(if self.0.is_some() { "Retained" } else { "None" })
     }
 }
 
@@ -373,7 +372,7 @@ fn plan_here(repo: &Path, opts: &PlanOptions, progress: &dyn Progress) -> Result
             plan.files = files;
             plan.step_files =
                 StepFiles::Render(Arc::new(trees), ctx.service.map(|s| s.home.clone()));
-            plan.index = Retained(vec![Arc::new(graph)]);
+            plan.index = Retained(Some(Arc::new(graph)));
         }
         None => {
             // Some refusal could not be pinned on one user: plan them one

@@ -26,8 +26,6 @@ pub(super) fn steps_of(moves: Vec<UserMove>) -> Vec<Step> {
     steps
 }
 
-/// Each step's files, every file rendered with every move up to that
-/// step, so each commit holds exactly that user's change.
 /// Each changed file's text once every step is applied (deleted files
 /// have none).
 pub(super) fn final_texts(files: &[FileChange]) -> HashMap<&Path, &str> {
@@ -37,6 +35,8 @@ pub(super) fn final_texts(files: &[FileChange]) -> HashMap<&Path, &str> {
         .collect()
 }
 
+/// Each step's files, every file rendered with every move up to that
+/// step, so each commit holds exactly that user's change.
 ///
 /// Without `keep_before`, each change's `before` is `None`: a commit needs
 /// only the new contents, and on a large fleet the old ones would double
@@ -142,22 +142,14 @@ pub(super) fn merge_steps(per_step: &[Vec<FileChange>]) -> Vec<FileChange> {
     out.into_values().filter(|c| c.before != c.after).collect()
 }
 
-/// Checks that every file of every step of `plan` parses and binds nothing
-/// twice: each commit must be a valid configuration on its own.
+/// Checks that the files of a plan's steps parse and bind nothing twice:
+/// each commit must be a valid configuration on its own. It knows the
+/// plan's final texts once, so it can take the steps one at a time.
 ///
 /// A file's text after its last step is its final text, which the planner
 /// has checked already (both planners refuse a plan whose final files do
 /// not pass [`verify::check_parse`]): only the texts in between are parsed
 /// here.
-pub fn check_steps<'a>(
-    plan: &Plan,
-    changes: impl IntoIterator<Item = (&'a Path, Option<&'a str>)>,
-) -> Result<(), String> {
-    StepCheck::new(plan).check(changes)
-}
-
-/// [`check_steps`] for a plan's steps one at a time, knowing its final
-/// texts once.
 pub struct StepCheck<'p> {
     finals: HashMap<&'p Path, &'p str>,
 }
@@ -169,8 +161,8 @@ impl<'p> StepCheck<'p> {
         }
     }
 
-    /// Checks `changes` (one step's, or several steps') as [`check_steps`]
-    /// does.
+    /// Checks `changes` (one step's, or several steps'); the first
+    /// refusal in their order counts.
     pub fn check<'a>(
         &self,
         changes: impl IntoIterator<Item = (&'a Path, Option<&'a str>)>,
@@ -206,8 +198,7 @@ mod tests {
     }
 
     fn check(plan: &Plan, steps: &[Vec<FileChange>]) -> Result<(), String> {
-        check_steps(
-            plan,
+        StepCheck::new(plan).check(
             steps
                 .iter()
                 .flatten()

@@ -280,6 +280,8 @@ fn commit_inner(
     for (i, spec) in commits.into_iter().enumerate() {
         let n = i + 1;
         inject(format!("before-commit-{n}"))?;
+        // Arranged again (cheap): the arrangement borrows the texts, which
+        // go as soon as the commit is made.
         let plan = build::plan(&ready.prefix, i, &spec)?;
         parent = builder.commit(
             original_tree,
